@@ -1,0 +1,203 @@
+"""`flask --app app …` commands: thin wrappers over the domain modules."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app import migrate
+from app.demo import clear_all, demo_logins, demo_present, seed_demo
+from app.extensions import database, settings, surveys
+from app.models import Officer
+from app.org import DomainError, counters_with_urls, import_officers, unit_by_code
+from app.survey_versions import SurveyVersionChanged, sync_survey_versions
+from app.users import create_user
+
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+surveys_cli = AppGroup("surveys", help="Survey definitions in surveys/.")
+officers_cli = AppGroup("officers", help="Officers (ASN).")
+users_cli = AppGroup("users", help="Staff accounts.")
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(settings().database_url, revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (default: one step)."""
+    migrate.downgrade(settings().database_url, revision)
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail when the database is not at head or the models drifted from the migrations."""
+    current = migrate.current_revision(database().engine)
+    head = migrate.head_revision()
+    if current != head:
+        _fail(f"database is at revision {current or '(empty)'}, head is {head}: "
+              "run `flask --app app db upgrade`")
+    try:
+        migrate.check(settings().database_url)
+    except Exception as exc:  # alembic raises a bare util.CommandError with the diff
+        _fail(f"models and migrations differ: {exc}")
+    click.echo(f"database at head ({head}); no drift between models and migrations")
+
+
+@surveys_cli.command("sync")
+def surveys_sync() -> None:
+    """Record new survey versions; stop if a published version's file was edited."""
+    try:
+        with database().session_scope() as session:
+            added = sync_survey_versions(session, surveys().values())
+    except SurveyVersionChanged as exc:
+        _fail(str(exc))
+    for row in added:
+        click.echo(f"published survey {row.survey_id} version {row.version}")
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Delete everything and seed the demo again.")
+def demo_command(reset: bool) -> None:
+    """Seed the demo Kotabumi when the database is empty (idempotent), then print the logins."""
+    config = settings()
+    if config.app_env == "production":
+        _fail("the demo world is not for production (APP_ENV=production)")
+    with database().session_scope() as session:
+        if reset:
+            clear_all(session)
+        if demo_present(session):
+            click.echo("The database already holds an organisation; nothing seeded "
+                       "(use --reset to start over).")
+        else:
+            today = datetime.now(config.tz).date()
+            seed_demo(session, today=today, tz=config.tz)
+            click.echo("Seeded the demo Kotabumi.")
+        sync_survey_versions(session, surveys().values())
+        _print_where_to_look(session)
+
+
+def _print_where_to_look(session) -> None:  # type: ignore[no-untyped-def]
+    counters = counters_with_urls(session, settings().public_base_url)
+    click.echo("\nCounter survey URLs (QR codes point here):")
+    for row in counters:
+        click.echo(f"  {row['unit']:<9} {row['name']:<18} {row['url']}")
+    logins = demo_logins(session)
+    if logins:
+        click.echo("\nDemo staff logins (demo passwords, never for production):")
+        for login in logins:
+            scope = f" ({login.unit})" if login.unit else ""
+            click.echo(f"  {login.role:<10} {login.email:<38} {login.password}{scope}")
+
+
+@click.command("counters")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per counter.")
+def counters_command(as_json: bool) -> None:
+    """List every counter with its public survey URL."""
+    with database().session_scope(write=False) as session:
+        rows = counters_with_urls(session, settings().public_base_url)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['unit']:<9} {row['counter']:<8} {row['name']:<18} {row['url']}")
+
+
+@officers_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def officers_import(path: Path) -> None:
+    """Import officers from a CSV file (nip,name,unit,position); all rows or none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        _fail(f"{path}: not UTF-8 text; save the spreadsheet as CSV UTF-8")
+    try:
+        with database().session_scope() as session:
+            officers = import_officers(session, text)
+    except DomainError as exc:
+        _fail(f"{path}: nothing imported.\n{exc}")
+    click.echo(f"imported {len(officers)} officers")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "unit_head", "officer",
+                                                          "viewer"]))
+@click.option("--unit", "unit_code", help="Unit code (required for unit_head and officer).")
+@click.option("--nip", help="The officer's NIP (required for the officer role).")
+@click.password_option(help="Prompted for (twice) when not given.")
+def users_create(email: str, role: str, unit_code: str | None, nip: str | None,
+                 password: str) -> None:
+    """Create a staff account."""
+    try:
+        with database().session_scope() as session:
+            unit = unit_by_code(session, unit_code) if unit_code else None
+            if unit_code and unit is None:
+                _fail(f"unknown unit code {unit_code!r}")
+            officer = None
+            if nip:
+                officer = session.scalars(select(Officer).where(Officer.nip == nip)).one_or_none()
+                if officer is None:
+                    _fail(f"no officer with NIP {nip}")
+            user = create_user(session, email, password, role, unit=unit, officer=officer)
+            click.echo(f"created {user.role} {user.email}")
+    except DomainError as exc:
+        _fail(str(exc))
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the job scheduler in this process until interrupted."""
+    from app.scheduler import run_scheduler
+
+    run_scheduler(settings())
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-scheduler", is_flag=True, help="Serve the web only.")
+def serve_command(host: str, no_scheduler: bool) -> None:
+    """Development server with the scheduler beside it; Ctrl-C stops both."""
+    from flask import current_app
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    child = None
+    if not no_scheduler:
+        child = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "flask", "--app", "app", "scheduler"]
+        )
+    try:
+        click.echo(f"Suara Warga on http://{host}:{settings().port}  (Ctrl-C stops)")
+        app.run(host=host, port=settings().port, use_reloader=False)
+    finally:
+        if child is not None:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command group to the application."""
+    for command in (db_cli, surveys_cli, officers_cli, users_cli, demo_command,
+                    counters_command, scheduler_command, serve_command):
+        app.cli.add_command(command)
+

@@ -1,0 +1,172 @@
+"""Typed settings read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_ENVS = ("development", "production", "test")
+LOCALES = ("id", "en")
+
+
+class ConfigError(Exception):
+    """A setting is missing or has a value the service cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or default).rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"{name}: expected an absolute http(s) URL such as "
+                          f"https://suara.lampungutarakab.go.id, got {value!r}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    scheme = value.split(":", 1)[0]
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+        raise ConfigError(f"{name}: expected a sqlite:/// or postgresql+psycopg:// URL, "
+                          f"got scheme {scheme!r}")
+    if scheme in ("postgresql", "postgres"):
+        # The project ships psycopg 3; a bare postgresql:// would ask for psycopg2.
+        value = "postgresql+psycopg" + value[len(scheme):]
+    return value
+
+
+def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}: unknown time zone {value!r} (e.g. Asia/Jakarta)") from None
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service; see the README table for what each one does."""
+
+    app_env: str = "development"
+    secret_key: str = field(default="", repr=False)
+    database_url: str = ""
+    instance_dir: Path = PROJECT_ROOT / "instance"
+    surveys_dir: Path = PROJECT_ROOT / "surveys"
+    public_base_url: str = "http://127.0.0.1:5000"
+    timezone: str = "Asia/Jakarta"
+    default_locale: str = "id"
+    port: int = 5000
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = "Suara Warga <noreply@localhost>"
+    smtp_starttls: bool = True
+    officer_min_n: int = 10
+    aggregate_every_minutes: int = 10
+    sqlite_busy_timeout_ms: int = 5000
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured local time zone, where days, weeks and months are cut."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the settings; a bad value raises ConfigError naming it."""
+        env = os.environ if env is None else env
+        app_env = _choice(env, "APP_ENV", "development", APP_ENVS)
+        instance_dir = Path(env.get("INSTANCE_DIR") or PROJECT_ROOT / "instance")
+        surveys_dir = Path(env.get("SURVEYS_DIR") or PROJECT_ROOT / "surveys")
+        secret_key = env.get("SECRET_KEY", "")
+        if secret_key and len(secret_key) < 16:
+            raise ConfigError("SECRET_KEY: must be at least 16 characters long")
+        if not secret_key and app_env == "production":
+            raise ConfigError(
+                "SECRET_KEY: must be set when APP_ENV=production "
+                '(generate one with: python -c "import secrets; print(secrets.token_hex(32))")'
+            )
+        default_db = f"sqlite:///{instance_dir / 'suara-warga.db'}"
+        return cls(
+            app_env=app_env,
+            secret_key=secret_key,
+            database_url=_database_url(env, "DATABASE_URL", default_db),
+            instance_dir=instance_dir,
+            surveys_dir=surveys_dir,
+            public_base_url=_base_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+            timezone=_timezone(env, "TIMEZONE", "Asia/Jakarta"),
+            default_locale=_choice(env, "DEFAULT_LOCALE", "id", LOCALES),
+            port=_int(env, "PORT", 5000, 1, 65535),
+            smtp_host=env.get("SMTP_HOST", ""),
+            smtp_port=_int(env, "SMTP_PORT", 587, 1, 65535),
+            smtp_user=env.get("SMTP_USER", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_from=env.get("SMTP_FROM") or "Suara Warga <noreply@localhost>",
+            smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
+            officer_min_n=_int(env, "OFFICER_MIN_N", 10, 1, 1000),
+            aggregate_every_minutes=_int(env, "AGGREGATE_EVERY_MINUTES", 10, 1, 1440),
+            sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", 5000, 0, 600_000),
+        )
+
+    def with_secret_key(self) -> Settings:
+        """Return settings that carry a secret key, generating a development one if needed.
+
+        Outside production a key is created once in ``instance/secret_key`` and reused, so
+        sessions survive a restart. In production from_env already refused a missing key.
+        """
+        if self.secret_key:
+            return self
+        path = self.instance_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return replace(self, secret_key=path.read_text().strip())
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (used by tests and the CLI)."""
+        return replace(self, **changes)

@@ -1,0 +1,47 @@
+"""Per-application state: the database, the settings, the loaded surveys and the request session."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database
+from app.surveys import Survey
+
+
+def database() -> Database:
+    """The current application's Database."""
+    db: Database = current_app.extensions["suara.db"]
+    return db
+
+
+def settings() -> Settings:
+    """The current application's Settings."""
+    value: Settings = current_app.extensions["suara.settings"]
+    return value
+
+
+def surveys() -> dict[tuple[str, int], Survey]:
+    """The survey definitions validated at start-up."""
+    value: dict[tuple[str, int], Survey] = current_app.extensions["suara.surveys"]
+    return value
+
+
+def db_session(*, write: bool = False) -> Session:
+    """The request's session, opened on first use and closed at teardown.
+
+    The view commits once at the end of a successful request; anything else rolls back.
+    """
+    session: Session | None = g.get("db_session")
+    if session is None:
+        session = database().session(write=write)
+        g.db_session = session
+    return session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Teardown: roll back whatever was not committed and return the connection."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()

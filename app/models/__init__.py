@@ -1,0 +1,16 @@
+"""All mapped classes, imported here so that Base.metadata knows every table."""
+
+from app.models.org import Counter, CounterToken, Service, Unit
+from app.models.people import Assignment, Officer, User
+from app.models.survey import SurveyVersion
+
+__all__ = [
+    "Assignment",
+    "Counter",
+    "CounterToken",
+    "Officer",
+    "Service",
+    "SurveyVersion",
+    "Unit",
+    "User",
+]

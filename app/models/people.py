@@ -1,0 +1,82 @@
+"""People: officers (ASN), their counter assignments, and staff users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, intpk, str200, utc_at
+from app.models.org import Counter, Unit
+
+ROLES = ("admin", "unit_head", "officer", "viewer")
+
+
+class Officer(Base):
+    """A civil servant identified by NIP; the NIP never reaches a citizen-facing page."""
+
+    __tablename__ = "officers"
+    __table_args__ = (CheckConstraint("length(nip) = 18", name="nip_18_digits"),)
+
+    id: Mapped[intpk]
+    nip: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str200]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    position: Mapped[str200]
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+    unit: Mapped[Unit] = relationship()
+
+
+class Assignment(Base):
+    """An officer on duty at a counter from ``starts_at`` until ``ends_at`` (open if None).
+
+    No two assignments of one counter overlap: the migration adds an exclusion constraint on
+    PostgreSQL and triggers on SQLite, so the database refuses it whatever the caller does.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="ends_after_start"),
+        Index("ix_assignments_counter_starts", "counter_id", "starts_at"),
+    )
+
+    id: Mapped[intpk]
+    officer_id: Mapped[int] = mapped_column(
+        ForeignKey("officers.id", ondelete="CASCADE"), index=True
+    )
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id", ondelete="CASCADE"))
+    starts_at: Mapped[utc_at]
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    officer: Mapped[Officer] = relationship()
+    counter: Mapped[Counter] = relationship()
+
+
+class User(Base):
+    """A staff account; the password is only ever stored as a hash."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'unit_head', 'officer', 'viewer')", name="role_known"),
+        CheckConstraint("role NOT IN ('unit_head', 'officer') OR unit_id IS NOT NULL",
+                        name="scoped_role_has_unit"),
+        CheckConstraint("role <> 'officer' OR officer_id IS NOT NULL",
+                        name="officer_role_has_officer"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    id: Mapped[intpk]
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("officers.id", ondelete="SET NULL"), unique=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[utc_at]
+
+    unit: Mapped[Unit | None] = relationship()
+    officer: Mapped[Officer | None] = relationship()

@@ -1,0 +1,199 @@
+"""SKM index, category and sample size (PermenPANRB 14/2017); officer-ranking stats."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+ELEMENT_CODES: tuple[str, ...] = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9")
+
+MIN_SCORE = 1
+MAX_SCORE = 4
+IKM_SCALE = 25  # converts the 1-4 index unit to the 25-100 scale
+IKM_MIN = Decimal("25")
+IKM_MAX = Decimal("100")
+
+# Krejcie & Morgan constants, as exact fractions.
+CHI_SQUARE = Fraction("3.841")
+PROPORTION = Fraction(1, 2)
+MARGIN = Fraction(1, 20)
+
+
+def _check_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+
+
+def round_half_up(value: Fraction, places: int) -> Decimal:
+    """Round ``value`` exactly to ``places`` decimals, ties away from zero.
+
+    Uses integer arithmetic only, so the result never depends on the decimal
+    context or on binary floating point. ``places`` must be >= 0.
+    """
+    _check_int("places", places)
+    if places < 0:
+        raise ValueError(f"places must be >= 0, got {places}")
+    value = Fraction(value)
+    scaled = abs(value) * 10**places
+    digits = math.floor(scaled + Fraction(1, 2))
+    sign = 1 if value < 0 and digits != 0 else 0
+    return Decimal((sign, tuple(int(c) for c in str(digits)), -places))
+
+
+def nrr(total: int, n: int) -> Fraction:
+    """Return the element's average perception value (NRR) = total / n, exactly.
+
+    ``total`` is the sum of one element's scores over ``n`` complete
+    questionnaires, so it must lie in ``[n, 4n]``.
+    """
+    _check_int("n", n)
+    _check_int("total", total)
+    if n <= 0:
+        raise ValueError(f"number of questionnaires must be positive, got {n}")
+    if not MIN_SCORE * n <= total <= MAX_SCORE * n:
+        raise ValueError(
+            f"element total {total} impossible for {n} questionnaires "
+            f"(must be between {MIN_SCORE * n} and {MAX_SCORE * n})"
+        )
+    return Fraction(total, n)
+
+
+def ikm_from_totals(totals: Sequence[int], n: int) -> Decimal:
+    """Return the IKM (25-100, 2 decimals) from per-element score totals.
+
+    IKM = 25 x sum(NRR_i x 1/k), with k = len(totals) (normally 9) and the
+    exact weight 1/k, rounded half up to 2 decimals.
+    """
+    k = len(totals)
+    if k == 0:
+        raise ValueError("at least one element total is required")
+    weight = Fraction(1, k)
+    unit = sum((nrr(total, n) * weight for total in totals), Fraction(0))
+    return round_half_up(IKM_SCALE * unit, 2)
+
+
+def ikm(responses: Iterable[Sequence[int]]) -> Decimal:
+    """Return the IKM (25-100, 2 decimals) from complete questionnaires.
+
+    Each response is a sequence of 9 scores (U1..U9 order), each 1-4.
+    Raises ValueError on no responses, a wrong length or a score out of range.
+    """
+    k = len(ELEMENT_CODES)
+    totals = [0] * k
+    n = 0
+    for index, response in enumerate(responses):
+        if len(response) != k:
+            raise ValueError(f"response {index} has {len(response)} scores, expected {k}")
+        for code, score in zip(ELEMENT_CODES, response, strict=True):
+            _check_int(f"response {index} {code}", score)
+            if not MIN_SCORE <= score <= MAX_SCORE:
+                raise ValueError(
+                    f"response {index} {code} score {score} outside {MIN_SCORE}-{MAX_SCORE}"
+                )
+        totals = [t + s for t, s in zip(totals, response, strict=True)]
+        n += 1
+    if n == 0:
+        raise ValueError("no complete responses: the IKM is undefined")
+    return ikm_from_totals(totals, n)
+
+
+@dataclass(frozen=True)
+class Category:
+    """Service quality category (mutu pelayanan) of an IKM value."""
+
+    letter: str
+    label_id: str
+    label_en: str
+
+
+CATEGORY_A = Category("A", "Sangat baik", "Very good")
+CATEGORY_B = Category("B", "Baik", "Good")
+CATEGORY_C = Category("C", "Kurang baik", "Poor")
+CATEGORY_D = Category("D", "Tidak baik", "Not good")
+
+# Lower bounds on the 2-decimal IKM, highest first (PermenPANRB 14/2017).
+_THRESHOLDS: tuple[tuple[Decimal, Category], ...] = (
+    (Decimal("88.31"), CATEGORY_A),
+    (Decimal("76.61"), CATEGORY_B),
+    (Decimal("65.00"), CATEGORY_C),
+)
+
+
+def category(ikm: Decimal) -> Category:
+    """Classify an IKM value after rounding it half up to 2 decimals.
+
+    >= 88.31 A; >= 76.61 B; >= 65.00 C; else D. Raises ValueError for a
+    non-finite value or one outside [25, 100].
+    """
+    if not isinstance(ikm, Decimal):
+        raise ValueError(f"IKM must be a Decimal, got {type(ikm).__name__}")
+    if not ikm.is_finite() or not IKM_MIN <= ikm <= IKM_MAX:
+        raise ValueError(f"IKM {ikm} outside {IKM_MIN}-{IKM_MAX}")
+    rounded = round_half_up(Fraction(ikm), 2)
+    for lower, cat in _THRESHOLDS:
+        if rounded >= lower:
+            return cat
+    return CATEGORY_D
+
+
+def krejcie_morgan(population: int) -> int:
+    """Return the Krejcie & Morgan minimum sample size for a population N.
+
+    S = chi2 N P(1-P) / (d^2 (N-1) + chi2 P(1-P)) with chi2 = 3.841, P = 0.5,
+    d = 0.05, computed exactly and rounded half up to an integer.
+    """
+    _check_int("population", population)
+    if population < 1:
+        raise ValueError(f"population must be at least 1, got {population}")
+    pq = PROPORTION * (1 - PROPORTION)
+    size = CHI_SQUARE * population * pq / (MARGIN**2 * (population - 1) + CHI_SQUARE * pq)
+    return int(round_half_up(size, 0))
+
+
+def sample_adequate(n: int, population: int) -> bool:
+    """Return True when ``n`` responses reach the Krejcie & Morgan size."""
+    _check_int("n", n)
+    if n < 0:
+        raise ValueError(f"number of responses must be >= 0, got {n}")
+    return n >= krejcie_morgan(population)
+
+
+def mean_interval_95(total: int, sum_squares: int, n: int) -> tuple[float, float] | None:
+    """Return a normal-approximation 95 % interval for a mean score.
+
+    Built from the sum and the sum of squares of ``n`` scores using the sample
+    variance; returns None when n < 2. Not clipped to the score range. For
+    officer ranking only, not for the regulation's index.
+    """
+    _check_int("n", n)
+    _check_int("total", total)
+    _check_int("sum_squares", sum_squares)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if n < 2:
+        return None
+    if sum_squares * n < total * total:
+        raise ValueError("sum_squares is too small for the given total and n")
+    variance = (Fraction(sum_squares) - Fraction(total * total, n)) / (n - 1)
+    half_width = 1.96 * math.sqrt(float(variance) / n)
+    mean = total / n
+    return (mean - half_width, mean + half_width)
+
+
+def shrunk_mean(total: int, n: int, prior_mean: float, prior_weight: float) -> float:
+    """Return the empirical-Bayes shrunk mean (total + w*m) / (n + w).
+
+    ``prior_weight`` w acts as w pseudo-responses at ``prior_mean`` m. For
+    officer ranking only, not for the regulation's index.
+    """
+    _check_int("n", n)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if not math.isfinite(prior_mean) or not math.isfinite(prior_weight) or prior_weight < 0:
+        raise ValueError("prior_mean must be finite and prior_weight finite and >= 0")
+    if n + prior_weight <= 0:
+        raise ValueError("no responses and no prior weight: the mean is undefined")
+    return (total + prior_weight * prior_mean) / (n + prior_weight)
