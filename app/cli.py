@@ -13,6 +13,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
+from werkzeug.serving import run_simple
 
 from app import migrate
 from app.demo import clear_all, demo_logins, demo_present, seed_demo
@@ -185,7 +186,8 @@ def serve_command(host: str, no_scheduler: bool) -> None:
         )
     try:
         click.echo(f"Suara Warga on http://{host}:{settings().port}  (Ctrl-C stops)")
-        app.run(host=host, port=settings().port, use_reloader=False)
+        # app.run() refuses to block inside the flask CLI; werkzeug's server is what it wraps.
+        run_simple(host, settings().port, app, threaded=True)
     finally:
         if child is not None:
             child.send_signal(signal.SIGINT)
