@@ -82,6 +82,18 @@ def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name}: expected limits such as '120 per minute;2000 per hour', "
+                          f"got {value!r}") from None
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the service; see the README table for what each one does."""
@@ -104,6 +116,9 @@ class Settings:
     officer_min_n: int = 10
     aggregate_every_minutes: int = 10
     sqlite_busy_timeout_ms: int = 5000
+    ratelimit_storage_uri: str = "memory://"
+    rate_limit_submit: str = "120 per minute;2000 per hour"
+    trusted_proxies: int = 0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -150,6 +165,10 @@ class Settings:
             officer_min_n=_int(env, "OFFICER_MIN_N", 10, 1, 1000),
             aggregate_every_minutes=_int(env, "AGGREGATE_EVERY_MINUTES", 10, 1, 1440),
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", 5000, 0, 600_000),
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+            rate_limit_submit=_rate_limit(env, "RATE_LIMIT_SUBMIT",
+                                          "120 per minute;2000 per hour"),
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
         )
 
     def with_secret_key(self) -> Settings:

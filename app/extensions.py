@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -28,14 +28,16 @@ def surveys() -> dict[tuple[str, int], Survey]:
     return value
 
 
-def db_session(*, write: bool = False) -> Session:
+def db_session() -> Session:
     """The request's session, opened on first use and closed at teardown.
 
     The view commits once at the end of a successful request; anything else rolls back.
+    Requests that may write (not GET/HEAD) take SQLite's write lock when they begin, so
+    concurrent writers queue instead of failing half-way.
     """
     session: Session | None = g.get("db_session")
     if session is None:
-        session = database().session(write=write)
+        session = database().session(write=request.method not in ("GET", "HEAD", "OPTIONS"))
         g.db_session = session
     return session
 

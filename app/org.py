@@ -57,7 +57,8 @@ def create_unit(
         raise DomainError(f"unit kind {kind!r} must be one of {', '.join(UNIT_KINDS)}")
     if unit_by_code(session, code) is not None:
         raise DomainError(f"a unit with code {code!r} already exists")
-    unit = Unit(code=code, name=_check_name("Unit", name), kind=kind, parent=parent)
+    unit = Unit(code=code, name=_check_name("Unit", name), kind=kind, parent=parent,
+                arrival_token=secrets.token_urlsafe(TOKEN_BYTES))
     session.add(unit)
     session.flush()
     return unit

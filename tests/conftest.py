@@ -26,7 +26,7 @@ TEST_SECRET = "test-secret-key-not-for-production"
 def pg_schema_url(schema: str) -> str:
     """TEST_DATABASE_URL confined to one schema, so parallel runs never meet."""
     separator = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{separator}options=-csearch_path%3D{schema},public"
+    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def reset_pg_schema(schema: str) -> None:

@@ -1,5 +1,6 @@
 """All mapped classes, imported here so that Base.metadata knows every table."""
 
+from app.models.feedback import DailySalt, Response
 from app.models.org import Counter, CounterToken, Service, Unit
 from app.models.people import Assignment, Officer, User
 from app.models.survey import SurveyVersion
@@ -8,7 +9,9 @@ __all__ = [
     "Assignment",
     "Counter",
     "CounterToken",
+    "DailySalt",
     "Officer",
+    "Response",
     "Service",
     "SurveyVersion",
     "Unit",

@@ -37,6 +37,8 @@ class Unit(Base):
     name: Mapped[str200]
     kind: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    # Public token of the unit's arrival poster (measured waiting time); not secret, revocable.
+    arrival_token: Mapped[str] = mapped_column(String(32), unique=True)
 
     parent: Mapped[Unit | None] = relationship(remote_side="Unit.id")
     services: Mapped[list[Service]] = relationship(

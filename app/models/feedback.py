@@ -1,0 +1,117 @@
+"""Citizen responses and the daily salt that keeps client addresses unlinkable across days."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, intpk, utc_at
+from app.models.org import Counter, Service, Unit
+from app.models.people import Officer
+from app.models.survey import SurveyVersion
+
+CHANNELS = ("qr", "kiosk", "api")
+MAX_MEASURED_WAIT_MIN = 480
+COMMENT_MAX = 1000
+
+
+def _score_column() -> Mapped[int]:
+    return mapped_column(SmallInteger)
+
+
+class Response(Base):
+    """One citizen's answers to one survey at one counter: anonymous by construction.
+
+    ``created_at`` is when the citizen answered (a kiosk may send it late); ``received_at`` is
+    when the server stored it, which is what incremental aggregation watches.
+    """
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        *(CheckConstraint(f"u{i} BETWEEN 1 AND 4", name=f"u{i}_score") for i in range(1, 10)),
+        CheckConstraint("channel IN ('qr', 'kiosk', 'api')", name="channel_known"),
+        CheckConstraint(f"measured_wait_min IS NULL OR measured_wait_min BETWEEN 0 AND "
+                        f"{MAX_MEASURED_WAIT_MIN}", name="measured_wait_range"),
+        CheckConstraint(f"comment IS NULL OR length(comment) <= {COMMENT_MAX}",
+                        name="comment_length"),
+        Index("ix_responses_counter_created", "counter_id", "created_at"),
+        Index("ix_responses_unit_created", "unit_id", "created_at"),
+        Index("ix_responses_device_counter", "device_hash", "counter_id", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    survey_version_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_versions.id", ondelete="RESTRICT")
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id", ondelete="RESTRICT"))
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="RESTRICT"), index=True
+    )
+    officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("officers.id", ondelete="RESTRICT"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[utc_at]
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    u1: Mapped[int] = _score_column()
+    u2: Mapped[int] = _score_column()
+    u3: Mapped[int] = _score_column()
+    u4: Mapped[int] = _score_column()
+    u5: Mapped[int] = _score_column()
+    u6: Mapped[int] = _score_column()
+    u7: Mapped[int] = _score_column()
+    u8: Mapped[int] = _score_column()
+    u9: Mapped[int] = _score_column()
+    wait_band: Mapped[str | None] = mapped_column(String(16))
+    measured_wait_min: Mapped[int | None] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    sex: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    education: Mapped[str | None] = mapped_column(String(32))
+    occupation: Mapped[str | None] = mapped_column(String(32))
+    flag_repeat: Mapped[bool] = mapped_column(Boolean, default=False,
+                                              server_default=text("false"))
+    flag_bot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64))
+
+    survey_version: Mapped[SurveyVersion] = relationship()
+    unit: Mapped[Unit] = relationship()
+    counter: Mapped[Counter] = relationship()
+    service: Mapped[Service | None] = relationship()
+    officer: Mapped[Officer | None] = relationship()
+
+    def scores(self) -> tuple[int, ...]:
+        """The nine scores U1..U9 in questionnaire order."""
+        return (self.u1, self.u2, self.u3, self.u4, self.u5, self.u6, self.u7, self.u8,
+                self.u9)
+
+
+class DailySalt(Base):
+    """The salt of one local day for hashing client addresses and device ids.
+
+    Yesterday's salt is deleted by housekeeping, after which no hash can be linked to an
+    address or to another day's hashes.
+    """
+
+    __tablename__ = "daily_salts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))

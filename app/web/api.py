@@ -1,0 +1,153 @@
+"""JSON API v1 for kiosks, integrations and load tests (token-authenticated, no CSRF)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from app.db import utcnow
+from app.extensions import db_session, settings
+from app.feedback import (
+    MAX_CLOCK_SKEW,
+    MAX_LATE_SYNC,
+    Outcome,
+    Submission,
+    parse_answers,
+    record_response,
+    resolve_token,
+    unit_service_codes,
+)
+from app.i18n import Catalogue
+from app.openapi import openapi_document
+from app.web.common import limiter
+from app.web.public import current_survey
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_BODY_BYTES = 16 * 1024
+FIELDS = {"id", "token", "answers", "wait_band", "service", "comment", "profile",
+          "submitted_at", "channel"}
+API_CHANNELS = ("api", "kiosk")
+
+# Structural messages of the API itself (the answers' messages come from the catalogue).
+API_MESSAGES = {
+    "id": ("harus berupa UUID", "must be a UUID"),
+    "token": ("wajib diisi: token QR loket", "required: the counter's QR token"),
+    "answers": ("harus berupa objek {\"U1\": 1-4, …}", "must be an object {\"U1\": 1-4, …}"),
+    "answer_key": ("elemen tidak dikenal", "unknown element"),
+    "submitted_at": ("harus berupa waktu ISO 8601 dengan zona, mis. 2026-11-30T09:12:00+07:00",
+                     "must be an ISO 8601 time with an offset, e.g. 2026-11-30T09:12:00+07:00"),
+    "too_old": ("lebih dari 7 hari yang lalu", "is more than 7 days old"),
+    "future": ("lebih dari 5 menit di masa depan", "is more than 5 minutes in the future"),
+    "channel": ("harus 'api' atau 'kiosk'", "must be 'api' or 'kiosk'"),
+    "unknown": ("isian tidak dikenal", "unknown field"),
+}
+
+
+def _locale() -> str:
+    return "id" if request.accept_languages.best_match(["id", "en"]) == "id" else "en"
+
+
+def _msg(key: str) -> str:
+    indonesian, english = API_MESSAGES[key]
+    return indonesian if _locale() == "id" else english
+
+
+def _error(status: int, message: str) -> ResponseReturnValue:
+    return jsonify(error=message), status
+
+
+def _parse_time(value: object, errors: dict[str, str]) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        errors["submitted_at"] = _msg("submitted_at")
+        return None
+    return parsed
+
+
+@bp.post("/responses")
+@limiter.limit(lambda: settings().rate_limit_submit)
+def create_response() -> ResponseReturnValue:
+    """Store one response; a retried id is answered, never stored twice."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return _error(413, f"body over {MAX_BODY_BYTES // 1024} KB")
+    request.max_content_length = MAX_BODY_BYTES
+    try:
+        body: Any = json.loads(request.get_data())
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not JSON")
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+
+    errors: dict[str, str] = {key: _msg("unknown") for key in body if key not in FIELDS}
+    try:
+        client_id = uuid.UUID(str(body.get("id")))
+    except ValueError:
+        errors["id"] = _msg("id")
+    token = body.get("token")
+    if not isinstance(token, str) or not token:
+        errors["token"] = _msg("token")
+    answers = body.get("answers")
+    if not isinstance(answers, dict):
+        errors["answers"] = _msg("answers")
+        answers = {}
+    channel = body.get("channel") or "api"
+    if channel not in API_CHANNELS:
+        errors["channel"] = _msg("channel")
+    now = utcnow()
+    submitted_at = _parse_time(body.get("submitted_at"), errors)
+    if submitted_at is not None and submitted_at < now - MAX_LATE_SYNC:
+        errors["submitted_at"] = _msg("too_old")
+    elif submitted_at is not None and submitted_at > now + MAX_CLOCK_SKEW:
+        errors["submitted_at"] = _msg("future")
+    if "token" in errors:
+        return jsonify(errors=errors), 422
+
+    session = db_session()
+    resolved = resolve_token(session, str(token))
+    if resolved.counter is None:
+        return _error(404, "unknown or revoked counter token")
+    counter = resolved.counter
+    survey = current_survey()
+    for key in answers:
+        if key not in survey.element_codes:
+            errors[f"answers.{str(key)[:16]}"] = _msg("answer_key")
+    raw = {**{k: v for k, v in answers.items() if k in survey.element_codes},
+           **{k: body.get(k) for k in ("wait_band", "service", "comment", "profile")}}
+    parsed, field_errors = parse_answers(survey, unit_service_codes(session, counter.unit_id),
+                                         raw)
+    catalogue: Catalogue = current_app.extensions["suara.messages"]
+    for name, error in field_errors.items():
+        key = f"answers.{name}" if name in survey.element_codes else name
+        errors[key] = catalogue.get(error.key, _locale(), **error.params)
+    if errors or parsed is None:
+        return jsonify(errors=errors), 422
+
+    submission = Submission(
+        client_id=client_id, channel=channel, created_at=submitted_at or now, received_at=now,
+        ip=request.remote_addr, declared_submitted_at=submitted_at,
+    )
+    outcome, row = record_response(session, survey, counter, parsed, submission, settings().tz)
+    if outcome is Outcome.CONFLICT:
+        return _error(409, "this id was already used for a different response")
+    session.commit()
+    status = 201 if outcome is Outcome.CREATED else 200
+    return jsonify(id=str(row.client_id), duplicate=outcome is Outcome.DUPLICATE,
+                   flags={"repeat": row.flag_repeat, "bot": row.flag_bot}), status
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document(settings().public_base_url))
+

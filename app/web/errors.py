@@ -1,0 +1,42 @@
+"""Error pages people can read: JSON under /api/, a short page elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.web.public import csrf_failed_page, message_page
+
+PAGES = {404: "notfound", 410: "revoked", 413: "toolarge", 429: "ratelimit", 400: "badrequest"}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    status = error.code or 500
+    if _wants_json():
+        return jsonify(error=error.description), status
+    return message_page(PAGES.get(status, "error"), status)
+
+
+def _csrf_error(error: CSRFError) -> ResponseReturnValue:
+    if request.endpoint == "public.submit":
+        return csrf_failed_page()
+    return message_page("badrequest", 400)
+
+
+def _server_error(error: Exception) -> ResponseReturnValue:
+    if _wants_json():
+        return jsonify(error="internal error"), 500
+    return message_page("error", 500)
+
+
+def register(app: Flask) -> None:
+    """Attach the handlers."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(500, _server_error)

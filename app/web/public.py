@@ -1,0 +1,222 @@
+"""Citizen pages: the counter survey behind the QR code, the arrival poster, thank-you."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from app.db import utcnow
+from app.extensions import db_session, settings, surveys
+from app.feedback import (
+    DEFAULT_SURVEY_ID,
+    FieldError,
+    Outcome,
+    Submission,
+    measured_wait_minutes,
+    parse_answers,
+    record_response,
+    resolve_token,
+)
+from app.models import Counter, Unit
+from app.org import officer_on_duty, services_of
+from app.surveys import Survey, latest
+from app.web.common import limiter, t
+
+bp = Blueprint("public", __name__)
+
+ARRIVAL_COOKIE = "sw_arr"
+DEVICE_COOKIE = "sw_d"
+HONEYPOT = "website"
+TICKET_MAX_AGE = 24 * 3600
+ARRIVAL_MAX_AGE = 12 * 3600
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+
+
+def current_survey() -> Survey:
+    """The questionnaire citizens answer now: the latest version of the SKM survey."""
+    return latest(surveys(), DEFAULT_SURVEY_ID)
+
+
+def message_page(key: str, status: int, **params: object) -> ResponseReturnValue:
+    """A short citizen-facing page with a title and a sentence (errors, expired codes)."""
+    return render_template("message.html", title=t(f"{key}_title"),
+                           body=t(f"{key}_body", **params)), status
+
+
+def _counter_or_page(token: str) -> Counter | ResponseReturnValue:
+    resolved = resolve_token(db_session(), token)
+    if resolved.counter is not None:
+        return resolved.counter
+    if resolved.retired:
+        return message_page("revoked", 410)
+    return message_page("notfound", 404)
+
+
+def _arrival_wait(unit_id: int, opened_at: datetime) -> int | None:
+    raw = request.cookies.get(ARRIVAL_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _serializer("arrival").loads(raw, max_age=ARRIVAL_MAX_AGE)
+        arrived_at = datetime.fromtimestamp(int(data["t"]), UTC)
+        arrival_unit = int(data["u"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    return measured_wait_minutes(arrival_unit, arrived_at, unit_id, opened_at, settings().tz)
+
+
+def _read_ticket(counter_id: int) -> tuple[uuid.UUID | None, int | None]:
+    """The response id and measured wait signed into the form when it was opened."""
+    try:
+        data = _serializer("ticket").loads(request.form.get("t", ""), max_age=TICKET_MAX_AGE)
+        if int(data["c"]) != counter_id:
+            return None, None
+        wait = data.get("w")
+        return uuid.UUID(data["r"]), int(wait) if wait is not None else None
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None, None
+
+
+def render_survey(
+    counter: Counter,
+    values: Mapping[str, object],
+    errors: Mapping[str, FieldError],
+    *,
+    ticket: str,
+    status: int = 200,
+    notice: str | None = None,
+) -> ResponseReturnValue:
+    """The survey form, with the citizen's answers and messages beside their questions."""
+    session = db_session()
+    survey = current_survey()
+    officer = officer_on_duty(session, counter.id, utcnow())
+    messages = {name: t(e.key, **e.params) for name, e in errors.items()}
+    html = render_template(
+        "survey.html", survey=survey, counter=counter, unit=counter.unit,
+        services=services_of(session, counter.unit_id),
+        officer_name=officer.name if officer else None,
+        values=values, errors=messages, ticket=ticket, notice=notice,
+        profile_open=any(name.startswith("profile") for name in errors),
+    )
+    response = make_response(html, status)
+    if DEVICE_COOKIE not in request.cookies:
+        response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=30 * 24 * 3600,
+                            httponly=True, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/s/<token>")
+def survey_page(token: str) -> ResponseReturnValue:
+    """The survey behind a counter's QR code."""
+    counter = _counter_or_page(token)
+    if not isinstance(counter, Counter):
+        return counter
+    opened_at = utcnow()
+    ticket = _serializer("ticket").dumps({
+        "c": counter.id, "r": uuid.uuid4().hex,
+        "w": _arrival_wait(counter.unit_id, opened_at),
+    })
+    values = {"service": counter.default_service.code if counter.default_service else ""}
+    return render_survey(counter, values, {}, ticket=ticket)
+
+
+def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
+    """The submitted form as the raw mapping parse_answers expects (and the page re-shows)."""
+    values: dict[str, object] = {e.code: form.get(e.code, "") for e in survey.elements}
+    for name in ("wait_band", "service", "comment"):
+        values[name] = form.get(name, "")
+    values["profile"] = {item.code: form.get(f"profile.{item.code}", "")
+                         for item in survey.profile}
+    return values
+
+
+@bp.post("/s/<token>")
+@limiter.limit(lambda: settings().rate_limit_submit)
+def submit(token: str) -> ResponseReturnValue:
+    """Validate and store a response; on error the page comes back with the answers kept."""
+    counter = _counter_or_page(token)
+    if not isinstance(counter, Counter):
+        return counter
+    survey = current_survey()
+    session = db_session()
+    values = form_values(request.form, survey)
+    answers, errors = parse_answers(
+        survey, {s.code for s in services_of(session, counter.unit_id)}, values)
+    if answers is None:
+        return render_survey(counter, values, errors, ticket=request.form.get("t", ""),
+                             status=422)
+    client_id, measured = _read_ticket(counter.id)
+    now = utcnow()
+    submission = Submission(
+        client_id=client_id or uuid.uuid4(), channel="qr", created_at=now, received_at=now,
+        ip=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE),
+        measured_wait_min=measured, honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
+    )
+    outcome, _row = record_response(session, survey, counter, answers, submission,
+                                    settings().tz)
+    if outcome is Outcome.CONFLICT:
+        # The citizen went back and changed answers: a new response (flagged as a repeat).
+        submission = Submission(**{**submission.__dict__, "client_id": uuid.uuid4()})
+        record_response(session, survey, counter, answers, submission, settings().tz)
+    session.commit()
+    return redirect(url_for("public.thanks", token=token), 303)
+
+
+@bp.get("/s/<token>/terima-kasih")
+def thanks(token: str) -> ResponseReturnValue:
+    """Thank-you page after a response was stored."""
+    counter = _counter_or_page(token)
+    if not isinstance(counter, Counter):
+        return counter
+    return render_template("thanks.html", unit=counter.unit)
+
+
+@bp.get("/a/<token>")
+def arrival(token: str) -> ResponseReturnValue:
+    """The arrival poster: remember when this phone arrived, in a signed cookie only."""
+    unit = db_session().scalars(select(Unit).where(Unit.arrival_token == token)).one_or_none()
+    if unit is None:
+        return message_page("notfound", 404)
+    now = utcnow()
+    local = now.astimezone(settings().tz)
+    response = make_response(render_template("arrival.html", unit=unit,
+                                             time=local.strftime("%H.%M")))
+    response.set_cookie(
+        ARRIVAL_COOKIE, _serializer("arrival").dumps({"u": unit.id, "t": int(now.timestamp())}),
+        max_age=ARRIVAL_MAX_AGE, httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def csrf_failed_page() -> ResponseReturnValue:
+    """A survey POST whose CSRF token expired: show the form again with every answer kept."""
+    token = (request.view_args or {}).get("token", "")
+    counter = _counter_or_page(token)
+    if not isinstance(counter, Counter):
+        return counter
+    values = form_values(request.form, current_survey())
+    return render_survey(counter, values, {}, ticket=request.form.get("t", ""), status=400,
+                         notice=t("error_csrf"))
