@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import click
 from flask import Flask
@@ -16,11 +17,14 @@ from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from app import migrate
-from app.demo import clear_all, demo_logins, demo_present, seed_demo
+from app.demo import clear_all, demo_logins, demo_present, seed_demo, seed_history
+from app.export import export_rows, write_csv, write_jsonl
 from app.extensions import database, settings, surveys
-from app.models import Officer
+from app.feedback import DEFAULT_SURVEY_ID
+from app.models import Officer, Response
 from app.org import DomainError, counters_with_urls, import_officers, unit_by_code
 from app.survey_versions import SurveyVersionChanged, sync_survey_versions
+from app.surveys import latest
 from app.users import create_user
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
@@ -76,22 +80,32 @@ def surveys_sync() -> None:
 
 @click.command("demo")
 @click.option("--reset", is_flag=True, help="Delete everything and seed the demo again.")
-def demo_command(reset: bool) -> None:
+@click.option("--weeks", type=click.IntRange(0, 104), default=0, show_default=True,
+              help="Also create this many weeks of responses (when there are none yet).")
+@click.option("--seed", type=int, default=2017, show_default=True,
+              help="Random seed: the same seed gives the same demo.")
+def demo_command(reset: bool, weeks: int, seed: int) -> None:
     """Seed the demo Kotabumi when the database is empty (idempotent), then print the logins."""
     config = settings()
     if config.app_env == "production":
         _fail("the demo world is not for production (APP_ENV=production)")
+    today = datetime.now(config.tz).date()
     with database().session_scope() as session:
         if reset:
             clear_all(session)
+        sync_survey_versions(session, surveys().values())
         if demo_present(session):
             click.echo("The database already holds an organisation; nothing seeded "
                        "(use --reset to start over).")
         else:
-            today = datetime.now(config.tz).date()
-            seed_demo(session, today=today, tz=config.tz)
+            seed_demo(session, today=today, tz=config.tz, weeks_back=max(weeks, 8), seed=seed)
             click.echo("Seeded the demo Kotabumi.")
-        sync_survey_versions(session, surveys().values())
+        if weeks and session.scalar(select(Response.id).limit(1)) is None:
+            count = seed_history(session, latest(surveys(), DEFAULT_SURVEY_ID), today=today,
+                                 tz=config.tz, weeks=weeks, seed=seed)
+            click.echo(f"Created {count} demo responses over {weeks} weeks.")
+    # Printed after the commit: a closed pipe (`| head`) must not roll the seed back.
+    with database().session_scope(write=False) as session:
         _print_where_to_look(session)
 
 
@@ -163,6 +177,34 @@ def users_create(email: str, role: str, unit_code: str | None, nip: str | None,
         _fail(str(exc))
 
 
+export_cli = AppGroup("export", help="Back-office exports.")
+
+
+@export_cli.command("responses")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
+              show_default=True)
+@click.option("--unit", "unit_code", help="Only this unit (code).")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]),
+              help="First local day (YYYY-MM-DD), inclusive.")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last local day (YYYY-MM-DD), inclusive.")
+@click.option("--out", type=click.File("w", encoding="utf-8", lazy=True), default="-",
+              help="Output file (default: standard output).")
+def export_responses(fmt: str, unit_code: str | None, first: datetime | None,
+                     last: datetime | None, out: IO[str]) -> None:
+    """Raw responses, one row each, columns in the order the README documents."""
+    if first and last and first > last:
+        _fail("--from is after --to")
+    with database().session_scope(write=False) as session:
+        if unit_code and unit_by_code(session, unit_code) is None:
+            _fail(f"unknown unit code {unit_code!r}")
+        rows = export_rows(session, settings().tz, unit_code=unit_code,
+                           first=first.date() if first else None,
+                           last=last.date() if last else None)
+        count = (write_csv if fmt == "csv" else write_jsonl)(rows, out)
+    click.echo(f"exported {count} responses", err=True)
+
+
 @click.command("scheduler")
 def scheduler_command() -> None:
     """Run the job scheduler in this process until interrupted."""
@@ -199,7 +241,7 @@ def serve_command(host: str, no_scheduler: bool) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
-    for command in (db_cli, surveys_cli, officers_cli, users_cli, demo_command,
+    for command in (db_cli, surveys_cli, officers_cli, users_cli, export_cli, demo_command,
                     counters_command, scheduler_command, serve_command):
         app.cli.add_command(command)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from app.extensions import database, settings
 from app.org import DomainError, unit_by_code
@@ -20,6 +21,7 @@ from app.posters import render_posters_html, skipped_counters, write_unit_poster
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write into (created if missing).",
 )
+@with_appcontext
 def qr_command(unit_code: str, out_dir: Path) -> None:
     """Write a unit's QR codes (PNG, SVG) and poster sheets (HTML, PDF; A4 and A5)."""
     with database().session_scope(write=False) as session:

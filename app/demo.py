@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.db import Base
+from app.feedback import Answers, Submission, record_response
 from app.models import Counter, Officer, Unit, User
 from app.org import (
     assign_officer,
@@ -18,7 +20,9 @@ from app.org import (
     create_officer,
     create_service,
     create_unit,
+    officer_on_duty,
 )
+from app.surveys import Survey
 from app.users import create_user
 
 DUKCAPIL = "DUKCAPIL"
@@ -215,3 +219,132 @@ def demo_logins(session: Session) -> list[DemoLogin]:
     )
     return [DemoLogin(u.email, DEMO_PASSWORDS[u.role], u.role, u.unit.code if u.unit else None)
             for u in users if u.role in DEMO_PASSWORDS]
+
+
+# The story the dashboards tell: Loket 3 is slow on Monday mornings, one Disdukcapil officer
+# gets low courtesy (U7) scores, and Puskesmas Kotabumi Udik improves week by week.
+SLOW_COUNTER = (DUKCAPIL, "L3")
+IMPROVING_UNIT = "PKM-KTBU"
+COMMENTS_LOW = [
+    "Antrean sangat lama, tidak ada informasi kapan dipanggil.",
+    "Petugas kurang ramah, saya dibentak waktu bertanya.",
+    "Persyaratan berubah-ubah, saya harus bolak-balik.",
+    "Ruang tunggu panas dan kursinya kurang.",
+    "Tidak jelas ke mana harus mengadu.",
+]
+COMMENTS_HIGH = [
+    "Pelayanan cepat dan petugasnya ramah. Terima kasih!",
+    "Prosesnya mudah, selesai hari ini juga.",
+    "Tempatnya bersih dan nyaman.",
+    "Petugas menjelaskan dengan sabar.",
+]
+
+
+def seed_history(
+    session: Session,
+    survey: Survey,
+    *,
+    today: date,
+    tz: ZoneInfo,
+    weeks: int,
+    seed: int = 2017,
+) -> int:
+    """Create ``weeks`` weeks of weekday responses before ``today``; return how many.
+
+    Responses go through ``record_response``, the function the web form and the API use, so
+    the officer on duty, the flags and the constraints are exactly what real traffic gets.
+    Deterministic for a given seed, day and organisation.
+    """
+    rng = random.Random(seed)  # noqa: S311 (fictional demo data must be reproducible)
+    counters = list(session.scalars(select(Counter).join(Unit).order_by(Unit.code, Counter.code)))
+    rude = session.scalars(
+        select(Officer).join(Unit).where(Unit.code == DUKCAPIL,
+                                         Officer.position == "Petugas Pelayanan")
+        .order_by(Officer.id).offset(1).limit(1)
+    ).one_or_none()
+    services = {c.id: [s.code for s in c.unit.services] for c in counters}
+    defaults = {c.id: c.default_service.code if c.default_service else None for c in counters}
+    # The current (possibly partial) week is the last of the ``weeks``.
+    first = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    created = 0
+    for day_index in range(weeks * 7):
+        day = first + timedelta(days=day_index)
+        if day.weekday() >= 5 or day >= today:
+            continue
+        week = day_index // 7
+        for counter in counters:
+            for _ in range(_daily_volume(rng, counter)):
+                at = datetime.combine(day, time(8), tz) + timedelta(minutes=rng.randrange(420))
+                service = defaults[counter.id] if rng.random() < 0.7 else None
+                if service is None and services[counter.id] and rng.random() < 0.6:
+                    service = rng.choice(services[counter.id])
+                created += _one_response(session, survey, rng, counter, service,
+                                         at, week, weeks, rude, tz)
+    return created
+
+
+def _daily_volume(rng: random.Random, counter: Counter) -> int:
+    if counter.unit.code == DUKCAPIL:
+        return rng.randint(2, 9) if counter.code != "INFO" else rng.randint(0, 3)
+    return rng.randint(1, 5) if counter.code in PUSKESMAS_STAFFED else rng.randint(0, 2)
+
+
+def _one_response(
+    session: Session,
+    survey: Survey,
+    rng: random.Random,
+    counter: Counter,
+    service: str | None,
+    at: datetime,
+    week: int,
+    weeks: int,
+    rude: Officer | None,
+    tz: ZoneInfo,
+) -> int:
+    local = at.astimezone(tz)
+    mean = 3.3
+    if counter.unit.code == IMPROVING_UNIT:
+        mean = 2.4 + 1.1 * week / max(weeks - 1, 1)
+    slow = (counter.unit.code, counter.code) == SLOW_COUNTER and local.weekday() == 0 \
+        and local.hour < 12
+    wait = int(rng.lognormvariate(3.0, 0.6))  # median about 20 minutes
+    if slow:
+        wait = rng.randint(70, 170)
+        mean -= 0.6
+    scores = [_score(rng, mean) for _ in survey.elements]
+    if slow:
+        scores[2] = _score(rng, 1.8)  # U3, speed
+    on_duty = officer_on_duty(session, counter.id, at)
+    if rude is not None and on_duty is not None and on_duty.id == rude.id:
+        scores[6] = _score(rng, 1.7)  # U7, courtesy
+    band = next((b.code for b in survey.wait_bands
+                 if b.min_minutes <= wait * 1.2 and (b.max_minutes is None
+                                                     or wait * 1.2 < b.max_minutes)), None)
+    low = sum(scores) / len(scores) < 2.5
+    comment = None
+    if rng.random() < (0.5 if low else 0.08):
+        comment = rng.choice(COMMENTS_LOW if low else COMMENTS_HIGH)
+    profile = {item.code: rng.choice(item.options).code for item in survey.profile
+               if rng.random() < 0.6}
+    measured = wait if rng.random() < 0.4 and wait <= 480 else None
+    answers = Answers(tuple(scores), band if rng.random() < 0.85 else None, service, comment,
+                      profile)
+    submission = Submission(
+        client_id=uuid.UUID(int=rng.getrandbits(128), version=4), channel="qr", created_at=at,
+        received_at=at + timedelta(seconds=rng.randint(1, 5)),
+        device=f"demo-device-{rng.getrandbits(40)}", measured_wait_min=measured,
+        honeypot_filled=rng.random() < 0.005,
+    )
+    record_response(session, survey, counter, answers, submission, tz)
+    if rng.random() < 0.01:
+        # The same phone again a few minutes later: kept, flagged as a repeat.
+        again = Submission(**{**submission.__dict__,
+                              "client_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                              "created_at": at + timedelta(minutes=rng.randint(2, 6))})
+        record_response(session, survey, counter, answers, again, tz)
+        return 2
+    return 1
+
+
+def _score(rng: random.Random, mean: float) -> int:
+    return max(1, min(4, round(rng.gauss(mean, 0.65))))
