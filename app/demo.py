@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -338,9 +338,8 @@ def _one_response(
     record_response(session, survey, counter, answers, submission, tz)
     if rng.random() < 0.01:
         # The same phone again a few minutes later: kept, flagged as a repeat.
-        again = Submission(**{**submission.__dict__,
-                              "client_id": uuid.UUID(int=rng.getrandbits(128), version=4),
-                              "created_at": at + timedelta(minutes=rng.randint(2, 6))})
+        again = replace(submission, client_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                        created_at=at + timedelta(minutes=rng.randint(2, 6)))
         record_response(session, survey, counter, answers, again, tz)
         return 2
     return 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -29,15 +29,15 @@ def surveys() -> dict[tuple[str, int], Survey]:
 
 
 def db_session() -> Session:
-    """The request's session, opened on first use and closed at teardown.
+    """The request's session for lookups, opened on first use and closed at teardown.
 
-    The view commits once at the end of a successful request; anything else rolls back.
-    Requests that may write (not GET/HEAD) take SQLite's write lock when they begin, so
-    concurrent writers queue instead of failing half-way.
+    Its transaction is deferred: on SQLite it takes no write lock. A view writes in a short
+    ``database().session_scope()`` of its own after the lookups, so concurrent writers hold
+    the lock only for the insert; anything left uncommitted rolls back at teardown.
     """
     session: Session | None = g.get("db_session")
     if session is None:
-        session = database().session(write=request.method not in ("GET", "HEAD", "OPTIONS"))
+        session = database().session(write=False)
         g.db_session = session
     return session
 

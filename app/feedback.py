@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -232,49 +233,76 @@ class Submission:
     declared_submitted_at: datetime | None = None
 
 
-def record_response(
-    session: Session,
-    survey: Survey,
-    counter: Counter,
-    answers: Answers,
-    submission: Submission,
-    tz: ZoneInfo,
-) -> tuple[Outcome, Response]:
-    """Store one response in the caller's transaction; a repeated client id is not doubled.
+@dataclass(frozen=True)
+class Prepared:
+    """What a response needs from the database before it is written (read-only lookups)."""
 
-    The same id with the same content is a safe retry (DUPLICATE, the stored row); with other
-    content it is a CONFLICT. The officer on duty at ``created_at`` is taken from the roster.
-    Flags: ``repeat`` for a second response of one device at one counter within 10 minutes,
-    ``bot`` for a filled honeypot; flagged responses are kept.
+    survey: Survey
+    survey_version_id: int | None
+    counter_id: int
+    unit_id: int
+    service_id: int | None
+    officer_id: int | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The stored response a submission ended up as."""
+
+    id: int
+    client_id: uuid.UUID
+    flag_repeat: bool
+    flag_bot: bool
+
+
+def prepare_response(
+    session: Session, survey: Survey, counter: Counter, answers: Answers, created_at: datetime
+) -> Prepared:
+    """Look up the officer on duty, the service and the survey version (reads only).
+
+    Kept apart from ``store_response`` so that on SQLite the write lock is held only for the
+    insert itself, not for the lookups.
     """
-    digest = payload_hash(counter.id, answers, submission.declared_submitted_at)
-    existing = _by_client_id(session, submission.client_id)
-    if existing is not None:
-        return _outcome_for(existing, digest), existing
-
-    salt = daily_salt(session, submission.received_at.astimezone(tz).date())
-    device_hash = salted_hash(salt, submission.device) if submission.device else None
     service_id = None
     if answers.service_code is not None:
         service_id = session.scalar(select(Service.id).where(
             Service.unit_id == counter.unit_id, Service.code == answers.service_code))
-    officer = officer_on_duty(session, counter.id, submission.created_at)
+    officer = officer_on_duty(session, counter.id, created_at)
+    version_id = session.scalar(select(SurveyVersion.id).where(
+        SurveyVersion.survey_id == survey.survey_id, SurveyVersion.version == survey.version))
+    return Prepared(survey, version_id, counter.id, counter.unit_id, service_id,
+                    officer.id if officer else None)
+
+
+def store_response(
+    session: Session, prepared: Prepared, answers: Answers, submission: Submission, tz: ZoneInfo
+) -> tuple[Outcome, Stored]:
+    """Write one response in the caller's (short) transaction; a repeated id is not doubled.
+
+    The same id with the same content is a safe retry (DUPLICATE, the stored row); with other
+    content it is a CONFLICT. Flags: ``repeat`` for a second response of one device at one
+    counter within 10 minutes, ``bot`` for a filled honeypot; flagged responses are kept.
+    """
+    digest = payload_hash(prepared.counter_id, answers, submission.declared_submitted_at)
+    salt = daily_salt(session, submission.received_at.astimezone(tz).date())
+    device_hash = salted_hash(salt, submission.device) if submission.device else None
     repeat = device_hash is not None and session.scalar(
         select(Response.id).where(
             Response.device_hash == device_hash,
-            Response.counter_id == counter.id,
+            Response.counter_id == prepared.counter_id,
             Response.created_at > submission.created_at - REPEAT_WINDOW,
             Response.created_at <= submission.created_at,
         ).limit(1)
     ) is not None
+    version_id = prepared.survey_version_id or survey_version_id(session, prepared.survey)
     values: dict[str, object] = {
         "client_id": submission.client_id,
         "payload_hash": digest,
-        "survey_version_id": survey_version_id(session, survey),
-        "unit_id": counter.unit_id,
-        "counter_id": counter.id,
-        "service_id": service_id,
-        "officer_id": officer.id if officer else None,
+        "survey_version_id": version_id,
+        "unit_id": prepared.unit_id,
+        "counter_id": prepared.counter_id,
+        "service_id": prepared.service_id,
+        "officer_id": prepared.officer_id,
         "channel": submission.channel,
         "created_at": submission.created_at,
         "received_at": submission.received_at,
@@ -288,26 +316,57 @@ def record_response(
         **{f"u{i}": score for i, score in enumerate(answers.scores, start=1)},
         **{column: answers.profile.get(column) for column in PROFILE_COLUMNS},
     }
-    # ON CONFLICT DO NOTHING: of two concurrent requests with one id, exactly one inserts.
-    inserted = session.execute(
-        dialect_insert(session, Response)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["client_id"])
-        .returning(Response.id)
-    ).scalar()
-    stored = _by_client_id(session, submission.client_id)
-    assert stored is not None  # noqa: S101 (inserted here or by the concurrent twin)
-    if inserted is None:
-        return _outcome_for(stored, digest), stored
-    return Outcome.CREATED, stored
+    # ON CONFLICT DO NOTHING: of two requests with one id, exactly one inserts; the other
+    # (a retry, or its concurrent twin) finds the stored row and compares the content.
+    inserted = session.execute(_insert_response(session), values).scalar()
+    if inserted is not None:
+        return Outcome.CREATED, Stored(inserted, submission.client_id, repeat,
+                                       submission.honeypot_filled)
+    existing = _by_client_id(session, submission.client_id)
+    assert existing is not None  # noqa: S101 (the conflict means it exists)
+    outcome = Outcome.DUPLICATE if existing.payload_hash == digest else Outcome.CONFLICT
+    return outcome, Stored(existing.id, existing.client_id, existing.flag_repeat,
+                           existing.flag_bot)
+
+
+_INSERT_RESPONSE: dict[str, Any] = {}
+
+
+def _insert_response(session: Session) -> Any:
+    """The insert statement, built once per dialect: building it per row costs more than
+    the insert itself on SQLite."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERT_RESPONSE:
+        _INSERT_RESPONSE[dialect] = (
+            dialect_insert(session, Response)
+            .on_conflict_do_nothing(index_elements=["client_id"])
+            .returning(Response.id)
+        )
+    return _INSERT_RESPONSE[dialect]
+
+
+def record_response(
+    session: Session,
+    survey: Survey,
+    counter: Counter,
+    answers: Answers,
+    submission: Submission,
+    tz: ZoneInfo,
+) -> tuple[Outcome, Response]:
+    """Prepare and store a response in one transaction (demo history, jobs and tests).
+
+    The officer on duty at ``created_at`` is taken from the roster; see ``store_response``
+    for idempotency and flags.
+    """
+    prepared = prepare_response(session, survey, counter, answers, submission.created_at)
+    outcome, stored = store_response(session, prepared, answers, submission, tz)
+    row = session.get(Response, stored.id)
+    assert row is not None  # noqa: S101 (just stored or found)
+    return outcome, row
 
 
 def _by_client_id(session: Session, client_id: uuid.UUID) -> Response | None:
     return session.scalars(select(Response).where(Response.client_id == client_id)).one_or_none()
-
-
-def _outcome_for(existing: Response, digest: str) -> Outcome:
-    return Outcome.DUPLICATE if existing.payload_hash == digest else Outcome.CONFLICT
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
 from app.models import Assignment, Counter, CounterToken, Officer, Service, Unit
@@ -149,7 +149,11 @@ def find_token(session: Session, token: str) -> CounterToken | None:
     """Look up a token, live or retired (the caller tells a retired one from an unknown one)."""
     if not 16 <= len(token) <= 32:
         return None
-    return session.scalars(select(CounterToken).where(CounterToken.token == token)).one_or_none()
+    return session.scalars(
+        select(CounterToken)
+        .where(CounterToken.token == token)
+        .options(joinedload(CounterToken.counter).joinedload(Counter.unit))
+    ).one_or_none()
 
 
 def counters_with_urls(session: Session, public_base_url: str) -> list[dict[str, object]]:

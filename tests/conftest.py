@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
@@ -16,6 +17,10 @@ from sqlalchemy.orm import Session
 from app import create_app, migrate
 from app.config import Settings
 from app.db import Base
+
+# Wall-clock deadlines make property tests flaky on a busy 2-core machine; tests never time.
+hypothesis_settings.register_profile("suara", deadline=None)
+hypothesis_settings.load_profile("suara")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -52,7 +57,7 @@ def pg_migrated() -> Iterator[str]:
     """A PostgreSQL schema migrated to head once; tests truncate it between them."""
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    schema = f"t_{WORKER}"
+    schema = f"t_{WORKER}_{os.getpid()}"  # concurrent runs on one server never meet
     reset_pg_schema(schema)
     url = pg_schema_url(schema)
     migrate.upgrade(url)

@@ -177,6 +177,19 @@ def test_demo_refuses_production(settings: Settings) -> None:
         db(production).dispose()
 
 
+def test_demo_reset_refuses_production_and_keeps_the_data(settings: Settings) -> None:
+    production = create_app(settings.replace(app_env="production"))
+    try:
+        with db(production).session_scope() as session:
+            create_unit(session, "DUKCAPIL", "Disdukcapil Lampung Utara", "disdukcapil")
+        result = invoke(production, production.test_cli_runner(), "demo", "--reset")
+        assert result.exit_code != 0
+        assert "production" in result.output
+        assert read(production, lambda s: s.scalars(select(Unit.code)).all()) == ["DUKCAPIL"]
+    finally:
+        db(production).dispose()
+
+
 # counters -------------------------------------------------------------------------------------
 
 
@@ -359,7 +372,8 @@ def test_users_create_officer_with_nip(app: Flask, runner: FlaskCliRunner, units
     ("extra", "message"),
     [
         (["--role", "unit_head", "--unit", "NOPE"], "unknown unit code 'NOPE'"),
-        (["--role", "officer", "--unit", "DUKCAPIL", "--nip", NIP_B], f"no officer with NIP {NIP_B}"),
+        (["--role", "officer", "--unit", "DUKCAPIL", "--nip", NIP_B],
+         f"no officer with NIP {NIP_B}"),
         (["--role", "officer", "--unit", "DUKCAPIL"], "needs the officer's NIP"),
         (["--role", "unit_head"], "needs a unit"),
         (["--role", "officer", "--unit", "PKM-MDK", "--nip", NIP_C], "does not belong"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,25 @@ def at(hour: int, day: int = 5) -> datetime:
 
 def count(session: Session, model: type[Base]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def flush_refused(session: Session, *reasons: str) -> None:
+    """Flush, expect the DATABASE to refuse it naming one of ``reasons``, and roll back."""
+    with pytest.raises(IntegrityError) as excinfo:
+        session.flush()
+    session.rollback()
+    message = str(excinfo.value.orig)
+    assert any(reason in message for reason in reasons), message
+
+
+def unit_row(**fields: str) -> Unit:
+    """A Unit built directly, bypassing create_unit; other required text columns get fillers."""
+    values: dict[str, str] = {"code": "X", "name": "X", "kind": "other", **fields}
+    for column in Unit.__table__.columns:
+        if not (column.nullable or column.primary_key or column.default is not None
+                or column.server_default is not None or column.key in values):
+            values[column.key] = secrets.token_hex(10)
+    return Unit(**values)
 
 
 @pytest.fixture
@@ -194,9 +214,7 @@ def test_database_refuses_two_live_tokens_for_one_counter(
     session.add(
         CounterToken(counter_id=counter.id, token="second-live-token-x", issued_at=at(9))
     )
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    flush_refused(session, "uq_counter_tokens_live", "counter_tokens.counter_id")
     assert count(session, CounterToken) == 1
 
 
@@ -204,9 +222,7 @@ def test_database_refuses_a_short_token(session: Session, counter: Counter) -> N
     session.add(
         CounterToken(counter_id=counter.id, token="tooshort", issued_at=at(8), retired_at=at(9))
     )
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    flush_refused(session, "token_long_enough")
     assert count(session, CounterToken) == 1
 
 
@@ -257,9 +273,7 @@ def test_database_refuses_a_reversed_interval(
     session: Session, counter: Counter, officers: tuple[Officer, Officer]
 ) -> None:
     session.add(Assignment(officer=officers[0], counter=counter, starts_at=at(12), ends_at=at(8)))
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    flush_refused(session, "ends_after_start")
     assert count(session, Assignment) == 0
 
 
@@ -281,9 +295,7 @@ def test_database_refuses_an_overlapping_assignment(
     # Bypass assign_officer: the exclusion constraint (PostgreSQL) or trigger (SQLite) decides.
     session.add(Assignment(officer=siti, counter=counter, starts_at=at(starts),
                            ends_at=at(ends) if ends is not None else None))
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    flush_refused(session, "assignment overlaps another", "ex_assignments_no_overlap")
     assert count(session, Assignment) == 1
 
 
@@ -294,12 +306,13 @@ def test_database_refuses_an_update_into_an_overlap(
     assign_officer(session, ahmad, counter, at(8), at(12))
     later = assign_officer(session, siti, counter, at(12), at(16))
     session.commit()
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError) as excinfo:
         session.execute(
             update(Assignment).where(Assignment.id == later.id).values(starts_at=at(11))
         )
-        session.flush()
     session.rollback()
+    assert any(r in str(excinfo.value.orig) for r in (
+        "assignment overlaps another", "ex_assignments_no_overlap"))
     session.expire_all()
     assert session.get(Assignment, later.id).starts_at == at(12)  # type: ignore[union-attr]
 
@@ -312,9 +325,7 @@ def test_database_refuses_an_overlap_with_an_open_ended_assignment(
     session.commit()
     session.add(Assignment(officer=siti, counter=counter, starts_at=at(8, day=20),
                            ends_at=at(9, day=20)))
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    flush_refused(session, "assignment overlaps another", "ex_assignments_no_overlap")
     assert count(session, Assignment) == 1
 
 
@@ -423,42 +434,36 @@ def test_create_officer_validates_the_nip(session: Session, unit: Unit) -> None:
 
 def test_database_refuses_a_negative_fee(session: Session, unit: Unit) -> None:
     session.add(Service(unit_id=unit.id, code="X", name="X", fee=-1))
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    flush_refused(session, "fee_not_negative")
     assert count(session, Service) == 0
 
 
 def test_database_refuses_an_unknown_unit_kind(session: Session) -> None:
-    session.add(Unit(code="X", name="X", kind="xyz"))
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    session.add(unit_row(kind="xyz"))
+    flush_refused(session, "kind_known")
     assert count(session, Unit) == 0
 
 
 def test_database_refuses_a_short_nip(session: Session, unit: Unit) -> None:
     session.add(Officer(nip="12345", name="X", unit_id=unit.id, position="Staf"))
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    flush_refused(session, "nip_18_digits")
     assert count(session, Officer) == 0
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "reason"),
     [
-        {"email": "Upper@Example.id", "role": "admin"},
-        {"email": "head@example.id", "role": "unit_head"},
-        {"email": "x@example.id", "role": "superuser"},
+        ({"email": "Upper@Example.id", "role": "admin"}, "email_lowercase"),
+        ({"email": "head@example.id", "role": "unit_head"}, "scoped_role_has_unit"),
+        ({"email": "x@example.id", "role": "superuser"}, "role_known"),
     ],
     ids=["uppercase-email", "scoped-role-without-unit", "unknown-role"],
 )
-def test_database_refuses_bad_users(session: Session, fields: dict[str, str]) -> None:
+def test_database_refuses_bad_users(
+    session: Session, fields: dict[str, str], reason: str
+) -> None:
     session.add(User(password_hash="x", created_at=at(8), **fields))
-    with pytest.raises(IntegrityError):
-        session.flush()
-    session.rollback()
+    flush_refused(session, reason)
     assert count(session, User) == 0
 
 

@@ -11,15 +11,16 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.db import utcnow
-from app.extensions import db_session, settings
+from app.extensions import database, db_session, settings
 from app.feedback import (
     MAX_CLOCK_SKEW,
     MAX_LATE_SYNC,
     Outcome,
     Submission,
     parse_answers,
-    record_response,
+    prepare_response,
     resolve_token,
+    store_response,
     unit_service_codes,
 )
 from app.i18n import Catalogue
@@ -137,10 +138,12 @@ def create_response() -> ResponseReturnValue:
         client_id=client_id, channel=channel, created_at=submitted_at or now, received_at=now,
         ip=request.remote_addr, declared_submitted_at=submitted_at,
     )
-    outcome, row = record_response(session, survey, counter, parsed, submission, settings().tz)
+    prepared = prepare_response(session, survey, counter, parsed, submission.created_at)
+    session.rollback()  # end the read transaction before the short write one
+    with database().session_scope() as write:
+        outcome, row = store_response(write, prepared, parsed, submission, settings().tz)
     if outcome is Outcome.CONFLICT:
         return _error(409, "this id was already used for a different response")
-    session.commit()
     status = 201 if outcome is Outcome.CREATED else 200
     return jsonify(id=str(row.client_id), duplicate=outcome is Outcome.DUPLICATE,
                    flags={"repeat": row.flag_repeat, "bot": row.flag_bot}), status

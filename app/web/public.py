@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import (
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.db import utcnow
-from app.extensions import db_session, settings, surveys
+from app.extensions import database, db_session, settings, surveys
 from app.feedback import (
     DEFAULT_SURVEY_ID,
     FieldError,
@@ -30,8 +31,9 @@ from app.feedback import (
     Submission,
     measured_wait_minutes,
     parse_answers,
-    record_response,
+    prepare_response,
     resolve_token,
+    store_response,
 )
 from app.models import Counter, Unit
 from app.org import officer_on_duty, services_of
@@ -173,13 +175,14 @@ def submit(token: str) -> ResponseReturnValue:
         ip=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE),
         measured_wait_min=measured, honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
     )
-    outcome, _row = record_response(session, survey, counter, answers, submission,
-                                    settings().tz)
-    if outcome is Outcome.CONFLICT:
-        # The citizen went back and changed answers: a new response (flagged as a repeat).
-        submission = Submission(**{**submission.__dict__, "client_id": uuid.uuid4()})
-        record_response(session, survey, counter, answers, submission, settings().tz)
-    session.commit()
+    prepared = prepare_response(session, survey, counter, answers, now)
+    session.rollback()  # end the read transaction before the short write one
+    with database().session_scope() as write:
+        outcome, _stored = store_response(write, prepared, answers, submission, settings().tz)
+        if outcome is Outcome.CONFLICT:
+            # The citizen went back and changed answers: a new response (flagged as a repeat).
+            submission = replace(submission, client_id=uuid.uuid4())
+            store_response(write, prepared, answers, submission, settings().tz)
     return redirect(url_for("public.thanks", token=token), 303)
 
 

@@ -1,0 +1,225 @@
+"""Submissions per second and latency under gunicorn (2 workers, 16 clients) against a floor.
+
+Run: ``.venv/bin/python -m bench.throughput`` (``BENCH_REQUESTS`` per scenario, default 1600;
+``BENCH_PG_URL`` to also run the application on PostgreSQL).
+
+The floor is a bare Flask app doing one SQLite INSERT per request with the same durability
+settings (WAL, synchronous=FULL, busy_timeout), served the same way and loaded by the same
+client, measured in the same run. The goal is at least half the floor's throughput.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = 16
+WORKERS = 2
+FLOOR_APP = '''
+import sqlite3, os
+from flask import Flask, request
+app = Flask(__name__)
+DB = os.environ["FLOOR_DB"]
+def connect():
+    c = sqlite3.connect(DB, isolation_level=None)
+    c.execute("PRAGMA journal_mode=WAL"); c.execute("PRAGMA synchronous=FULL")
+    c.execute("PRAGMA busy_timeout=5000")
+    return c
+with connect() as c:
+    c.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+conn = None
+@app.post("/insert")
+def insert():
+    global conn
+    conn = conn or connect()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO t (body) VALUES (?)", (request.get_data(as_text=True),))
+    conn.execute("COMMIT")
+    return "", 201
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(port: int, path: str = "/healthz", timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def gunicorn(app_spec: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
+        cwd=cwd, env={**os.environ, **env},
+    )
+
+
+def load(port: int, total: int, one: Callable[[http.client.HTTPConnection, int], None]
+         ) -> tuple[float, list[float]]:
+    """Run ``total`` operations from CLIENTS threads; return (ops/s, latencies in ms)."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_client = total // CLIENTS
+    errors: list[BaseException] = []
+
+    def client(index: int) -> None:
+        mine = []
+        try:
+            for i in range(per_client):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                started = time.perf_counter()
+                one(conn, index * per_client + i)
+                mine.append((time.perf_counter() - started) * 1000)
+                conn.close()
+        except BaseException as exc:  # reported below; a failed run must not look fast
+            errors.append(exc)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]!r}")
+    return len(latencies) / elapsed, latencies
+
+
+def expect(response: http.client.HTTPResponse, status: int) -> bytes:
+    body = response.read()
+    if response.status != status:
+        raise RuntimeError(f"expected {status}, got {response.status}: {body[:200]!r}")
+    return body
+
+
+def floor_op(conn: http.client.HTTPConnection, i: int) -> None:
+    conn.request("POST", "/insert", body=json.dumps({"i": i}),
+                 headers={"Content-Type": "application/json"})
+    expect(conn.getresponse(), 201)
+
+
+def api_op(token: str) -> Callable[[http.client.HTTPConnection, int], None]:
+    def op(conn: http.client.HTTPConnection, i: int) -> None:
+        body = {"id": str(uuid.uuid4()), "token": token,
+                "answers": {f"U{k}": 1 + (i + k) % 4 for k in range(1, 10)},
+                "wait_band": "15-30", "comment": None}
+        conn.request("POST", "/api/v1/responses", body=json.dumps(body),
+                     headers={"Content-Type": "application/json"})
+        expect(conn.getresponse(), 201)
+    return op
+
+
+def form_op(token: str) -> Callable[[http.client.HTTPConnection, int], None]:
+    """GET the page (CSRF token, ticket, cookies), then POST the answers: one submission."""
+    def op(conn: http.client.HTTPConnection, i: int) -> None:
+        conn.request("GET", f"/s/{token}")
+        response = conn.getresponse()
+        html = expect(response, 200).decode()
+        cookies = "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie")
+                            or [])
+        fields = dict(re.findall(r'name="(csrf_token|t)" value="([^"]+)"', html))
+        form = {**fields, **{f"U{k}": str(1 + (i + k) % 4) for k in range(1, 10)},
+                "wait_band": "5-15"}
+        body = "&".join(f"{k}={v}" for k, v in form.items())
+        conn.close()
+        conn.connect()
+        conn.request("POST", f"/s/{token}", body=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies})
+        expect(conn.getresponse(), 303)
+    return op
+
+
+def report(name: str, rate: float, latencies: list[float], floor: float | None) -> None:
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    versus = f"  {rate / floor:5.0%} of floor ({'PASS' if rate >= floor / 2 else 'FAIL'}" \
+             f" goal >= 50%)" if floor else ""
+    print(f"{name:<34} {rate:8.1f}/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms{versus}")
+
+
+def prepare_app(workdir: Path, database_url: str) -> tuple[dict[str, str], str]:
+    env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(workdir / "instance"),
+           "SECRET_KEY": "bench-secret-key-0123456789", "APP_ENV": "production",
+           "RATE_LIMIT_SUBMIT": "1000000 per minute"}
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    run_env = {**os.environ, **env, "APP_ENV": "development"}
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=run_env, check=True,  # noqa: S603
+                   capture_output=True)
+    subprocess.run([*flask, "demo"], cwd=ROOT, env=run_env, check=True,  # noqa: S603
+                   capture_output=True)
+    counters = json.loads(subprocess.run(  # noqa: S603
+        [*flask, "counters", "--json"], cwd=ROOT, env=run_env, check=True,
+        capture_output=True).stdout)
+    token = counters[0]["url"].rsplit("/", 1)[1]
+    return env, token
+
+
+def bench_app(label: str, database_url: str, workdir: Path, total: int, floor: float) -> None:
+    env, token = prepare_app(workdir, database_url)
+    port = free_port()
+    server = gunicorn("app:create_app()", port, env, ROOT)
+    try:
+        wait_for(port)
+        rate, lat = load(port, total, api_op(token))
+        report(f"API POST ({label})", rate, lat, floor)
+        rate, lat = load(port, total // 2, form_op(token))
+        report(f"form GET+POST ({label})", rate, lat, floor)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    total = int(os.environ.get("BENCH_REQUESTS", "1600"))
+    print(f"gunicorn {WORKERS} sync workers, {CLIENTS} concurrent clients, {total} requests "
+          f"per scenario (form: {total // 2} submissions); {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        (workdir / "floor_app.py").write_text(FLOOR_APP)
+        port = free_port()
+        server = gunicorn("floor_app:app", port, {"FLOOR_DB": str(workdir / "floor.db")},
+                          workdir)
+        try:
+            wait_for(port, "/")
+            floor, lat = load(port, total, floor_op)
+        finally:
+            server.terminate()
+            server.wait()
+        report("floor: bare Flask + 1 SQLite insert", floor, lat, None)
+        bench_app("SQLite", f"sqlite:///{workdir / 'bench.db'}", workdir, total, floor)
+        pg = os.environ.get("BENCH_PG_URL")
+        if pg:
+            bench_app("PostgreSQL", pg, workdir / "pg", total, floor)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Small seed-data and form helpers shared by the web tests (not fixtures: plain functions)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from app.models import Counter, Officer, Response, Service, Unit
+from app.org import (
+    assign_officer,
+    create_counter,
+    create_officer,
+    create_service,
+    create_unit,
+    live_token,
+)
+
+NIP = "198609262015051001"
+OTHER_NIP = "199001152016032002"
+SCORES = {f"U{i}": str(1 + i % 4) for i in range(1, 10)}  # 2,3,4,1,2,3,4,1,2
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_TICKET = re.compile(r'name="t" value="([^"]*)"')
+
+
+@dataclass
+class SeededUnit:
+    """A unit with two services and one counter (whose default service is the first)."""
+
+    unit: Unit
+    services: tuple[Service, Service]
+    counter: Counter
+    token: str  # the counter's live public token (what its QR code carries)
+
+
+def release(session: Session) -> None:
+    """End the test session's transaction without expiring what it loaded.
+
+    The fixture session is a write session: on SQLite its open transaction holds the write
+    lock, and the application's requests would wait for it. Commit keeps loaded attributes.
+    """
+    session.commit()
+
+
+def make_unit(
+    session: Session,
+    code: str = "DUKCAPIL",
+    name: str = "Disdukcapil Lampung Utara",
+    *,
+    kind: str = "disdukcapil",
+    services: tuple[tuple[str, str], tuple[str, str]] = (
+        ("KTP-REKAM", "KTP-el — Perekaman"), ("KK", "Kartu Keluarga")),
+    counter: tuple[str, str] = ("L1", "Loket Satu Perekaman"),
+) -> SeededUnit:
+    """Create a unit with two services and a counter, and commit."""
+    unit = create_unit(session, code, name, kind)
+    first, second = (create_service(session, unit, c, n, standard_minutes=30)
+                     for c, n in services)
+    made = create_counter(session, unit, counter[0], counter[1], default_service=first)
+    live = live_token(session, made)
+    assert live is not None
+    token = live.token
+    session.commit()
+    return SeededUnit(unit, (first, second), made, token)
+
+
+def make_other_unit(session: Session) -> SeededUnit:
+    """A second unit (a Puskesmas) with services and a counter of its own."""
+    return make_unit(session, "PKM-KTB2", "Puskesmas Kotabumi II", kind="puskesmas",
+                     services=(("GIGI", "Poli Gigi"), ("UMUM", "Poli Umum")),
+                     counter=("GIGI", "Ruang Poli Gigi"))
+
+
+def make_officer(
+    session: Session, seeded: SeededUnit, nip: str = NIP, name: str = "Ahmad Saputra"
+) -> Officer:
+    """Register an officer of the seeded unit, and commit."""
+    officer = create_officer(session, nip, name, seeded.unit, "Petugas Pelayanan")
+    session.commit()
+    return officer
+
+
+def put_on_duty(
+    session: Session, officer: Officer, counter: Counter, around: datetime,
+    margin: timedelta = timedelta(hours=2),
+) -> None:
+    """Assign an officer to a counter for a window around an instant, and commit."""
+    assign_officer(session, officer, counter, around - margin, around + margin)
+    session.commit()
+
+
+def response_rows(session: Session) -> list[Response]:
+    """Every stored response, oldest first, read fresh from the database."""
+    session.expire_all()
+    rows = list(session.scalars(select(Response).order_by(Response.id)))
+    release(session)
+    return rows
+
+
+def response_count(session: Session) -> int:
+    """How many responses are stored (read fresh)."""
+    session.expire_all()
+    count = session.scalar(select(func.count()).select_from(Response)) or 0
+    release(session)
+    return count
+
+
+def form_tokens(page: TestResponse) -> tuple[str, str]:
+    """The CSRF token and the signed ticket ``t`` of a rendered survey form."""
+    html = page.get_data(as_text=True)
+    csrf = _CSRF.search(html)
+    ticket = _TICKET.search(html)
+    assert csrf is not None and ticket is not None, "no survey form on this page"
+    return csrf.group(1), ticket.group(1)
+
+
+def survey_form(page: TestResponse, **fields: str) -> dict[str, str]:
+    """A complete valid submission of a rendered survey page, with some fields overridden."""
+    csrf, ticket = form_tokens(page)
+    data = {"csrf_token": csrf, "t": ticket, **SCORES, "wait_band": "15-30",
+            "service": "", "comment": "", "website": ""}
+    data.update(fields)
+    return data
+
+
+def open_and_submit(
+    client: FlaskClient, token: str, *, query: str = "", **fields: str
+) -> TestResponse:
+    """GET the survey page, then POST a complete answer with some fields overridden."""
+    page = client.get(f"/s/{token}{query}")
+    assert page.status_code == 200, page.status_code
+    return client.post(f"/s/{token}{query}", data=survey_form(page, **fields))

@@ -1,0 +1,499 @@
+"""JSON API v1: POST /api/v1/responses (idempotent by id) and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from factories import (
+    NIP,
+    SeededUnit,
+    make_officer,
+    make_other_unit,
+    make_unit,
+    put_on_duty,
+    release,
+    response_count,
+    response_rows,
+)
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from app import create_app
+from app.config import Settings
+from app.feedback import salted_hash
+from app.models import Counter, DailySalt, Officer, Response
+from app.org import issue_token
+
+URL = "/api/v1/responses"
+NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)  # Monday 09.30 WIB
+WIB = timezone(timedelta(hours=7))
+ANSWERS = {f"U{i}": 1 + i % 4 for i in range(1, 10)}
+
+
+@dataclass
+class World:
+    home: SeededUnit
+    other: SeededUnit
+    officer: Officer
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Freeze the API's clock (and the citizen pages', which share the roster)."""
+    monkeypatch.setattr("app.web.api.utcnow", lambda: NOW)
+    monkeypatch.setattr("app.web.public.utcnow", lambda: NOW)
+    return NOW
+
+
+@pytest.fixture
+def world(session: Session, clock: datetime) -> World:
+    home = make_unit(session)
+    other = make_other_unit(session)
+    officer = make_officer(session, home)
+    put_on_duty(session, officer, home.counter, NOW)
+    return World(home, other, officer)
+
+
+def body(world: World, **changes: Any) -> dict[str, Any]:
+    """A complete valid request body, with some keys changed."""
+    payload: dict[str, Any] = {
+        "id": str(uuid.uuid4()), "token": world.home.token, "answers": dict(ANSWERS),
+        "wait_band": "15-30", "service": "KK", "comment": "Cepat dan ramah.",
+        "profile": {"sex": "L", "age_band": "40-49"}, "submitted_at": None,
+    }
+    payload.update(changes)
+    return payload
+
+
+def post(client: FlaskClient, payload: object, **kwargs: Any) -> TestResponse:
+    return client.post(URL, json=payload, **kwargs)
+
+
+def iso(instant: datetime) -> str:
+    return instant.isoformat()
+
+
+# Created, duplicate, conflict -----------------------------------------------------------------
+
+
+def test_a_valid_response_is_created_with_every_column(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    payload = body(world, profile={"sex": "P", "age_band": "20-29", "education": "SMA",
+                                   "occupation": "Pelajar-Mahasiswa"})
+    answer = post(client, payload)
+    assert answer.status_code == 201
+    assert answer.get_json() == {"id": payload["id"], "duplicate": False,
+                                 "flags": {"repeat": False, "bot": False}}
+    rows = response_rows(session)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.client_id == uuid.UUID(payload["id"])
+    assert row.channel == "api"
+    assert (row.unit_id, row.counter_id) == (world.home.unit.id, world.home.counter.id)
+    assert row.service_id == world.home.services[1].id
+    assert row.officer_id == world.officer.id
+    assert row.created_at == NOW and row.received_at == NOW
+    assert row.created_at.tzinfo == UTC
+    assert row.scores() == tuple(ANSWERS[f"U{i}"] for i in range(1, 10))
+    assert (row.wait_band, row.comment, row.measured_wait_min) == (
+        "15-30", "Cepat dan ramah.", None)
+    assert (row.sex, row.age_band, row.education, row.occupation) == (
+        "P", "20-29", "SMA", "Pelajar-Mahasiswa")
+    salt = session.scalar(select(DailySalt.salt))
+    release(session)
+    assert salt is not None
+    assert row.ip_hash == salted_hash(salt, "127.0.0.1")
+    for column in Response.__table__.columns:
+        assert "127.0.0.1" not in str(getattr(row, column.key)), column.key
+
+
+def test_only_the_answers_are_required(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    payload = {"id": str(uuid.uuid4()), "token": world.home.token, "answers": ANSWERS}
+    assert post(client, payload).status_code == 201
+    (row,) = response_rows(session)
+    assert (row.wait_band, row.service_id, row.comment, row.sex) == (None, None, None, None)
+
+
+def test_a_kiosk_may_say_so_and_send_its_answer_late(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    answered = NOW - timedelta(days=2, hours=1)
+    payload = body(world, channel="kiosk", submitted_at=iso(answered.astimezone(WIB)))
+    assert post(client, payload).status_code == 201
+    (row,) = response_rows(session)
+    assert row.channel == "kiosk"
+    assert row.created_at == answered
+    assert row.received_at == NOW
+    # Nobody was on duty two days earlier.
+    assert row.officer_id is None
+
+
+def test_the_same_id_and_content_is_a_duplicate_not_a_second_row(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    payload = body(world, submitted_at="2026-01-05T09:12:00+07:00")
+    assert post(client, payload).status_code == 201
+    again = post(client, payload)
+    assert again.status_code == 200
+    assert again.get_json()["duplicate"] is True
+    assert again.get_json()["id"] == payload["id"]
+    assert response_count(session) == 1
+
+
+def test_the_same_id_with_other_content_is_a_409(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    payload = body(world)
+    assert post(client, payload).status_code == 201
+    changed = post(client, {**payload, "answers": {**ANSWERS, "U3": 1}})
+    assert changed.status_code == 409
+    assert "error" in changed.get_json()
+    other_counter = post(client, {**payload, "token": world.other.token, "service": "GIGI"})
+    assert other_counter.status_code == 409
+    (row,) = response_rows(session)
+    assert row.u3 == ANSWERS["U3"]
+    assert row.counter_id == world.home.counter.id
+
+
+def test_the_api_is_not_blocked_by_csrf_even_with_a_browser_session(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    assert client.get(f"/s/{world.home.token}").status_code == 200  # sets a session cookie
+    with client.session_transaction() as browser_session:
+        assert "csrf_token" in browser_session
+    answer = post(client, body(world), headers={"Origin": "https://elsewhere.example"})
+    assert answer.status_code == 201
+    assert response_count(session) == 1
+
+
+# Validation ------------------------------------------------------------------------------------
+
+TOO_LONG = "k" * 1001
+
+# name, body changes, error key, English message, Indonesian message
+INVALID = [
+    ("U3-out-of-range", {"answers": {**ANSWERS, "U3": 5}}, "answers.U3",
+     "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
+    ("U3-zero", {"answers": {**ANSWERS, "U3": 0}}, "answers.U3",
+     "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
+    ("U3-fraction", {"answers": {**ANSWERS, "U3": 2.5}}, "answers.U3",
+     "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
+    ("U3-boolean", {"answers": {**ANSWERS, "U3": True}}, "answers.U3",
+     "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
+    ("U3-text", {"answers": {**ANSWERS, "U3": "tiga"}}, "answers.U3",
+     "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
+    ("U9-missing", {"answers": {k: v for k, v in ANSWERS.items() if k != "U9"}}, "answers.U9",
+     "Please choose one answer for question U9.",
+     "Mohon pilih salah satu jawaban untuk pertanyaan U9."),
+    ("U9-null", {"answers": {**ANSWERS, "U9": None}}, "answers.U9",
+     "Please choose one answer for question U9.",
+     "Mohon pilih salah satu jawaban untuk pertanyaan U9."),
+    ("unknown-answer-key", {"answers": {**ANSWERS, "U10": 3}}, "answers.U10",
+     "unknown element", "elemen tidak dikenal"),
+    ("bad-uuid", {"id": "not-a-uuid"}, "id", "must be a UUID", "harus berupa UUID"),
+    ("missing-id", {"id": None}, "id", "must be a UUID", "harus berupa UUID"),
+    ("unknown-wait-band", {"wait_band": "3-days"}, "wait_band",
+     "Unknown waiting-time choice.", "Pilihan waktu tunggu tidak dikenal."),
+    ("other-units-service", {"service": "GIGI"}, "service",
+     "This service is not offered by this unit.", "Layanan ini tidak tersedia di unit ini."),
+    ("comment-too-long", {"comment": TOO_LONG}, "comment",
+     "The comment can have at most 1000 characters (now 1001).",
+     "Komentar paling banyak 1000 karakter (sekarang 1001)."),
+    ("comment-not-text", {"comment": ["a"]}, "comment",
+     "The comment must be text.", "Komentar harus berupa teks."),
+    ("unknown-profile-option", {"profile": {"sex": "X"}}, "profile.sex",
+     "Unknown choice.", "Pilihan tidak dikenal."),
+    ("unknown-profile-key", {"profile": {"religion": "A"}}, "profile.religion",
+     "Unknown profile field: religion.", "Isian profil tidak dikenal: religion."),
+    ("submitted-at-without-offset", {"submitted_at": "2026-01-05T09:12:00"}, "submitted_at",
+     "must be an ISO 8601 time with an offset, e.g. 2026-11-30T09:12:00+07:00",
+     "harus berupa waktu ISO 8601 dengan zona, mis. 2026-11-30T09:12:00+07:00"),
+    ("submitted-at-not-a-time", {"submitted_at": "kemarin"}, "submitted_at",
+     "must be an ISO 8601 time with an offset, e.g. 2026-11-30T09:12:00+07:00",
+     "harus berupa waktu ISO 8601 dengan zona, mis. 2026-11-30T09:12:00+07:00"),
+    ("submitted-at-8-days-old", {"submitted_at": iso(NOW - timedelta(days=8))}, "submitted_at",
+     "is more than 7 days old", "lebih dari 7 hari yang lalu"),
+    ("submitted-at-10-minutes-ahead", {"submitted_at": iso(NOW + timedelta(minutes=10))},
+     "submitted_at", "is more than 5 minutes in the future", "lebih dari 5 menit di masa depan"),
+    ("unknown-channel", {"channel": "sms"}, "channel",
+     "must be 'api' or 'kiosk'", "harus 'api' atau 'kiosk'"),
+    ("unknown-field", {"nik": "1803012345670001"}, "nik", "unknown field", "isian tidak dikenal"),
+    ("missing-token", {"token": None}, "token",
+     "required: the counter's QR token", "wajib diisi: token QR loket"),
+]
+
+PROFILE_KEY_BUG = pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "bug: app/i18n.py Catalogue.get(self, key, locale, **params) clashes with the 'key' "
+    "placeholder of error_profile_key (TypeError: got multiple values for argument 'key'), "
+    "so an unknown profile key crashes the API with a 500"))
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+@pytest.mark.parametrize(("changes", "key", "message_en", "message_id"), [
+    pytest.param(*case[1:], id=case[0], marks=[PROFILE_KEY_BUG] if case[2] == "profile.religion"
+                 else [])
+    for case in INVALID
+])
+def test_an_invalid_field_is_a_422_naming_it_in_the_asked_language(
+    client: FlaskClient, session: Session, world: World, lang: str,
+    changes: dict[str, Any], key: str, message_en: str, message_id: str,
+) -> None:
+    headers = {"Accept-Language": "id-ID,id;q=0.9,en;q=0.5" if lang == "id" else "en-US"}
+    answer = post(client, body(world, **changes), headers=headers)
+    assert answer.status_code == 422
+    assert answer.get_json() == {"errors": {key: message_id if lang == "id" else message_en}}
+    assert response_count(session) == 0
+
+
+def test_answers_that_are_not_an_object_are_a_422(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    answer = post(client, body(world, answers=[3] * 9))
+    assert answer.status_code == 422
+    errors = answer.get_json()["errors"]
+    assert errors["answers"] == 'must be an object {"U1": 1-4, …}'
+    assert response_count(session) == 0
+
+
+def test_every_invalid_field_is_reported_at_once(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    answers = {**ANSWERS, "U1": 9, "U2": "x"}
+    del answers["U4"]
+    answer = post(client, body(world, answers=answers, wait_band="?", service="GIGI",
+                               comment=TOO_LONG), headers={"Accept-Language": "id"})
+    assert answer.status_code == 422
+    assert set(answer.get_json()["errors"]) == {
+        "answers.U1", "answers.U2", "answers.U4", "wait_band", "service", "comment"}
+    assert response_count(session) == 0
+
+
+@pytest.mark.parametrize("offset", [timedelta(days=-6), timedelta(minutes=4),
+                                    timedelta(days=-7) + timedelta(minutes=1)])
+def test_late_and_slightly_early_times_within_the_bounds_are_accepted(
+    client: FlaskClient, session: Session, world: World, offset: timedelta
+) -> None:
+    answered = NOW + offset
+    answer = post(client, body(world, submitted_at=iso(answered.astimezone(WIB))))
+    assert answer.status_code == 201, answer.get_json()
+    (row,) = response_rows(session)
+    assert row.created_at == answered
+
+
+def test_a_time_in_another_offset_is_stored_as_the_same_instant(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    assert post(client, body(world, submitted_at="2026-01-05T09:12:00+07:00")).status_code == 201
+    (row,) = response_rows(session)
+    assert row.created_at == datetime(2026, 1, 5, 2, 12, tzinfo=UTC)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: app/feedback.py _score uses str.isdigit(), which "
+                   "accepts '²'; int('²') then raises ValueError (500 instead of 422)")
+def test_a_superscript_digit_is_a_422_not_a_crash(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    answer = post(client, body(world, answers={**ANSWERS, "U3": "\u00b2"}))
+    assert answer.status_code == 422
+    assert "answers.U3" in answer.get_json()["errors"]
+
+
+def test_a_nul_byte_in_the_comment_is_removed(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    assert post(client, body(world, comment="ok\x00e\x1b")).status_code == 201
+    (row,) = response_rows(session)
+    assert row.comment == "oke"
+
+
+# Malformed requests ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [b"U1=3&U2=4", b"{\"id\": ", b"\xff\xfe\x00", b"",
+                                 b"[1, 2, 3]", b"\"a string\"", b"null", b"42"])
+def test_a_body_that_is_not_a_json_object_is_a_400(
+    client: FlaskClient, session: Session, world: World, raw: bytes
+) -> None:
+    answer = client.post(URL, data=raw, content_type="application/json")
+    assert answer.status_code == 400
+    assert isinstance(answer.get_json()["error"], str)
+    assert response_count(session) == 0
+
+
+@pytest.mark.xfail(strict=True, reason="bug: app/web/api.py create_response catches only "
+                   "ValueError/UnicodeDecodeError around json.loads; deeply nested JSON "
+                   "raises RecursionError (500 instead of 400)")
+def test_deeply_nested_json_is_a_400_not_a_crash(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    answer = client.post(URL, data="[" * 10_000, content_type="application/json")
+    assert answer.status_code == 400
+
+
+def test_an_unknown_token_is_a_404(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    for token in ("NoSuchTokenAtAllHere", "short"):
+        answer = post(client, body(world, token=token))
+        assert answer.status_code == 404
+        assert "error" in answer.get_json()
+    assert response_count(session) == 0
+
+
+def test_a_revoked_token_is_a_404(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    old = world.home.token
+    new = issue_token(session, world.home.counter).token
+    session.commit()
+    assert post(client, body(world, token=old)).status_code == 404
+    assert response_count(session) == 0
+    assert post(client, body(world, token=new)).status_code == 201
+
+
+def test_an_inactive_counter_is_a_404(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    session.execute(update(Counter).where(Counter.id == world.home.counter.id)
+                    .values(active=False))
+    session.commit()
+    assert post(client, body(world)).status_code == 404
+    assert response_count(session) == 0
+
+
+def test_a_nul_byte_in_the_token_is_a_404_not_a_crash(
+    request: pytest.FixtureRequest, client: FlaskClient, settings: Settings, world: World
+) -> None:
+    if settings.database_url.startswith("postgresql"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "bug: app/org.py find_token queries PostgreSQL with a NUL byte in the token "
+            "(psycopg DataError, 500)")))
+    assert post(client, body(world, token="A" * 15 + "\x00")).status_code == 404
+
+
+def test_a_body_over_16_kb_is_a_413(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    encoded = json.dumps(body(world))
+    exactly = encoded + " " * (16 * 1024 - len(encoded))
+    assert client.post(URL, data=exactly, content_type="application/json").status_code == 201
+    over = json.dumps(body(world)) + " " * (16 * 1024)
+    answer = client.post(URL, data=over, content_type="application/json")
+    assert answer.status_code == 413
+    assert "error" in answer.get_json()
+    assert response_count(session) == 1
+
+
+def test_a_body_over_the_global_limit_is_a_json_413(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    answer = client.post(URL, data="x" * (80 * 1024), content_type="application/json")
+    assert answer.status_code == 413
+    assert "error" in answer.get_json()
+
+
+# Concurrency -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_concurrent_posts_of_one_id_store_one_row(
+    app: Flask, session: Session, world: World, threads: int
+) -> None:
+    payload = body(world)
+    barrier = threading.Barrier(threads)
+
+    def send() -> tuple[int, Any]:
+        client = app.test_client()
+        barrier.wait(timeout=30)
+        answer = client.post(URL, json=payload)
+        return answer.status_code, answer.get_json()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = [future.result(timeout=60)
+                   for future in [pool.submit(send) for _ in range(threads)]]
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] * (threads - 1) + [201]
+    for status, answer in results:
+        assert answer["id"] == payload["id"]
+        assert answer["duplicate"] is (status == 200)
+    rows = response_rows(session)
+    assert [r.client_id for r in rows] == [uuid.UUID(payload["id"])]
+
+
+def test_concurrent_posts_of_different_ids_are_all_stored(
+    app: Flask, session: Session, world: World
+) -> None:
+    payloads = [body(world) for _ in range(6)]
+    barrier = threading.Barrier(len(payloads))
+
+    def send(payload: dict[str, Any]) -> int:
+        client = app.test_client()
+        barrier.wait(timeout=30)
+        return client.post(URL, json=payload).status_code
+
+    with ThreadPoolExecutor(max_workers=len(payloads)) as pool:
+        statuses = list(pool.map(send, payloads, timeout=60))
+    assert statuses == [201] * len(payloads)
+    assert {r.client_id for r in response_rows(session)} == {
+        uuid.UUID(p["id"]) for p in payloads}
+
+
+# Rate limit and the description ----------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_app(settings: Settings) -> Iterator[Flask]:
+    application = create_app(settings.replace(rate_limit_submit="3 per minute"))
+    application.config.update(TESTING=True)
+    yield application
+    application.extensions["suara.db"].dispose()
+
+
+def test_the_fourth_post_in_a_minute_gets_a_json_429(
+    limited_app: Flask, session: Session, world: World
+) -> None:
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert post(client, body(world)).status_code == 201
+    blocked = post(client, body(world))
+    assert blocked.status_code == 429
+    assert blocked.is_json and "error" in blocked.get_json()
+    assert response_count(session) == 3
+
+
+def test_the_openapi_document_describes_the_responses_endpoint(
+    client: FlaskClient, settings: Settings
+) -> None:
+    answer = client.get("/api/v1/openapi.json")
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/json"
+    document = json.loads(answer.get_data(as_text=True))
+    assert document["openapi"] == "3.1.0"
+    post_operation = document["paths"]["/responses"]["post"]
+    assert {"201", "200", "409", "413", "422"} <= set(post_operation["responses"])
+    schema = post_operation["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["required"]) == {"id", "token", "answers"}
+    assert document["servers"] == [{"url": f"{settings.public_base_url}/api/v1"}]
+
+
+def test_the_api_pages_never_carry_a_nip(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    answer = post(client, body(world))
+    assert NIP not in answer.get_data(as_text=True)
+    assert NIP not in client.get("/api/v1/openapi.json").get_data(as_text=True)
