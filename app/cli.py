@@ -12,7 +12,7 @@ from typing import IO
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
@@ -79,6 +79,7 @@ def surveys_sync() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--reset", is_flag=True, help="Delete everything and seed the demo again.")
 @click.option("--weeks", type=click.IntRange(0, 104), default=0, show_default=True,
               help="Also create this many weeks of responses (when there are none yet).")
@@ -123,6 +124,7 @@ def _print_where_to_look(session) -> None:  # type: ignore[no-untyped-def]
 
 
 @click.command("counters")
+@with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per counter.")
 def counters_command(as_json: bool) -> None:
     """List every counter with its public survey URL."""
@@ -206,6 +208,7 @@ def export_responses(fmt: str, unit_code: str | None, first: datetime | None,
 
 
 @click.command("scheduler")
+@with_appcontext
 def scheduler_command() -> None:
     """Run the job scheduler in this process until interrupted."""
     from app.scheduler import run_scheduler
@@ -214,6 +217,7 @@ def scheduler_command() -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--no-scheduler", is_flag=True, help="Serve the web only.")
 def serve_command(host: str, no_scheduler: bool) -> None:
@@ -241,7 +245,9 @@ def serve_command(host: str, no_scheduler: bool) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
+    from app.cli_posters import qr_command
+
     for command in (db_cli, surveys_cli, officers_cli, users_cli, export_cli, demo_command,
-                    counters_command, scheduler_command, serve_command):
+                    counters_command, scheduler_command, serve_command, qr_command):
         app.cli.add_command(command)
 

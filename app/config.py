@@ -64,7 +64,7 @@ def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
 def _database_url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name) or default
     scheme = value.split(":", 1)[0]
-    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgres")):
         raise ConfigError(f"{name}: expected a sqlite:/// or postgresql+psycopg:// URL, "
                           f"got scheme {scheme!r}")
     if scheme in ("postgresql", "postgres"):
@@ -180,11 +180,21 @@ class Settings:
         if self.secret_key:
             return self
         path = self.instance_dir / "secret_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        return replace(self, secret_key=path.read_text().strip())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: of several processes starting at once exactly one writes the key, and
+            # the file is private from its first byte.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        key = path.read_text().strip()
+        if len(key) < 16:
+            raise ConfigError(f"SECRET_KEY: {path} is empty or too short; delete it to have "
+                              "a new one generated, or set SECRET_KEY")
+        return replace(self, secret_key=key)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by tests and the CLI)."""

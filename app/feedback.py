@@ -21,6 +21,7 @@ from app.db import dialect_insert
 from app.models import Counter, DailySalt, Response, Service, SurveyVersion
 from app.models.feedback import MAX_MEASURED_WAIT_MIN
 from app.org import find_token, officer_on_duty
+from app.periods import local_periods
 from app.surveys import Survey
 
 DEFAULT_SURVEY_ID = "skm-2017"
@@ -295,6 +296,7 @@ def store_response(
         ).limit(1)
     ) is not None
     version_id = prepared.survey_version_id or survey_version_id(session, prepared.survey)
+    periods = local_periods(submission.created_at, tz)
     values: dict[str, object] = {
         "client_id": submission.client_id,
         "payload_hash": digest,
@@ -306,6 +308,10 @@ def store_response(
         "channel": submission.channel,
         "created_at": submission.created_at,
         "received_at": submission.received_at,
+        "local_day": periods.day,
+        "local_week": periods.week,
+        "local_month": periods.month,
+        "local_hour": periods.hour,
         "wait_band": answers.wait_band,
         "measured_wait_min": submission.measured_wait_min,
         "comment": answers.comment,

@@ -136,6 +136,9 @@ def issue_token(session: Session, counter: Counter, *, now: datetime | None = No
     """
     now = now or utcnow()
     current = live_token(session, counter)
+    if current is not None and now < current.issued_at:
+        raise DomainError(f"{counter.name}: a new token cannot predate the live one "
+                          f"(issued {current.issued_at.isoformat()})")
     if current is not None:
         current.retired_at = now
         session.flush()

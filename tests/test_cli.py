@@ -31,13 +31,8 @@ HEADER = "nip,name,unit,position"
 
 
 def invoke(app: Flask, runner: FlaskCliRunner, *args: str, **kwargs: Any) -> Result:
-    """Run a command as `flask --app app …` does: FlaskGroup pushes an app context first.
-
-    The top-level commands (demo, counters) are plain click commands without
-    with_appcontext, so FlaskCliRunner alone cannot run them (see the xfail test below).
-    """
-    with app.app_context():
-        return runner.invoke(args=list(args), **kwargs)
+    """Run a command through the test CLI runner, as `flask --app app …` would."""
+    return runner.invoke(args=list(args), **kwargs)
 
 
 def db(app: Flask) -> Database:
@@ -82,11 +77,6 @@ def units(app: Flask) -> None:
 # The CLI runner itself ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/cli.py: demo/counters are plain @click.command without with_appcontext; "
-    "they work under `flask` (FlaskGroup pushes a context) but not under app.test_cli_runner()",
-)
 def test_top_level_commands_run_without_a_pushed_app_context(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["counters", "--json"])
     assert result.exit_code == 0, result.output

@@ -9,19 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
-
-from app import create_app
-from app.config import Settings
-from app.db import utcnow
-from app.feedback import salted_hash
-from app.models import Counter, DailySalt, Officer, Response
-from app.org import issue_token
 from factories import (
     NIP,
     OTHER_NIP,
@@ -38,6 +25,19 @@ from factories import (
     response_rows,
     survey_form,
 )
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from app import create_app
+from app.config import Settings
+from app.db import utcnow
+from app.feedback import salted_hash
+from app.models import Counter, DailySalt, Officer, Response
+from app.org import issue_token
 
 PRIVACY_ID = "Anonim — kami tidak meminta nama atau NIK"
 PRIVACY_EN = "Anonymous — we do not ask for your name or NIK"

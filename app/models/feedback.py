@@ -51,6 +51,10 @@ class Response(Base):
         Index("ix_responses_counter_created", "counter_id", "created_at"),
         Index("ix_responses_unit_created", "unit_id", "created_at"),
         Index("ix_responses_device_counter", "device_hash", "counter_id", "created_at"),
+        Index("ix_responses_unit_week", "unit_id", "local_week"),
+        Index("ix_responses_local_day", "local_day"),
+        Index("ix_responses_local_week", "local_week"),
+        Index("ix_responses_local_month", "local_month"),
     )
 
     id: Mapped[intpk]
@@ -86,6 +90,11 @@ class Response(Base):
     age_band: Mapped[str | None] = mapped_column(String(16))
     education: Mapped[str | None] = mapped_column(String(32))
     occupation: Mapped[str | None] = mapped_column(String(32))
+    # Local period keys, cut once in the configured zone when stored (responses never change).
+    local_day: Mapped[date] = mapped_column(Date)
+    local_week: Mapped[date] = mapped_column(Date)
+    local_month: Mapped[date] = mapped_column(Date)
+    local_hour: Mapped[int] = mapped_column(SmallInteger)
     flag_repeat: Mapped[bool] = mapped_column(Boolean, default=False,
                                               server_default=text("false"))
     flag_bot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))

@@ -1,0 +1,158 @@
+"""Computed indicators, the aggregation watermark, people served, digests, locks and API tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, intpk, utc_at
+
+SCOPES = ("unit", "counter", "service", "officer")
+PERIOD_KINDS = ("day", "week", "month")
+
+
+class Indicator(Base):
+    """The aggregate of one scope in one local period for one survey version.
+
+    Sums are stored besides the index so that any figure (NRR, IKM, intervals) can be
+    recomputed exactly; ``wait_*`` count self-reported bands, ``measured_*`` the measured wait.
+    """
+
+    __tablename__ = "indicators"
+    __table_args__ = (
+        UniqueConstraint("scope", "scope_id", "period_kind", "period_start",
+                         "survey_version_id", name="uq_indicators_key"),
+        CheckConstraint("scope IN ('unit', 'counter', 'service', 'officer')", name="scope_known"),
+        CheckConstraint("period_kind IN ('day', 'week', 'month')", name="period_known"),
+        CheckConstraint("n >= 0", name="n_not_negative"),
+        Index("ix_indicators_unit_period", "unit_id", "period_kind", "period_start"),
+    )
+
+    id: Mapped[intpk]
+    scope: Mapped[str] = mapped_column(String(8))
+    scope_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    period_kind: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[date] = mapped_column(Date)
+    survey_version_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_versions.id", ondelete="CASCADE"))
+    n: Mapped[int] = mapped_column(Integer)
+    sum_u1: Mapped[int] = mapped_column(Integer)
+    sum_u2: Mapped[int] = mapped_column(Integer)
+    sum_u3: Mapped[int] = mapped_column(Integer)
+    sum_u4: Mapped[int] = mapped_column(Integer)
+    sum_u5: Mapped[int] = mapped_column(Integer)
+    sum_u6: Mapped[int] = mapped_column(Integer)
+    sum_u7: Mapped[int] = mapped_column(Integer)
+    sum_u8: Mapped[int] = mapped_column(Integer)
+    sum_u9: Mapped[int] = mapped_column(Integer)
+    sum_total_sq: Mapped[int] = mapped_column(Integer)
+    ikm: Mapped[float | None] = mapped_column(Numeric(5, 2))
+    category: Mapped[str | None] = mapped_column(String(1))
+    wait_lt5: Mapped[int] = mapped_column(Integer)
+    wait_5_15: Mapped[int] = mapped_column(Integer)
+    wait_15_30: Mapped[int] = mapped_column(Integer)
+    wait_30_60: Mapped[int] = mapped_column(Integer)
+    wait_60_120: Mapped[int] = mapped_column(Integer)
+    wait_gt120: Mapped[int] = mapped_column(Integer)
+    measured_n: Mapped[int] = mapped_column(Integer)
+    measured_median: Mapped[int | None] = mapped_column(Integer)
+    measured_p90: Mapped[int | None] = mapped_column(Integer)
+    measured_within_60: Mapped[int] = mapped_column(Integer)
+    flagged: Mapped[int] = mapped_column(Integer)
+    comments: Mapped[int] = mapped_column(Integer)
+
+
+class AggregationState(Base):
+    """The watermark: responses received up to this instant are in the indicators."""
+
+    __tablename__ = "aggregation_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    watermark: Mapped[utc_at]
+    last_run_at: Mapped[utc_at]
+    last_full_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ServedCount(Base):
+    """How many people a unit served in a local month (entered by the unit head)."""
+
+    __tablename__ = "served_counts"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "month"),
+        CheckConstraint("served >= 0", name="served_not_negative"),
+    )
+
+    id: Mapped[intpk]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    month: Mapped[date] = mapped_column(Date)
+    served: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[utc_at]
+
+
+class Digest(Base):
+    """A unit's weekly summary as sent (or written to the outbox) once per unit and week."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("unit_id", "week_start"),)
+
+    id: Mapped[intpk]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    week_start: Mapped[date] = mapped_column(Date)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[utc_at]
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SchedulerLock(Base):
+    """Which scheduler process may run jobs; a holder that stops beating loses it."""
+
+    __tablename__ = "scheduler_locks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    heartbeat_at: Mapped[utc_at]
+
+
+class JobRun(Base):
+    """One run of a scheduled job, with the process that ran it."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[intpk]
+    job: Mapped[str] = mapped_column(String(32))
+    holder: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[utc_at]
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A personal API token of a staff user; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[utc_at]
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
