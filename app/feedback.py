@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import unicodedata
 import uuid
@@ -28,6 +29,7 @@ DEFAULT_SURVEY_ID = "skm-2017"
 REPEAT_WINDOW = timedelta(minutes=10)
 MAX_LATE_SYNC = timedelta(days=7)
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+SCORE_TEXT = re.compile(r"^[0-9]{1,3}$")  # ASCII digits only: '²'.isdigit() is True
 PROFILE_COLUMNS = ("sex", "age_band", "education", "occupation")
 
 
@@ -70,7 +72,7 @@ def _score(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 3:
+    if isinstance(value, str) and SCORE_TEXT.fullmatch(value.strip()):
         return int(value.strip())
     return None
 

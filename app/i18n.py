@@ -24,7 +24,7 @@ class Catalogue:
 
     messages: Mapping[str, Mapping[str, str]]
 
-    def get(self, key: str, locale: str, **params: object) -> str:
+    def get(self, key: str, locale: str, /, **params: object) -> str:
         """The message in ``locale`` (Indonesian when unknown), with params filled in."""
         entry = self.messages.get(key)
         if entry is None:

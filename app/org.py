@@ -21,6 +21,7 @@ from app.nip import InvalidNip, parse_nip
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # 12 random bytes = 96 bits, 16 URL-safe characters: unguessable yet a small QR code.
 TOKEN_BYTES = 12
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
 
 class DomainError(ValueError):
@@ -28,7 +29,7 @@ class DomainError(ValueError):
 
 
 def _check_code(kind: str, code: str) -> str:
-    if not CODE_PATTERN.match(code):
+    if not CODE_PATTERN.fullmatch(code):
         raise DomainError(
             f"{kind} code {code!r} must be 1–32 letters, digits, '-' or '_', "
             "starting with a letter or digit"
@@ -150,8 +151,8 @@ def issue_token(session: Session, counter: Counter, *, now: datetime | None = No
 
 def find_token(session: Session, token: str) -> CounterToken | None:
     """Look up a token, live or retired (the caller tells a retired one from an unknown one)."""
-    if not 16 <= len(token) <= 32:
-        return None
+    if not TOKEN_PATTERN.fullmatch(token):
+        return None  # not a token we could have issued (also keeps NUL bytes off the wire)
     return session.scalars(
         select(CounterToken)
         .where(CounterToken.token == token)

@@ -85,7 +85,7 @@ def create_response() -> ResponseReturnValue:
     request.max_content_length = MAX_BODY_BYTES
     try:
         body: Any = json.loads(request.get_data())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _error(400, "body is not JSON")
     if not isinstance(body, dict):
         return _error(400, "body must be a JSON object")

@@ -27,7 +27,7 @@ def current_locale() -> str:
     return locale
 
 
-def t(key: str, **params: object) -> str:
+def t(key: str, /, **params: object) -> str:
     """A catalogue message in the page's language."""
     catalogue: Catalogue = current_app.extensions["suara.messages"]
     return catalogue.get(key, current_locale(), **params)
