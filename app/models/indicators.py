@@ -10,7 +10,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -59,7 +58,8 @@ class Indicator(Base):
     sum_u8: Mapped[int] = mapped_column(Integer)
     sum_u9: Mapped[int] = mapped_column(Integer)
     sum_total_sq: Mapped[int] = mapped_column(Integer)
-    ikm: Mapped[float | None] = mapped_column(Numeric(5, 2))
+    # The IKM (2 decimals) as an integer number of hundredths: exact on both engines.
+    ikm_hundredths: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str | None] = mapped_column(String(1))
     wait_lt5: Mapped[int] = mapped_column(Integer)
     wait_5_15: Mapped[int] = mapped_column(Integer)
@@ -73,6 +73,7 @@ class Indicator(Base):
     measured_within_60: Mapped[int] = mapped_column(Integer)
     flagged: Mapped[int] = mapped_column(Integer)
     comments: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[utc_at]
 
 
 class AggregationState(Base):

@@ -1,0 +1,101 @@
+"""Reading stored indicators: rows for the CLI, the API and the dashboards, within a scope."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.aggregation import WAIT_COLUMNS
+from app.models import Counter, Indicator, Officer, Service, SurveyVersion, Unit
+from app.scoring import category
+
+NRR_PLACES = 4
+
+
+def ikm_value(indicator: Indicator) -> Decimal | None:
+    """The stored IKM as a 2-decimal Decimal."""
+    if indicator.ikm_hundredths is None:
+        return None
+    return Decimal(indicator.ikm_hundredths) / 100
+
+
+def nrr_values(indicator: Indicator) -> dict[str, float | None]:
+    """NRR per element (sum / n), rounded to 4 decimals as the regulation's tables show."""
+    return {
+        f"U{i}": (round(getattr(indicator, f"sum_u{i}") / indicator.n, NRR_PLACES)
+                  if indicator.n else None)
+        for i in range(1, 10)
+    }
+
+
+def indicator_rows(
+    session: Session,
+    scope: str,
+    period: str,
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    unit_ids: Collection[int] | None = None,
+    officer_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Indicator rows whose period starts within [first, last], as plain dicts.
+
+    ``unit_ids`` limits the rows to those units (None: all); ``officer_id`` to one officer.
+    """
+    query = (
+        select(Indicator, Unit.code, SurveyVersion.survey_id, SurveyVersion.version)
+        .join(Unit, Indicator.unit_id == Unit.id)
+        .join(SurveyVersion, Indicator.survey_version_id == SurveyVersion.id)
+        .where(Indicator.scope == scope, Indicator.period_kind == period)
+        .order_by(Indicator.period_start, Unit.code, Indicator.scope_id)
+    )
+    if first:
+        query = query.where(Indicator.period_start >= first)
+    if last:
+        query = query.where(Indicator.period_start <= last)
+    if unit_ids is not None:
+        query = query.where(Indicator.unit_id.in_(list(unit_ids)))
+    if officer_id is not None:
+        query = query.where(Indicator.scope == "officer", Indicator.scope_id == officer_id)
+    names = _scope_names(session, scope)
+    rows = []
+    for ind, unit_code, survey_id, version in session.execute(query):
+        ikm = ikm_value(ind)
+        row: dict[str, Any] = {"scope": scope, "unit": unit_code}
+        if scope != "unit":
+            row[scope] = names.get(ind.scope_id)
+        row.update(
+            period=period,
+            period_start=ind.period_start.isoformat(),
+            survey=f"{survey_id}/{version}",
+            n=ind.n,
+            ikm=float(ikm) if ikm is not None else None,
+            category=ind.category,
+            category_label=category(ikm).label_id if ikm is not None else None,
+            nrr=nrr_values(ind),
+            wait_bands={code: getattr(ind, column) for code, column in WAIT_COLUMNS.items()},
+            measured={"n": ind.measured_n, "median": ind.measured_median,
+                      "p90": ind.measured_p90,
+                      "within_60": (round(ind.measured_within_60 / ind.measured_n, 4)
+                                    if ind.measured_n else None)},
+            flagged=ind.flagged,
+            comments=ind.comments,
+        )
+        rows.append(row)
+    return rows
+
+
+def _scope_names(session: Session, scope: str) -> dict[int, str]:
+    """How a scope id appears in output: counter/service code, officer NIP (back office)."""
+    if scope == "counter":
+        return dict(session.execute(select(Counter.id, Counter.code)).tuples().all())
+    if scope == "service":
+        return dict(session.execute(select(Service.id, Service.code)).tuples().all())
+    if scope == "officer":
+        return dict(session.execute(select(Officer.id, Officer.nip)).tuples().all())
+    return {}
