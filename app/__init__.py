@@ -50,14 +50,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from app.extensions import close_session
-    from app.web import api, errors, health, public
+    from app.web import api, dashboard, errors, health, public
+    from app.web.auth import init_auth
     from app.web.common import init_web
 
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies involved
     init_web(app)
+    init_auth(app)
     app.teardown_appcontext(close_session)
-    for blueprint in (health.bp, public.bp, api.bp):
+    for blueprint in (health.bp, public.bp, api.bp, dashboard.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 

@@ -80,3 +80,16 @@ class User(Base):
 
     unit: Mapped[Unit | None] = relationship()
     officer: Mapped[Officer | None] = relationship()
+
+    # What Flask-Login asks of a user object.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        """A deactivated account cannot sign in or stay signed in."""
+        return self.active
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session."""
+        return str(self.id)

@@ -1,0 +1,104 @@
+"""Who may see what: staff authentication, unit scopes, officer privacy and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.models import ApiToken, Officer, Unit, User
+from app.users import verify_password
+
+API_TOKEN_PREFIX = "sw_"  # noqa: S105 (a prefix that makes leaked tokens greppable)
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (same answer either way)."""
+    user = session.scalars(
+        select(User).where(User.email == email.strip().lower())
+    ).one_or_none()
+    if user is None or not user.active:
+        # Spend the same time as a real check so a missing account is not revealed.
+        check_password_hash(_dummy_hash(), password)
+        return None
+    return user if verify_password(user, password) else None
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(8))
+
+
+def unit_scope(session: Session, user: User) -> set[int] | None:
+    """The unit ids a user may see: None for all (admin, viewer); a unit head's unit and
+    its sub-units; an officer's own unit (their own feedback only, see can_view_officer)."""
+    if user.role in ("admin", "viewer"):
+        return None
+    if user.unit_id is None:
+        return set()
+    children: dict[int | None, list[int]] = {}
+    for unit_id, parent_id in session.execute(select(Unit.id, Unit.parent_id)):
+        children.setdefault(parent_id, []).append(unit_id)
+    scope, stack = set(), [user.unit_id]
+    while stack:
+        current = stack.pop()
+        if current not in scope:
+            scope.add(current)
+            stack.extend(children.get(current, []))
+    return scope
+
+
+def can_view_unit(session: Session, user: User, unit_id: int) -> bool:
+    """Unit pages: admins and viewers everywhere, unit heads within their scope."""
+    if user.role == "officer":
+        return False
+    scope = unit_scope(session, user)
+    return scope is None or unit_id in scope
+
+
+def can_view_officer(session: Session, user: User, officer: Officer) -> bool:
+    """Per-officer feedback is the officer's personal data: only that officer, their unit
+    head and administrators see it (viewers do not)."""
+    if user.role == "admin":
+        return True
+    if user.role == "officer":
+        return user.officer_id == officer.id
+    if user.role == "unit_head":
+        scope = unit_scope(session, user)
+        return scope is not None and officer.unit_id in scope
+    return False
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(session: Session, user: User, label: str, *, now: datetime) -> str:
+    """Create a personal API token; the plain token is returned once and never stored."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token),
+                         label=label.strip()[:100] or "token", created_at=now))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str, *, now: datetime) -> User | None:
+    """The active user a bearer token belongs to, or None (unknown, revoked, inactive)."""
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
+                               ApiToken.revoked_at.is_(None))
+    ).one_or_none()
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = now
+    return user

@@ -1,0 +1,105 @@
+"""Staff sign-in: Flask-Login sessions that expire, throttled attempts, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import LoginManager, current_user, login_user, logout_user
+
+from app.auth import authenticate, user_for_token
+from app.db import utcnow
+from app.extensions import db_session
+from app.models import User
+from app.web.common import limiter
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Silakan masuk untuk membuka halaman ini."
+SESSION_LIFETIME = timedelta(hours=8)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _load_user(user_id: str) -> User | None:
+    user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _load_from_token(req: Any) -> User | None:
+    """Personal API tokens: ``Authorization: Bearer sw_…`` (for /api/ only)."""
+    header = req.headers.get("Authorization", "")
+    if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    user = user_for_token(db_session(), header.removeprefix("Bearer ").strip(), now=utcnow())
+    if user is not None:
+        g.token_auth = True
+    return user
+
+
+def staff() -> User:
+    """The signed-in staff user (call only behind ``staff_required``)."""
+    return cast(User, current_user._get_current_object())  # noqa: SLF001
+
+
+def staff_required(*roles: str) -> Callable[[F], F]:
+    """Require a signed-in user, optionally with one of ``roles`` (else 403)."""
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and staff().role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return cast(F, wrapped)
+    return decorator
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would make the login page a phishing aid."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.home")
+
+
+@bp.route("/masuk", methods=["GET", "POST"])
+@limiter.limit("10 per minute;100 per hour", methods=["POST"])
+def login() -> ResponseReturnValue:
+    """The sign-in form; attempts are throttled per address."""
+    error = None
+    email = request.form.get("email", "")[:254]
+    if request.method == "POST":
+        user = authenticate(db_session(), email, request.form.get("password", "")[:200])
+        if user is not None:
+            session.clear()
+            session.permanent = True
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")), 303)
+        error = "Email atau kata sandi salah."
+    return render_template("login.html", error=error, email=email), 401 if error else 200
+
+
+@bp.post("/keluar")
+def logout() -> ResponseReturnValue:
+    """Sign out (POST with CSRF, so a link elsewhere cannot sign a user out)."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"), 303)
+
+
+def init_auth(app: Flask) -> None:
+    """Wire Flask-Login: sessions expire after SESSION_LIFETIME, cookies are HttpOnly."""
+    app.config.update(PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+                      REMEMBER_COOKIE_DURATION=timedelta(0))
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_from_token)
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
