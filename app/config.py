@@ -114,7 +114,10 @@ class Settings:
     smtp_from: str = "Suara Warga <noreply@localhost>"
     smtp_starttls: bool = True
     officer_min_n: int = 10
-    aggregate_every_minutes: int = 10
+    aggregate_every_seconds: int = 600
+    scheduler_lock_stale_seconds: int = 90
+    retention_hash_days: int = 30
+    retention_job_runs_days: int = 90
     sqlite_busy_timeout_ms: int = 5000
     ratelimit_storage_uri: str = "memory://"
     rate_limit_submit: str = "120 per minute;2000 per hour"
@@ -163,7 +166,10 @@ class Settings:
             smtp_from=env.get("SMTP_FROM") or "Suara Warga <noreply@localhost>",
             smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
             officer_min_n=_int(env, "OFFICER_MIN_N", 10, 1, 1000),
-            aggregate_every_minutes=_int(env, "AGGREGATE_EVERY_MINUTES", 10, 1, 1440),
+            aggregate_every_seconds=_int(env, "AGGREGATE_EVERY_SECONDS", 600, 1, 86400),
+            scheduler_lock_stale_seconds=_int(env, "SCHEDULER_LOCK_STALE_SECONDS", 90, 3, 3600),
+            retention_hash_days=_int(env, "RETENTION_HASH_DAYS", 30, 1, 3650),
+            retention_job_runs_days=_int(env, "RETENTION_JOB_RUNS_DAYS", 90, 1, 3650),
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", 5000, 0, 600_000),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
             rate_limit_submit=_rate_limit(env, "RATE_LIMIT_SUBMIT",

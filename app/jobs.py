@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import smtplib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, or_, select, update
 
 from app.aggregation import apply_indicators, compute_indicators
+from app.config import Settings
 from app.db import Database
+from app.digests import (
+    DigestOutcome,
+    build_message,
+    claim_for_sending,
+    deliver,
+    prepare_digest,
+    release_claim,
+)
+from app.models import DailySalt, Digest, JobRun, Response, Unit
+from app.periods import week_start
 
 
 @dataclass(frozen=True)
@@ -26,3 +42,66 @@ def run_aggregation(db: Database, *, now: datetime, full: bool = False) -> Aggre
     with db.session_scope() as session:
         rows = apply_indicators(session, computation, now=now)
     return AggregationRun(computation.full, computation.bucket_count, rows, computation.until)
+
+
+def last_complete_week(now: datetime, tz: ZoneInfo) -> date:
+    """The Monday of the last full ISO week before ``now`` (local time)."""
+    return week_start(now.astimezone(tz).date()) - timedelta(days=7)
+
+
+def send_weekly_digests(db: Database, settings: Settings, *, week_start: date,
+                        now: datetime) -> list[DigestOutcome]:
+    """Store and send each unit's digest of the week starting ``week_start``, once.
+
+    Each unit has its own transactions, so one unit's failure does not hold up the others,
+    and a rerun (or a second process) never sends a digest twice.
+    """
+    with db.session_scope(write=False) as session:
+        units = list(session.execute(select(Unit.id, Unit.code).order_by(Unit.code)))
+    outcomes = []
+    for unit_id, code in units:
+        with db.session_scope() as session:
+            unit = session.get(Unit, unit_id)
+            assert unit is not None  # noqa: S101 (listed a moment ago; units are not deleted)
+            digest = prepare_digest(session, unit, week_start,
+                                    officer_min_n=settings.officer_min_n, now=now)
+            if not digest.recipients:
+                outcomes.append(DigestOutcome(code, "no-recipients"))
+                continue
+            if not claim_for_sending(session, digest, now=now):
+                outcomes.append(DigestOutcome(code, "already-sent"))
+                continue
+            message = build_message(digest, settings, now=now)
+            digest_id = digest.id
+        try:
+            status = deliver(message, settings, filename=f"{code}-{week_start}.eml")
+        except (OSError, smtplib.SMTPException) as exc:
+            with db.session_scope() as session:
+                claimed = session.get(Digest, digest_id)
+                if claimed is not None:
+                    release_claim(session, claimed)
+            outcomes.append(DigestOutcome(code, "failed", str(exc)))
+            continue
+        outcomes.append(DigestOutcome(code, status))
+    return outcomes
+
+
+def housekeeping(db: Database, settings: Settings, *, now: datetime) -> dict[str, int]:
+    """Daily: forget salts of past days (their hashes become unlinkable), erase old address
+    and device hashes, prune the job-run log. Returns how many rows each step touched."""
+    today = now.astimezone(settings.tz).date()
+    with db.session_scope() as session:
+        salts = session.execute(delete(DailySalt).where(DailySalt.day < today))
+        hashes = session.execute(
+            update(Response)
+            .where(Response.received_at < now - timedelta(days=settings.retention_hash_days),
+                   or_(Response.ip_hash.is_not(None), Response.device_hash.is_not(None)))
+            .values(ip_hash=None, device_hash=None)
+            .execution_options(synchronize_session=False))
+        runs = session.execute(delete(JobRun).where(
+            JobRun.started_at < now - timedelta(days=settings.retention_job_runs_days)))
+    return {"salts": _count(salts), "hashes": _count(hashes), "job_runs": _count(runs)}
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount or 0)

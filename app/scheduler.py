@@ -1,32 +1,115 @@
-"""The job scheduler process (`flask --app app scheduler`), never run inside web workers."""
+"""The job scheduler process (`flask --app app scheduler`), never run inside web workers.
+
+Any number of scheduler processes may be started; a lock in the database lets exactly one of
+them run jobs, and a standby takes over when the holder stops beating.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
+import socket
+from collections.abc import Callable
+from datetime import timedelta
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from app.config import Settings
+from app.db import Database, utcnow
+from app.jobs import housekeeping, last_complete_week, run_aggregation, send_weekly_digests
+from app.locks import acquire_lock, release_lock
+from app.models import JobRun
 
 log = logging.getLogger(__name__)
+LOCK_NAME = "scheduler"
 
 
-def build_scheduler(settings: Settings) -> BlockingScheduler:
-    """A scheduler in local time whose jobs coalesce and never overlap themselves.
+class JobRunner:
+    """Runs jobs only while this process holds the lock, and records every run."""
 
-    Jobs are added by the domain issues that need them (aggregation, digests, housekeeping).
-    """
-    return BlockingScheduler(
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.stale_after = timedelta(seconds=settings.scheduler_lock_stale_seconds)
+        self.holding = False
+
+    def heartbeat(self) -> bool:
+        """Take or refresh the lock; log when this process becomes active or standby."""
+        with self.db.session_scope() as session:
+            holding = acquire_lock(session, LOCK_NAME, self.holder, now=utcnow(),
+                                   stale_after=self.stale_after)
+        if holding != self.holding:
+            log.info("scheduler %s: %s", self.holder,
+                     "holds the lock, running jobs" if holding else "standby (lock held)")
+        self.holding = holding
+        return holding
+
+    def guarded(self, name: str, job: Callable[[], object]) -> Callable[[], None]:
+        """Wrap a job: skip it unless the lock is held, record its run and outcome."""
+        def run() -> None:
+            if not self.heartbeat():
+                return
+            started = utcnow()
+            outcome, detail = "ok", None
+            try:
+                detail = str(job())[:2000]
+            except Exception as exc:  # a failed job is recorded and retried next time
+                log.exception("job %s failed", name)
+                outcome, detail = "failed", repr(exc)[:2000]
+            with self.db.session_scope() as session:
+                session.add(JobRun(job=name, holder=self.holder, started_at=started,
+                                   finished_at=utcnow(), outcome=outcome, detail=detail))
+        return run
+
+    def release(self) -> None:
+        """Give the lock up on a clean shutdown."""
+        if self.holding:
+            with self.db.session_scope() as session:
+                release_lock(session, LOCK_NAME, self.holder)
+            self.holding = False
+
+
+def build_scheduler(settings: Settings, runner: JobRunner) -> BlockingScheduler:
+    """The jobs in local time; each coalesces missed runs and never overlaps itself."""
+    scheduler = BlockingScheduler(
         timezone=settings.tz,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
+    db = runner.db
+    beat = max(1, settings.scheduler_lock_stale_seconds // 3)
+    scheduler.add_job(runner.heartbeat, IntervalTrigger(seconds=beat), id="heartbeat")
+    scheduler.add_job(
+        runner.guarded("aggregate", lambda: run_aggregation(db, now=utcnow())),
+        IntervalTrigger(seconds=settings.aggregate_every_seconds), id="aggregate",
+        next_run_time=utcnow(),
+    )
+    # Monday 07:00 local; the later hours of each day catch up a digest missed while the
+    # scheduler was down (sending is idempotent per unit and week).
+    scheduler.add_job(
+        runner.guarded("weekly_digest", lambda: send_weekly_digests(
+            db, settings, week_start=last_complete_week(utcnow(), settings.tz),
+            now=utcnow())),
+        CronTrigger(hour="7-20", minute=0, timezone=settings.tz), id="weekly_digest",
+    )
+    scheduler.add_job(
+        runner.guarded("housekeeping", lambda: housekeeping(db, settings, now=utcnow())),
+        CronTrigger(hour=0, minute=15, timezone=settings.tz), id="housekeeping",
+    )
+    return scheduler
 
 
 def run_scheduler(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM, then shut down cleanly."""
-    scheduler = build_scheduler(settings)
+    """Run until SIGINT or SIGTERM, then release the lock and shut down cleanly."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    runner = JobRunner(db, settings)
+    scheduler = build_scheduler(settings, runner)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("scheduler: signal %s, shutting down", signum)
@@ -34,6 +117,10 @@ def run_scheduler(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    log.info("scheduler: started with %d job(s)", len(scheduler.get_jobs()))
-    scheduler.start()
+    runner.heartbeat()
+    log.info("scheduler %s: started with %d job(s)", runner.holder, len(scheduler.get_jobs()))
+    try:
+        scheduler.start()
+    finally:
+        runner.release()
+        db.dispose()

@@ -1,0 +1,102 @@
+"""The Monday digest: each unit's summary of the past week, sent once to the unit's heads."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.models import Digest, Unit, User
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    """What happened to one unit's digest in one run."""
+
+    unit: str
+    status: str  # "sent", "written" (outbox), "already-sent", "no-recipients", "failed"
+    detail: str = ""
+
+
+def digest_recipients(session: Session, unit_id: int) -> list[str]:
+    """The active unit heads of a unit."""
+    return list(session.scalars(
+        select(User.email).where(User.unit_id == unit_id, User.role == "unit_head",
+                                 User.active.is_(True)).order_by(User.email)))
+
+
+def prepare_digest(session: Session, unit: Unit, week_start: date, *, officer_min_n: int,
+                   now: datetime) -> Digest:
+    """The digest row of a unit and week, created (with its text) if missing."""
+    from app.summary import summary_text, weekly_summary
+
+    digest = session.scalars(select(Digest).where(
+        Digest.unit_id == unit.id, Digest.week_start == week_start)).one_or_none()
+    if digest is not None:
+        return digest
+    summary = weekly_summary(session, unit.id, week_start, officer_min_n=officer_min_n)
+    digest = Digest(
+        unit_id=unit.id, week_start=week_start,
+        subject=f"Ringkasan mingguan SKM — {unit.name} — minggu {week_start:%d-%m-%Y}",
+        body_text=summary_text(summary),
+        recipients=", ".join(digest_recipients(session, unit.id)),
+        created_at=now,
+    )
+    session.add(digest)
+    session.flush()
+    return digest
+
+
+def claim_for_sending(session: Session, digest: Digest, *, now: datetime) -> bool:
+    """Mark a digest as sent before sending, so a rerun never sends it twice.
+
+    At most once: if the process dies between claim and send, the digest is not resent;
+    a send that fails is released again by ``release_claim``.
+    """
+    if digest.sent_at is not None:
+        return False
+    digest.sent_at = now
+    session.flush()
+    return True
+
+
+def release_claim(session: Session, digest: Digest) -> None:
+    """Undo a claim after a failed send, so the next run tries again."""
+    digest.sent_at = None
+    session.flush()
+
+
+def build_message(digest: Digest, settings: Settings, *, now: datetime) -> EmailMessage:
+    """The e-mail of a digest (plain text, Indonesian)."""
+    message = EmailMessage()
+    message["Subject"] = digest.subject
+    message["From"] = settings.smtp_from
+    message["To"] = digest.recipients
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain="suara-warga.local")
+    message.set_content(digest.body_text)
+    return message
+
+
+def deliver(message: EmailMessage, settings: Settings, *, filename: str) -> str:
+    """Send through SMTP, or without SMTP_HOST write an .eml file to instance/outbox/."""
+    if not settings.smtp_host:
+        outbox = Path(settings.instance_dir) / "outbox"
+        outbox.mkdir(parents=True, exist_ok=True)
+        path = outbox / filename
+        path.write_bytes(bytes(message))
+        return "written"
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        smtp.send_message(message)
+    return "sent"

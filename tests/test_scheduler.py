@@ -1,0 +1,135 @@
+"""The scheduler lock: two real scheduler processes, exactly one runs the jobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import PROJECT_ROOT, Settings
+from app.db import Database
+from app.locks import acquire_lock, release_lock
+from app.models import JobRun, SchedulerLock
+
+T = TypeVar("T")
+T0 = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+STALE = timedelta(seconds=90)
+
+
+def test_the_first_process_takes_the_lock_and_the_second_waits(session: Session) -> None:
+    assert acquire_lock(session, "scheduler", "a", now=T0, stale_after=STALE)
+    assert not acquire_lock(session, "scheduler", "b", now=T0 + timedelta(seconds=5),
+                            stale_after=STALE)
+    # The holder refreshes its heartbeat; the other still waits.
+    assert acquire_lock(session, "scheduler", "a", now=T0 + timedelta(seconds=60),
+                        stale_after=STALE)
+    assert not acquire_lock(session, "scheduler", "b", now=T0 + timedelta(seconds=120),
+                            stale_after=STALE)
+    lock = session.get(SchedulerLock, "scheduler")
+    assert lock is not None and lock.holder == "a"
+
+
+def test_a_stale_holder_loses_the_lock_to_a_standby(session: Session) -> None:
+    assert acquire_lock(session, "scheduler", "a", now=T0, stale_after=STALE)
+    later = T0 + STALE + timedelta(seconds=1)
+    assert acquire_lock(session, "scheduler", "b", now=later, stale_after=STALE)
+    assert not acquire_lock(session, "scheduler", "a", now=later, stale_after=STALE)
+
+
+def test_release_lets_a_standby_take_over_at_once(session: Session) -> None:
+    assert acquire_lock(session, "scheduler", "a", now=T0, stale_after=STALE)
+    release_lock(session, "scheduler", "b")  # not the holder: nothing happens
+    assert not acquire_lock(session, "scheduler", "b", now=T0, stale_after=STALE)
+    release_lock(session, "scheduler", "a")
+    assert acquire_lock(session, "scheduler", "b", now=T0, stale_after=STALE)
+
+
+def _wait_for(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+    """Poll until ``check`` returns a value (a real process needs real time to act)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def schedulers(settings: Settings, app: Flask, tmp_path: Path
+               ) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Start real `flask --app app scheduler` processes on the test database."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "SECRET_KEY": "scheduler-test-secret-key",
+        "APP_ENV": "test",
+        "AGGREGATE_EVERY_SECONDS": "1",
+        "SCHEDULER_LOCK_STALE_SECONDS": "3",
+    }
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        log = tmp_path / f"scheduler-{len(started)}.log"
+        with log.open("wb") as output:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                [sys.executable, "-m", "flask", "--app", "app", "scheduler"],
+                cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in started:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _runs(db: Database) -> list[JobRun]:
+    with db.session_scope(write=False) as session:
+        return list(session.scalars(select(JobRun).where(JobRun.job == "aggregate")
+                                    .order_by(JobRun.id)))
+
+
+def test_two_scheduler_processes_run_each_job_only_once(
+    app: Flask, schedulers: Callable[[], subprocess.Popen[bytes]]
+) -> None:
+    db: Database = app.extensions["suara.db"]
+    first, second = schedulers(), schedulers()
+    runs = _wait_for(lambda: (r if len(r := _runs(db)) >= 4 else None),
+                     "four aggregation runs")
+    assert first.poll() is None and second.poll() is None, "both processes must be alive"
+    holders = {run.holder for run in runs}
+    assert len(holders) == 1, f"jobs ran in more than one process: {holders}"
+    pids = {int(h.split(":")[1]) for h in holders}
+    assert pids <= {first.pid, second.pid}
+    # Runs never overlap: each starts after the previous one finished.
+    for before, after in zip(runs, runs[1:], strict=False):
+        assert before.finished_at is not None and before.finished_at <= after.started_at
+
+    # The holder dies without releasing the lock: the standby takes over once it is stale.
+    holder = first if first.pid in pids else second
+    standby = second if holder is first else first
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    taken_over = _wait_for(
+        lambda: [r for r in _runs(db) if int(r.holder.split(":")[1]) == standby.pid] or None,
+        "the standby to take over")
+    assert taken_over[0].outcome == "ok"
