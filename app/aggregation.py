@@ -15,13 +15,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.db import UTCDateTime
 from app.models import AggregationState, Indicator, Response
-from app.scoring import category, ikm_from_totals
+from app.scoring import CATEGORY_THRESHOLDS_HUNDREDTHS, category_of_hundredths, ikm_hundredths
 
 STATE_NAME = "indicators"
 # Responses are visible to the aggregation only once no transaction that could still commit
@@ -42,6 +62,7 @@ PERIOD_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
 WAIT_COLUMNS = {"lt5": "wait_lt5", "5-15": "wait_5_15", "15-30": "wait_15_30",
                 "30-60": "wait_30_60", "60-120": "wait_60_120", "gt120": "wait_gt120"}
 SCORES = [getattr(Response, f"u{i}") for i in range(1, 10)]
+SUM_COLUMNS = tuple(f"sum_u{i}" for i in range(1, 10))
 WITHIN_MINUTES = 60
 
 Bucket = tuple[int, date]  # (scope id, period start)
@@ -55,6 +76,8 @@ class Computation:
     since: datetime | None
     until: datetime
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # A staged full rebuild keeps its rows in a temporary table of the connection instead.
+    staged: int | None = None
     # (scope, period kind) -> buckets recomputed; empty for a full rebuild (all replaced).
     touched: dict[tuple[str, str], set[Bucket]] = field(default_factory=dict)
 
@@ -62,7 +85,7 @@ class Computation:
     def bucket_count(self) -> int:
         """How many buckets this run recomputed."""
         if self.full:
-            return len(self.rows)
+            return self.staged if self.staged is not None else len(self.rows)
         return sum(len(b) for b in self.touched.values())
 
 
@@ -78,13 +101,48 @@ def _sum_if(condition: ColumnElement[bool], value: Any = 1) -> Any:
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-def _aggregate_query(scope: str, kind: str, buckets: set[Bucket] | None) -> Any:
-    scope_col, period_col = SCOPE_COLUMNS[scope], PERIOD_COLUMNS[kind]
+METRICS = ("n", *(f"sum_u{i}" for i in range(1, 10)), "sum_total_sq", *WAIT_COLUMNS.values(),
+           "measured_n", "measured_within_60", "flagged", "comments")
+
+
+@dataclass(frozen=True)
+class Region:
+    """Which responses a run reads: whole weeks and months of some scope ids (None: all).
+
+    Week and month rows are sums of whole periods, so an incremental run reads every
+    response of a touched week or month; cost follows the traffic of those periods, not
+    the length of the history.
+    """
+
+    ids: frozenset[int]
+    weeks: frozenset[date]
+    months: frozenset[date]
+
+
+def _response_filter(scope_col: Any, until: datetime, region: Region | None) -> list[Any]:
+    # coalesce() hides the received_at and scope indexes from SQLite's planner: walking an
+    # index over nearly the whole table is many times slower than scanning it in order,
+    # and an incremental run must be narrowed by the local period index instead.
+    conditions = [func.coalesce(Response.received_at, Response.received_at) <= until,
+                  func.coalesce(scope_col, -1) != -1]
+    if region is not None:
+        conditions += [
+            or_(Response.local_month.in_(sorted(region.months)),
+                Response.local_week.in_(sorted(region.weeks))),
+            func.coalesce(scope_col, -1).in_(sorted(region.ids)),
+        ]
+    return conditions
+
+
+def _aggregate_statement(scope: str, until: datetime, region: Region | None) -> Any:
+    """One scan of the responses per scope: day rows in a CTE, rolled up to weeks and months
+    (week and month depend on the day, so grouping by them does not split a day)."""
+    scope_col = SCOPE_COLUMNS[scope]
     ok = _unflagged()
     total = sum(SCORES[1:], SCORES[0])
-    columns = [
-        scope_col.label("scope_id"),
-        period_col.label("period_start"),
+    day = select(
+        scope_col.label("scope_id"), Response.local_day.label("day"),
+        Response.local_week.label("week"), Response.local_month.label("month"),
         Response.survey_version_id.label("survey_version_id"),
         func.min(Response.unit_id).label("unit_id"),
         _sum_if(ok).label("n"),
@@ -98,60 +156,88 @@ def _aggregate_query(scope: str, kind: str, buckets: set[Bucket] | None) -> Any:
         _sum_if(or_(Response.flag_repeat.is_(True), Response.flag_bot.is_(True))).label(
             "flagged"),
         _sum_if(and_(ok, Response.comment.is_not(None))).label("comments"),
-    ]
-    query = select(*columns).where(scope_col.is_not(None))
-    if buckets is not None:
-        query = query.where(tuple_(scope_col, period_col).in_(sorted(buckets)))
-    return query.group_by(scope_col, period_col, Response.survey_version_id)
+    ).where(*_response_filter(scope_col, until, region)).group_by(
+        scope_col, Response.local_day, Response.local_week, Response.local_month,
+        Response.survey_version_id,
+    ).cte("day_rows")
+
+    def level(kind: str, period: Any) -> Any:
+        return select(
+            literal(kind, String).label("period_kind"), day.c.scope_id,
+            period.label("period_start"), day.c.survey_version_id,
+            func.min(day.c.unit_id).label("unit_id"),
+            *(cast(func.sum(day.c[name]), BigInteger).label(name) for name in METRICS),
+        ).group_by(day.c.scope_id, period, day.c.survey_version_id)
+
+    return union_all(level("day", day.c.day), level("week", day.c.week),
+                     level("month", day.c.month))
 
 
-def _percentile_query(scope: str, kind: str, buckets: set[Bucket] | None) -> Any:
-    scope_col, period_col = SCOPE_COLUMNS[scope], PERIOD_COLUMNS[kind]
+def _percentile_statement(scope: str, until: datetime, region: Region | None) -> Any:
+    """Measured-wait median and p90 (nearest rank) per day, week and month: a histogram of
+    whole minutes per day, summed per period and cumulated with a window function."""
+    scope_col = SCOPE_COLUMNS[scope]
     minute = Response.measured_wait_min
     histogram = select(
-        scope_col.label("sid"), period_col.label("ps"),
+        scope_col.label("sid"), Response.local_day.label("day"),
+        Response.local_week.label("week"), Response.local_month.label("month"),
         Response.survey_version_id.label("sv"), minute.label("m"), func.count().label("c"),
-    ).where(scope_col.is_not(None), minute.is_not(None), _unflagged())
-    if buckets is not None:
-        histogram = histogram.where(tuple_(scope_col, period_col).in_(sorted(buckets)))
-    h = histogram.group_by(scope_col, period_col, Response.survey_version_id, minute).subquery()
-    partition = [h.c.sid, h.c.ps, h.c.sv]
-    cumulated = select(
-        h.c.sid, h.c.ps, h.c.sv, h.c.m,
-        func.sum(h.c.c).over(partition_by=partition, order_by=h.c.m).label("cum"),
-        func.sum(h.c.c).over(partition_by=partition).label("tot"),
-    ).subquery()
-    return select(
-        cumulated.c.sid, cumulated.c.ps, cumulated.c.sv,
-        func.min(case((cumulated.c.cum * 2 >= cumulated.c.tot, cumulated.c.m))).label("median"),
-        func.min(case((cumulated.c.cum * 10 >= cumulated.c.tot * 9, cumulated.c.m))).label("p90"),
-    ).group_by(cumulated.c.sid, cumulated.c.ps, cumulated.c.sv)
+    ).where(*_response_filter(scope_col, until, region), minute.is_not(None),
+            _unflagged()).group_by(
+        scope_col, Response.local_day, Response.local_week, Response.local_month,
+        Response.survey_version_id, minute,
+    ).cte("histogram")
+
+    def level(kind: str, period: Any) -> Any:
+        h = select(
+            histogram.c.sid, period.label("ps"), histogram.c.sv, histogram.c.m,
+            func.sum(histogram.c.c).label("c"),
+        ).group_by(histogram.c.sid, period, histogram.c.sv, histogram.c.m).subquery()
+        partition = [h.c.sid, h.c.ps, h.c.sv]
+        cumulated = select(
+            h.c.sid, h.c.ps, h.c.sv, h.c.m,
+            func.sum(h.c.c).over(partition_by=partition, order_by=h.c.m).label("cum"),
+            func.sum(h.c.c).over(partition_by=partition).label("tot"),
+        ).subquery()
+        return select(
+            literal(kind, String).label("kind"), cumulated.c.sid, cumulated.c.ps,
+            cumulated.c.sv,
+            func.min(case((cumulated.c.cum * 2 >= cumulated.c.tot, cumulated.c.m))).label(
+                "median"),
+            func.min(case((cumulated.c.cum * 10 >= cumulated.c.tot * 9, cumulated.c.m))).label(
+                "p90"),
+        ).group_by(cumulated.c.sid, cumulated.c.ps, cumulated.c.sv)
+
+    return union_all(level("day", histogram.c.day), level("week", histogram.c.week),
+                     level("month", histogram.c.month))
 
 
-def _rows_for(session: Session, scope: str, kind: str, buckets: set[Bucket] | None,
+def _rows_for(session: Session, scope: str, until: datetime, region: Region | None,
               computed_at: datetime) -> list[dict[str, Any]]:
+    """Indicator rows of one scope for every period kind (only those of ``region``)."""
     percentiles = {
-        (r.sid, _as_date(r.ps), r.sv): (r.median, r.p90)
-        for r in session.execute(_percentile_query(scope, kind, buckets))
+        (r.kind, r.sid, _as_date(r.ps), r.sv): (r.median, r.p90)
+        for r in session.execute(_percentile_statement(scope, until, region))
     }
+    result = session.execute(_aggregate_statement(scope, until, region))
+    names = list(result.keys())
     rows = []
-    for r in session.execute(_aggregate_query(scope, kind, buckets)).mappings():
-        row = dict(r)
-        row["period_start"] = _as_date(row["period_start"])
+    for values in result:
         # PostgreSQL sums integers as numeric: back to int for exact, engine-neutral rows.
-        row = {k: (v if k == "period_start" or v is None else int(v)) for k, v in row.items()}
-        totals = [row[f"sum_u{i}"] for i in range(1, 10)]
-        if row["n"] > 0:
-            index = ikm_from_totals(totals, row["n"])
-            row["ikm_hundredths"] = int(index * 100)
-            row["category"] = category(index).letter
+        row: dict[str, Any] = {name: (int(v) if isinstance(v, (int, Decimal)) else v)
+                               for name, v in zip(names, values, strict=True)}
+        row["period_start"] = start = _as_date(row["period_start"])
+        n = row["n"]
+        if n > 0:
+            hundredths = ikm_hundredths(sum(row[column] for column in SUM_COLUMNS), n)
+            row["ikm_hundredths"] = hundredths
+            row["category"] = category_of_hundredths(hundredths).letter
         else:
-            row["ikm_hundredths"] = None
-            row["category"] = None
-        median, p90 = percentiles.get(
-            (row["scope_id"], row["period_start"], row["survey_version_id"]), (None, None))
-        row.update(scope=scope, period_kind=kind, measured_median=median, measured_p90=p90,
-                   computed_at=computed_at)
+            row["ikm_hundredths"] = row["category"] = None
+        row["measured_median"], row["measured_p90"] = percentiles.get(
+            (row["period_kind"], row["scope_id"], start, row["survey_version_id"]),
+            (None, None))
+        row.update(scope=scope, computed_at=computed_at)
         rows.append(row)
     return rows
 
@@ -189,25 +275,41 @@ def read_watermark(session: Session) -> datetime | None:
         select(AggregationState.watermark).where(AggregationState.name == STATE_NAME))
 
 
-def compute_indicators(session: Session, *, now: datetime, full: bool = False) -> Computation:
+def compute_indicators(session: Session, *, now: datetime, full: bool = False,
+                       stage: bool = False) -> Computation:
     """Compute the indicator rows an incremental (or full) run would write; reads only.
 
     The new watermark is ``now - SETTLE``; only buckets touched by responses received after
     the stored watermark are recomputed (all of them on the first run or with ``full``).
+    With ``stage``, a full rebuild is computed by the database into a temporary table of
+    this session's connection (nothing travels through Python); ``apply_indicators`` must
+    then run on the same connection.
     """
     until = now - SETTLE
     since = None if full else read_watermark(session)
     computation = Computation(full=since is None, since=since, until=until)
+    if computation.full and stage:
+        computation.staged = _stage_full_rebuild(session, until, now)
+        return computation
     if computation.full:
         for scope in SCOPE_COLUMNS:
-            for kind in PERIOD_COLUMNS:
-                computation.rows.extend(_rows_for(session, scope, kind, None, now))
+            computation.rows.extend(_rows_for(session, scope, until, None, now))
         return computation
     assert since is not None  # noqa: S101 (narrowing: not full)
     computation.touched = touched_buckets(session, since, until)
-    for (scope, kind), buckets in computation.touched.items():
-        if buckets:
-            computation.rows.extend(_rows_for(session, scope, kind, buckets, now))
+    for scope in SCOPE_COLUMNS:
+        wanted = {(kind, *bucket) for (s, kind), buckets in computation.touched.items()
+                  if s == scope for bucket in buckets}
+        if not wanted:
+            continue
+        region = Region(
+            ids=frozenset(scope_id for _, scope_id, _ in wanted),
+            weeks=frozenset(start for kind, _, start in wanted if kind == "week"),
+            months=frozenset(start for kind, _, start in wanted if kind == "month"),
+        )
+        computation.rows.extend(
+            row for row in _rows_for(session, scope, until, region, now)
+            if (row["period_kind"], row["scope_id"], row["period_start"]) in wanted)
     return computation
 
 
@@ -231,8 +333,16 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
                 session.execute(delete(Indicator).where(
                     Indicator.scope == scope, Indicator.period_kind == kind,
                     tuple_(Indicator.scope_id, Indicator.period_start).in_(chunk)))
+    table = Indicator.metadata.tables[Indicator.__tablename__]
+    if computation.staged is not None:
+        staging = _staging_table()
+        columns = [c.name for c in staging.columns]
+        session.execute(insert(table).from_select(columns, select(*staging.columns)))
+        staging.drop(session.connection())
     for chunk in _chunks(computation.rows, 5000):
-        session.execute(insert(Indicator), chunk)
+        # Core executemany: the ORM's bulk path would split heterogeneous rows into
+        # thousands of statements.
+        session.connection().execute(insert(table), list(chunk))
     if state is None:
         session.add(AggregationState(name=STATE_NAME, watermark=computation.until,
                                      last_run_at=now,
@@ -243,7 +353,54 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
         if computation.full:
             state.last_full_at = now
     session.flush()
-    return len(computation.rows)
+    return computation.staged if computation.staged is not None else len(computation.rows)
+
+
+STAGING_TABLE = "indicator_staging"
+
+
+def _staging_table() -> Table:
+    """A temporary table shaped like ``indicators`` (without its id and constraints)."""
+    source = Indicator.metadata.tables[Indicator.__tablename__]
+    return Table(STAGING_TABLE, MetaData(),
+                 *(Column(c.name, c.type) for c in source.columns if c.name != "id"),
+                 prefixes=["TEMPORARY"])
+
+
+def _stage_full_rebuild(session: Session, until: datetime, now: datetime) -> int:
+    """Compute every indicator row in SQL into the staging table; return the row count.
+
+    The IKM is computed in integer arithmetic in the database, exactly as
+    ``scoring.ikm_hundredths`` does (tests hold the two paths equal).
+    """
+    staging = _staging_table()
+    connection = session.connection()
+    staging.drop(connection, checkfirst=True)
+    staging.create(connection)
+    columns = [c.name for c in staging.columns]
+    for scope in SCOPE_COLUMNS:
+        agg = _aggregate_statement(scope, until, None).subquery("agg")
+        pct = _percentile_statement(scope, until, None).subquery("pct")
+        n = agg.c.n
+        score_sum = sum((agg.c[name] for name in SUM_COLUMNS[1:]), agg.c[SUM_COLUMNS[0]])
+        hundredths = case((n > 0, (score_sum * 5000 + n * 9) // (n * 18)), else_=None)
+        letter = case(*((hundredths >= lower, cat.letter)
+                        for lower, cat in CATEGORY_THRESHOLDS_HUNDREDTHS),
+                      (n > 0, "D"), else_=None)
+        values = {
+            "scope": literal(scope, String), "scope_id": agg.c.scope_id,
+            "unit_id": agg.c.unit_id, "period_kind": agg.c.period_kind,
+            "period_start": agg.c.period_start, "survey_version_id": agg.c.survey_version_id,
+            **{name: agg.c[name] for name in METRICS},
+            "ikm_hundredths": hundredths, "category": letter,
+            "measured_median": pct.c.median, "measured_p90": pct.c.p90,
+            "computed_at": literal(now, UTCDateTime()),
+        }
+        query = select(*(values[name] for name in columns)).select_from(agg.outerjoin(
+            pct, and_(pct.c.kind == agg.c.period_kind, pct.c.sid == agg.c.scope_id,
+                      pct.c.ps == agg.c.period_start, pct.c.sv == agg.c.survey_version_id)))
+        session.execute(insert(staging).from_select(columns, query))
+    return int(session.scalar(select(func.count()).select_from(staging)) or 0)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -93,9 +93,9 @@ def indicator_rows(
 def _scope_names(session: Session, scope: str) -> dict[int, str]:
     """How a scope id appears in output: counter/service code, officer NIP (back office)."""
     if scope == "counter":
-        return dict(session.execute(select(Counter.id, Counter.code)).tuples().all())
+        return {row[0]: row[1] for row in session.execute(select(Counter.id, Counter.code))}
     if scope == "service":
-        return dict(session.execute(select(Service.id, Service.code)).tuples().all())
+        return {row[0]: row[1] for row in session.execute(select(Service.id, Service.code))}
     if scope == "officer":
-        return dict(session.execute(select(Officer.id, Officer.nip)).tuples().all())
+        return {row[0]: row[1] for row in session.execute(select(Officer.id, Officer.nip))}
     return {}

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.aggregation import apply_indicators, compute_indicators
 from app.config import Settings
@@ -36,11 +37,20 @@ class AggregationRun:
 
 
 def run_aggregation(db: Database, *, now: datetime, full: bool = False) -> AggregationRun:
-    """One aggregation pass: compute from a read snapshot, then write in one short transaction."""
-    with db.session_scope(write=False) as session:
-        computation = compute_indicators(session, now=now, full=full)
-    with db.session_scope() as session:
-        rows = apply_indicators(session, computation, now=now)
+    """One aggregation pass: compute from a read snapshot, then write in one short transaction.
+
+    Both transactions use one connection, so a full rebuild can be staged in a temporary
+    table by the database and copied in at the end; on SQLite the write lock is held only
+    for that copy, and citizens keep submitting while the rebuild computes.
+    """
+    with db.engine.connect() as connection:
+        with Session(bind=connection) as session:
+            computation = compute_indicators(session, now=now, full=full, stage=True)
+            session.commit()
+        connection.execution_options(sqlite_begin="IMMEDIATE")
+        with Session(bind=connection) as session:
+            rows = apply_indicators(session, computation, now=now)
+            session.commit()
     return AggregationRun(computation.full, computation.bucket_count, rows, computation.until)
 
 

@@ -70,9 +70,33 @@ def ikm_from_totals(totals: Sequence[int], n: int) -> Decimal:
     k = len(totals)
     if k == 0:
         raise ValueError("at least one element total is required")
-    weight = Fraction(1, k)
-    unit = sum((nrr(total, n) * weight for total in totals), Fraction(0))
-    return round_half_up(IKM_SCALE * unit, 2)
+    for total in totals:
+        nrr(total, n)  # validates n and each total
+    return Decimal(ikm_hundredths(sum(totals), n, k)).scaleb(-2)
+
+
+def ikm_hundredths(score_sum: int, n: int, k: int = 9) -> int:
+    """The IKM in hundredths, exactly: round half up of 2500 x score_sum / (k x n).
+
+    Integer arithmetic only (the aggregation computes hundreds of thousands of these);
+    ``score_sum`` is the sum of all k elements' scores over n complete questionnaires.
+    """
+    _check_int("score_sum", score_sum)
+    _check_int("n", n)
+    if n <= 0 or k <= 0:
+        raise ValueError(f"n and k must be positive, got n={n}, k={k}")
+    if not MIN_SCORE * k * n <= score_sum <= MAX_SCORE * k * n:
+        raise ValueError(f"score sum {score_sum} impossible for {n} questionnaires of {k}")
+    numerator, denominator = IKM_SCALE * 100 * score_sum, k * n
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def category_of_hundredths(hundredths: int) -> Category:
+    """The category of an IKM given in hundredths (8831 is 88.31)."""
+    for lower, cat in CATEGORY_THRESHOLDS_HUNDREDTHS:
+        if hundredths >= lower:
+            return cat
+    return CATEGORY_D
 
 
 def ikm(responses: Iterable[Sequence[int]]) -> Decimal:
@@ -120,6 +144,9 @@ _THRESHOLDS: tuple[tuple[Decimal, Category], ...] = (
     (Decimal("76.61"), CATEGORY_B),
     (Decimal("65.00"), CATEGORY_C),
 )
+
+
+CATEGORY_THRESHOLDS_HUNDREDTHS = tuple((int(lower * 100), cat) for lower, cat in _THRESHOLDS)
 
 
 def category(ikm: Decimal) -> Category:

@@ -2,12 +2,147 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, url_for
-from flask.typing import ResponseReturnValue
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from app import charts
+from app.auth import can_view_officer, can_view_unit, unit_scope
+from app.db import utcnow
+from app.extensions import database, db_session, settings
+from app.models import Officer, Unit
+from app.org import unit_by_code
+from app.summary import (
+    NOT_A_GRADE,
+    WAIT_LABELS,
+    WEEKDAYS,
+    ElementScore,
+    OfficerSummary,
+    TrendPoint,
+    WeeklySummary,
+    format_day,
+    format_month,
+    format_week,
+    last_complete_week,
+    officer_summary,
+    parse_served_count,
+    parse_week,
+    save_served_count,
+    unit_overview,
+    weekly_summary,
+)
 from app.web.auth import staff, staff_required
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+
+class BadWeek(Exception):
+    """The ``week`` parameter is not a date the dashboard can show."""
+
+
+@bp.errorhandler(BadWeek)
+def _bad_week(error: BadWeek) -> ResponseReturnValue:
+    return render_template("dashboard_error.html", message=str(error)), 400
+
+
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+def _refused(error: HTTPException) -> ResponseReturnValue:
+    # One wording for "not yours" and "not there": a page never confirms what it hides.
+    message = "Halaman ini tidak ada, atau tidak termasuk data yang boleh Anda lihat."
+    return render_template("dashboard_error.html", title="Halaman tidak tersedia",
+                           message=message), error.code or 404
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"num": charts.format_number, "share": charts.format_share, "day": format_day,
+            "week_label": format_week, "month_label": format_month, "weekdays": WEEKDAYS,
+            "not_a_grade": NOT_A_GRADE, "one_week": timedelta(weeks=1)}
+
+
+def _week(raw: str | None) -> date:
+    """The Monday of the requested week; the last complete local week when none is given."""
+    if not raw:
+        return last_complete_week(utcnow(), settings().tz)
+    try:
+        return parse_week(raw)
+    except ValueError as error:
+        raise BadWeek(str(error)) from None
+
+
+def _visible_unit(code: str) -> Unit:
+    unit = unit_by_code(db_session(), code)
+    if unit is None:
+        abort(404)
+    if not can_view_unit(db_session(), staff(), unit.id):
+        abort(403)
+    return unit
+
+
+def _trend_chart(trend: tuple[TrendPoint, ...], title: str) -> Markup:
+    points = [(f"{p.week_start:%d/%m}", float(p.ikm) if p.ikm is not None else None)
+              for p in trend]
+    known = [p for p in trend if p.ikm is not None]
+    desc = (f"{title}: {len(known)} dari {len(trend)} minggu berdata"
+            + (f"; minggu terakhir {charts.format_number(known[-1].ikm)}" if known else "")
+            + ". Rinciannya ada di tabel di samping grafik.")
+    return charts.trend_line(points, title, desc)
+
+
+def _element_chart(elements: Sequence[ElementScore], title: str) -> Markup:
+    nrr = {e.code: float(e.nrr) if e.nrr is not None else None for e in elements}
+    weakest = [e.code for e in elements if e.weakest]
+    names = {e.code: e.name for e in elements}
+    desc = ("Nilai rata-rata (NRR) sembilan unsur pada skala 1–4. Terlemah: "
+            + (", ".join(f"{c} {names[c]}" for c in weakest) or "tidak ada data") + ".")
+    return charts.element_bars(nrr, weakest, title, desc, names=names)
+
+
+def _unit_charts(summary: WeeklySummary) -> dict[str, Markup]:
+    reported = ", ".join(f"{b.label} {charts.format_share(b.share)}" for b in summary.wait_bands)
+    return {
+        "trend": _trend_chart(summary.trend, "IKM 12 minggu terakhir"),
+        "elements": _element_chart(summary.elements, "NRR per unsur pelayanan"),
+        "bands": charts.band_bars(
+            {b.code: b.share for b in summary.wait_bands}, WAIT_LABELS,
+            title="Waktu tunggu menurut warga",
+            desc=f"{summary.wait_answered} warga menjawab: {reported}."),
+        "grid": charts.heat_grid(summary.grid),
+    }
+
+
+def _unit_page(unit: Unit, week: date, *, errors: Mapping[str, str] | None = None,
+               form: Mapping[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
+    user, session = staff(), db_session()
+    summary = weekly_summary(session, unit.id, week, officer_min_n=settings().officer_min_n,
+                             tz=settings().tz)
+    show_officers = user.role in ("admin", "unit_head")
+    if not show_officers:  # viewers never receive per-officer figures, not even hidden
+        summary = replace(summary, officers=())
+    linked = {row.officer_id for row in summary.officers
+              if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
+    current = last_complete_week(utcnow(), settings().tz) + timedelta(weeks=1)
+    return render_template(
+        "dashboard_unit.html", s=summary, charts=_unit_charts(summary),
+        show_officers=show_officers, linked=linked, current_week=current,
+        can_edit_served=user.role in ("admin", "unit_head"), errors=errors or {},
+        form=form or {}), status
+
+
+def _officer_page(summary: OfficerSummary, *, own: bool) -> ResponseReturnValue:
+    title = "IKM 12 minggu terakhir (hanya minggu dengan tanggapan cukup)"
+    return render_template(
+        "dashboard_officer.html", o=summary, own=own,
+        charts={"trend": _trend_chart(summary.trend, title),
+                "elements": _element_chart(summary.elements, "NRR per unsur pelayanan")},
+        current_week=last_complete_week(utcnow(), settings().tz) + timedelta(weeks=1))
 
 
 @bp.get("/")
@@ -16,12 +151,67 @@ def home() -> ResponseReturnValue:
     """Send each role to where it starts: its unit, its own feedback, or the unit list."""
     user = staff()
     if user.role == "officer":
-        return redirect(url_for("dashboard.units"))
+        return redirect(url_for("dashboard.me"))
+    if user.role == "unit_head" and user.unit is not None:
+        return redirect(url_for("dashboard.unit_week", code=user.unit.code))
     return redirect(url_for("dashboard.units"))
 
 
 @bp.get("/units")
 @staff_required("admin", "viewer", "unit_head")
 def units() -> ResponseReturnValue:
-    """Placeholder list of units (the weekly summary builds on this)."""
-    return "units"
+    """The units this user may see, with the week's IKM and its change."""
+    week = _week(request.args.get("week"))
+    rows = unit_overview(db_session(), unit_scope(db_session(), staff()), week)
+    return render_template("dashboard_units.html", rows=rows, week=week)
+
+
+@bp.get("/units/<code>")
+@staff_required("admin", "viewer", "unit_head")
+def unit_week(code: str) -> ResponseReturnValue:
+    """A unit's weekly summary (``?week=`` any day of the week; default the last full week)."""
+    unit = _visible_unit(code)
+    return _unit_page(unit, _week(request.args.get("week")))
+
+
+@bp.post("/units/<code>/served")
+@staff_required("admin", "unit_head")
+def served(code: str) -> ResponseReturnValue:
+    """Record how many people the unit served in a month (the Krejcie-Morgan population)."""
+    unit = _visible_unit(code)
+    week = _week(request.form.get("week"))
+    form = {k: request.form.get(k, "")[:40] for k in ("month", "served")}
+    entry, errors = parse_served_count(form["month"], form["served"])
+    if entry is None:
+        return _unit_page(unit, week, errors=errors, form=form, status=400)
+    with database().session_scope() as session:
+        save_served_count(session, unit.id, entry, now=utcnow())
+    flash(f"Jumlah orang dilayani pada {format_month(entry.month)} disimpan: {entry.served}.")
+    return redirect(url_for("dashboard.unit_week", code=unit.code, week=week.isoformat(),
+                            _anchor="sampel"), 303)
+
+
+@bp.get("/officers/<int:officer_id>")
+@staff_required()
+def officer(officer_id: int) -> ResponseReturnValue:
+    """One officer's feedback: for that officer, their unit head and administrators only."""
+    found = db_session().get(Officer, officer_id)
+    if found is None or not can_view_officer(db_session(), staff(), found):
+        abort(404)
+    week = _week(request.args.get("week"))
+    summary = officer_summary(db_session(), found.id, week,
+                              officer_min_n=settings().officer_min_n, tz=settings().tz)
+    return _officer_page(summary, own=staff().officer_id == found.id)
+
+
+@bp.get("/me")
+@staff_required()
+def me() -> ResponseReturnValue:
+    """The signed-in officer's own feedback, under the same fairness rules."""
+    officer_id = staff().officer_id
+    if officer_id is None:
+        abort(404)
+    week = _week(request.args.get("week"))
+    summary = officer_summary(db_session(), officer_id, week,
+                              officer_min_n=settings().officer_min_n, tz=settings().tz)
+    return _officer_page(summary, own=True)

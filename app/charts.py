@@ -1,0 +1,301 @@
+"""Server-drawn SVG charts: accessible (title, desc), readable in grayscale print, no script."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
+
+from markupsafe import Markup, escape
+
+WEEKDAYS_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
+# Lower bounds of the IKM categories A, B, C on the 25-100 scale (PermenPANRB 14/2017).
+IKM_BANDS: tuple[tuple[float, str], ...] = ((88.31, "A"), (76.61, "B"), (65.0, "C"))
+INK = "#1a1a1a"
+GRID = "#c8cdd5"
+BAR = "#4a6f96"
+# Waiting time shades, light to dark, with the upper bound (minutes) of each step.
+WAIT_STEPS: tuple[tuple[int | None, str, str], ...] = (
+    (15, "#eef2f7", "< 15"),
+    (30, "#c5d3e4", "15–29"),
+    (60, "#8aa6c8", "30–59"),
+    (120, "#3f6494", "60–119"),
+    (None, "#14304f", "≥ 120"),
+)
+
+
+class HeatCell(Protocol):
+    """One weekday × hour cell: how many responses and the median measured wait."""
+
+    @property
+    def weekday(self) -> int: ...  # 0 = Monday
+
+    @property
+    def hour(self) -> int: ...
+
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def median(self) -> int | None: ...
+
+
+def format_number(value: float | Decimal | int | None, places: int = 2) -> str:
+    """A number the Indonesian way: decimal comma, ``-`` for a missing value."""
+    if value is None:
+        return "–"
+    quantum = Decimal(1).scaleb(-places)
+    rounded = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+    text = f"{abs(rounded):.{places}f}".replace(".", ",")
+    return f"−{text}" if rounded < 0 else text
+
+
+def format_share(value: float | None) -> str:
+    """A share 0-1 as a whole percentage ("34%")."""
+    if value is None:
+        return "–"
+    return f"{format_number(value * 100, 0)}%"
+
+
+def _e(text: object) -> str:
+    return str(escape(str(text)))
+
+
+def _ident(prefix: str, title: str, desc: str) -> str:
+    digest = hashlib.sha256(f"{prefix}\0{title}\0{desc}".encode()).hexdigest()[:10]
+    return f"{prefix}-{digest}"
+
+
+def _svg(ident: str, width: int, height: int, title: str, desc: str, body: Iterable[str]
+         ) -> Markup:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{ident}-t {ident}-d" font-family="system-ui, sans-serif" '
+        f'font-size="12" fill="{INK}">'
+        f'<title id="{ident}-t">{_e(title)}</title><desc id="{ident}-d">{_e(desc)}</desc>'
+    )
+    # Every piece of text in ``body`` was escaped where it was built.
+    return Markup(head + "".join(body) + "</svg>")  # noqa: S704
+
+
+def _text(x: float, y: float, content: object, *, anchor: str = "start", size: int = 12,
+          weight: str = "normal", fill: str = INK) -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
+            f'font-weight="{weight}" fill="{fill}">{_e(content)}</text>')
+
+
+def trend_line(points: Sequence[tuple[str, float | None]], title: str, desc: str, *,
+               ident: str | None = None) -> Markup:
+    """An IKM line over periods (label, value or None for no data), with category bands.
+
+    Missing periods break the line; every point carries its value as text, and the category
+    letters stand at the right edge, so the chart reads without colour.
+    """
+    ident = ident or _ident("trend", title, desc)
+    width, height = 640, 260
+    left, right, top, bottom = 44, 52, 22, 46
+    values = [v for _, v in points if v is not None]
+    low = 25.0 if values and min(values) < 50 else 50.0
+    high = 100.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def y_of(value: float) -> float:
+        return top + plot_h * (high - value) / (high - low)
+
+    step = plot_w / max(len(points) - 1, 1)
+
+    def x_of(index: int) -> float:
+        return left + (step * index if len(points) > 1 else plot_w / 2)
+
+    body: list[str] = []
+    for tick in range(int(low), int(high) + 1, 25 if low < 50 else 10):
+        y = y_of(tick)
+        body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
+                    f'stroke="{GRID}" stroke-width="1"/>')
+        body.append(_text(left - 6, y + 4, tick, anchor="end", size=11))
+    upper = high
+    for bound, letter in IKM_BANDS:
+        y = y_of(bound)
+        body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
+                    f'stroke="{INK}" stroke-width="1" stroke-dasharray="4 3"/>')
+        body.append(_text(width - 14, (y + y_of(upper)) / 2 + 4, letter,
+                          weight="bold"))
+        upper = bound
+    body.append(_text(width - 14, (y_of(upper) + y_of(low)) / 2 + 4, "D",
+                      weight="bold"))
+    body.append(_text(12, top + plot_h / 2, "IKM", anchor="middle", size=11))
+    segment: list[str] = []
+    lines: list[list[str]] = [segment]
+    for index, (label, value) in enumerate(points):
+        x = x_of(index)
+        body.append(_text(x, height - bottom + 16, label, anchor="middle", size=10))
+        if value is None:
+            body.append(_text(x, top + plot_h - 4, "–", anchor="middle", size=11))
+            segment = []
+            lines.append(segment)
+            continue
+        segment.append(f"{x:.1f},{y_of(value):.1f}")
+    body.append(_text(left + plot_w / 2, height - 8, "Minggu (tanggal Senin)", anchor="middle",
+                      size=11))
+    for run in lines:
+        if len(run) > 1:
+            body.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{INK}" '
+                        f'stroke-width="2"/>')
+    last = len(points) - 1
+    for index, (_, value) in enumerate(points):
+        if value is None:
+            continue
+        x, y = x_of(index), y_of(value)
+        radius = 5 if index == last else 3.5
+        fill = INK if index == last else "#ffffff"
+        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{fill}" '
+                    f'stroke="{INK}" stroke-width="1.5"/>')
+        body.append(_text(x, y - 9, format_number(value, 1), anchor="middle", size=10,
+                          weight="bold" if index == last else "normal"))
+    return _svg(ident, width, height, title, desc, body)
+
+
+def _hatch(ident: str) -> str:
+    return (f'<defs><pattern id="{ident}-hatch" width="6" height="6" '
+            f'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+            f'<rect width="6" height="6" fill="#ffffff"/>'
+            f'<line x1="0" y1="0" x2="0" y2="6" stroke="{INK}" stroke-width="3"/>'
+            f'</pattern></defs>')
+
+
+def element_bars(nrr: Mapping[str, float | None], weakest: Collection[str], title: str,
+                 desc: str, *, names: Mapping[str, str] | None = None,
+                 ident: str | None = None) -> Markup:
+    """Horizontal bars of the NRR (1-4) per element; the weakest are hatched and labelled."""
+    ident = ident or _ident("elements", title, desc)
+    names = names or {}
+    row_h, label_w, bar_w = 26, 290, 300
+    width = label_w + bar_w + 110
+    height = 20 + row_h * len(nrr) + 34
+    body = [_hatch(ident)]
+
+    def x_of(value: float) -> float:
+        return label_w + bar_w * (value - 1) / 3
+
+    for tick in (1, 2, 3, 4):
+        x = x_of(tick)
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="14" y2="{height - 30}" '
+                    f'stroke="{GRID}"/>')
+        body.append(_text(x, height - 16, tick, anchor="middle", size=11))
+    body.append(_text(label_w + bar_w / 2, height - 2, "NRR (skala 1–4)", anchor="middle",
+                      size=11))
+    for index, (code, value) in enumerate(nrr.items()):
+        y = 20 + row_h * index
+        name = names.get(code, "")
+        label = f"{code} {name}" if name else code
+        if len(label) > 36:
+            label = label[:35] + "…"
+        is_weak = code in weakest
+        body.append(_text(label_w - 8, y + 15, label, anchor="end",
+                          weight="bold" if is_weak else "normal"))
+        if value is None:
+            body.append(_text(label_w + 4, y + 15, "tidak ada data", size=11))
+            continue
+        fill = f"url(#{ident}-hatch)" if is_weak else BAR
+        end = x_of(value)
+        body.append(f'<rect x="{label_w}" y="{y + 3}" width="{max(end - label_w, 1):.1f}" '
+                    f'height="{row_h - 8}" fill="{fill}" stroke="{INK}" stroke-width="1"/>')
+        note = f"{format_number(value, 2)} · terlemah" if is_weak else format_number(value, 2)
+        body.append(_text(end + 6, y + 15, note, weight="bold" if is_weak else "normal"))
+    return _svg(ident, width, height, title, desc, body)
+
+
+def band_bars(shares: Mapping[str, float | None], labels: Mapping[str, str], *,
+              title: str = "Waktu tunggu menurut warga",
+              desc: str = "Bagian tanggapan per rentang waktu tunggu yang dilaporkan warga.",
+              ident: str | None = None) -> Markup:
+    """Horizontal bars of shares (0-1) per band, in the order of ``labels``."""
+    ident = ident or _ident("bands", title, desc)
+    row_h, label_w, bar_w = 26, 150, 300
+    width = label_w + bar_w + 70
+    height = 16 + row_h * len(labels) + 30
+    body: list[str] = []
+    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+        x = label_w + bar_w * tick
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="12" y2="{height - 26}" '
+                    f'stroke="{GRID}"/>')
+        body.append(_text(x, height - 12, format_share(tick), anchor="middle", size=11))
+    for index, (code, label) in enumerate(labels.items()):
+        y = 16 + row_h * index
+        value = shares.get(code)
+        body.append(_text(label_w - 8, y + 15, label, anchor="end"))
+        if value is None:
+            body.append(_text(label_w + 4, y + 15, "–", size=11))
+            continue
+        bar = max(bar_w * value, 1.0)
+        body.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar:.1f}" height="{row_h - 8}" '
+                    f'fill="{BAR}" stroke="{INK}" stroke-width="1"/>')
+        body.append(_text(label_w + bar + 6, y + 15, format_share(value)))
+    return _svg(ident, width, height, title, desc, body)
+
+
+def wait_shade(minutes: int | None) -> tuple[str, str]:
+    """The fill and the text colour of a cell with this median wait."""
+    if minutes is None:
+        return "#ffffff", INK
+    for upper, fill, _ in WAIT_STEPS:
+        if upper is None or minutes < upper:
+            dark = fill in ("#3f6494", "#14304f")
+            return fill, "#ffffff" if dark else INK
+    raise AssertionError("unreachable: the last step has no upper bound")
+
+
+def heat_grid(cells: Sequence[HeatCell], *,
+              title: str = "Waktu tunggu terukur per hari dan jam",
+              desc: str = "Median waktu tunggu terukur (menit) dan jumlah tanggapan per sel.",
+              ident: str | None = None) -> Markup:
+    """Weekday × hour grid: each cell prints its median measured wait and its count.
+
+    Shading repeats the printed number (darker is longer), so nothing depends on colour.
+    """
+    ident = ident or _ident("grid", title, desc)
+    weekdays = sorted({0, 1, 2, 3, 4} | {c.weekday for c in cells})
+    hours_seen = [c.hour for c in cells]
+    first = min([7, *hours_seen])
+    last = max([16, *hours_seen])
+    hours = list(range(first, last + 1))
+    cell_w, cell_h, left, top = 46, 34, 44, 24
+    width = left + cell_w * len(hours) + 8
+    legend_y = top + cell_h * len(weekdays) + 16
+    height = legend_y + 40
+    by_key = {(c.weekday, c.hour): c for c in cells}
+    body: list[str] = []
+    for col, hour in enumerate(hours):
+        body.append(_text(left + cell_w * col + cell_w / 2, top - 8, f"{hour:02d}.00",
+                          anchor="middle", size=10))
+    for row, weekday in enumerate(weekdays):
+        y = top + cell_h * row
+        body.append(_text(left - 6, y + cell_h / 2 + 4, WEEKDAYS_SHORT[weekday], anchor="end",
+                          size=11))
+        for col, hour in enumerate(hours):
+            x = left + cell_w * col
+            cell = by_key.get((weekday, hour))
+            median = cell.median if cell else None
+            fill, ink = wait_shade(median)
+            body.append(f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" '
+                        f'fill="{fill}" stroke="{GRID}"/>')
+            if cell is None or cell.count == 0:
+                continue
+            main = f"{median}′" if median is not None else "–"
+            body.append(_text(x + cell_w / 2, y + 15, main, anchor="middle", size=12,
+                              weight="bold", fill=ink))
+            body.append(_text(x + cell_w / 2, y + 28, f"n={cell.count}", anchor="middle",
+                              size=9, fill=ink))
+    x = left
+    body.append(_text(x, legend_y + 4, "Median (menit):", size=10))
+    x += 92
+    for _, fill, label in WAIT_STEPS:
+        body.append(f'<rect x="{x}" y="{legend_y - 7}" width="14" height="14" fill="{fill}" '
+                    f'stroke="{INK}" stroke-width="0.5"/>')
+        body.append(_text(x + 18, legend_y + 4, label, size=10))
+        x += 70
+    body.append(_text(left, legend_y + 26,
+                      "Angka besar: median waktu tunggu terukur; n: jumlah tanggapan.", size=10))
+    return _svg(ident, width, height, title, desc, body)

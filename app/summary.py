@@ -1,0 +1,873 @@
+"""Weekly summaries of a unit and of an officer, read from stored indicators, and served counts."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.aggregation import WAIT_COLUMNS, WITHIN_MINUTES
+from app.charts import format_number, format_share
+from app.db import dialect_insert
+from app.models import Counter, Indicator, Officer, Response, ServedCount, Unit
+from app.periods import week_start as monday_of
+from app.scoring import (
+    ELEMENT_CODES,
+    IKM_MAX,
+    IKM_MIN,
+    IKM_SCALE,
+    Category,
+    category,
+    ikm_from_totals,
+    krejcie_morgan,
+    mean_interval_95,
+    round_half_up,
+    shrunk_mean,
+)
+
+TREND_WEEKS = 12
+COMMENT_LIMIT = 50
+SERVED_MAX = 10_000_000
+DEFAULT_TZ = ZoneInfo("Asia/Jakarta")
+# The regulation's element names (PermenPANRB 14/2017), in questionnaire order U1-U9.
+ELEMENT_NAMES: dict[str, str] = {
+    "U1": "Persyaratan",
+    "U2": "Sistem, mekanisme, dan prosedur",
+    "U3": "Waktu penyelesaian",
+    "U4": "Biaya/tarif",
+    "U5": "Produk spesifikasi jenis pelayanan",
+    "U6": "Kompetensi pelaksana",
+    "U7": "Perilaku pelaksana",
+    "U8": "Sarana dan prasarana",
+    "U9": "Penanganan pengaduan, saran dan masukan",
+}
+WAIT_LABELS: dict[str, str] = {
+    "lt5": "< 5 menit", "5-15": "5–15 menit", "15-30": "15–30 menit",
+    "30-60": "30–60 menit", "60-120": "1–2 jam", "gt120": "> 2 jam",
+}
+WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+          "September", "Oktober", "November", "Desember")
+ELEMENTS_PER_RESPONSE = len(ELEMENT_CODES)
+# One response's total (sum of its nine scores) times this is its IKM-scale value.
+TOTAL_TO_IKM = Fraction(IKM_SCALE, ELEMENTS_PER_RESPONSE)
+MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+DIGITS = re.compile(r"^[0-9]+$")
+# Indonesian thousands separators: 1.250 or 10.000.000 (a dot is never a decimal point here).
+GROUPED = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{3})+$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+# Weeks, and formatting shared by the pages and the plain-text digest ----------------------
+
+
+def parse_week(text: str) -> date:
+    """The Monday of the week containing a ``YYYY-MM-DD`` day; ValueError in Indonesian."""
+    text = text.strip()
+    if not DATE_PATTERN.fullmatch(text):
+        raise ValueError("Minggu harus ditulis sebagai tanggal TTTT-BB-HH, "
+                         "misalnya 2026-11-16.")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"Tanggal {text} tidak ada di kalender.") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"Tahun harus antara {FIRST_YEAR} dan {LAST_YEAR}.")
+    return monday_of(day)
+
+
+def format_day(day: date, *, weekday: bool = False, year: bool = True) -> str:
+    """An Indonesian date: "17 November 2026", optionally "Senin, 17 November 2026"."""
+    text = f"{day.day} {MONTHS[day.month - 1]}" + (f" {day.year}" if year else "")
+    return f"{WEEKDAYS[day.weekday()]}, {text}" if weekday else text
+
+
+def format_week(start: date) -> str:
+    """The span of an ISO week: "17–23 November 2026" or "29 Desember 2025 – 4 Januari 2026"."""
+    end = start + timedelta(days=6)
+    if start.month == end.month:
+        return f"{start.day}–{format_day(end)}"
+    return f"{format_day(start, year=start.year != end.year)} – {format_day(end)}"
+
+
+def format_month(month: date) -> str:
+    """"November 2026"."""
+    return f"{MONTHS[month.month - 1]} {month.year}"
+
+
+# Results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    """The unit a summary is about."""
+
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One week of a trend: its Monday, its IKM (None without data or when hidden) and n."""
+
+    week_start: date
+    ikm: Decimal | None
+    n: int
+
+
+@dataclass(frozen=True)
+class ElementScore:
+    """One element's NRR (1-4, 4 decimals) and whether it is (one of) the weakest."""
+
+    code: str
+    name: str
+    nrr: Decimal | None
+    weakest: bool
+
+
+@dataclass(frozen=True)
+class BandShare:
+    """A self-reported waiting-time band: how many chose it and their share of those who did."""
+
+    code: str
+    label: str
+    count: int
+    share: float | None
+
+
+@dataclass(frozen=True)
+class MeasuredWait:
+    """Measured waits (arrival poster to survey): n, median, 90th percentile, share ≤ 60 min."""
+
+    n: int
+    median: int | None
+    p90: int | None
+    within_60: float | None
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """Responses in one local weekday (0 = Monday) × hour, with the median measured wait."""
+
+    weekday: int
+    hour: int
+    count: int
+    measured_n: int
+    median: int | None
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    """A counter's week: n, IKM and category, its weakest elements and measured waits."""
+
+    counter_id: int
+    code: str
+    name: str
+    n: int
+    ikm: Decimal | None
+    category: Category | None
+    weakest: tuple[str, ...]
+    measured: MeasuredWait
+
+
+@dataclass(frozen=True)
+class OfficerRow:
+    """An officer's week. Below the minimum n, ``shown`` is False and every score is None.
+
+    ``ikm`` is the raw mean on the IKM scale, ``interval`` its 95 % interval, ``shrunk`` the
+    empirical-Bayes estimate used for ``rank`` (1 = highest).
+    """
+
+    officer_id: int
+    name: str
+    n: int
+    shown: bool
+    ikm: Decimal | None
+    interval: tuple[Decimal, Decimal] | None
+    shrunk: Decimal | None
+    rank: int | None
+
+
+@dataclass(frozen=True)
+class Shrinkage:
+    """How officer estimates were shrunk: toward ``prior_ikm`` with weight ``k`` responses."""
+
+    prior_ikm: Decimal | None
+    k: float
+    estimated: bool  # False: the week's data could not estimate k; officer_min_n was used
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A citizen's comment with the mean of that response's scores (1-4), lowest first."""
+
+    text: str
+    mean_score: Decimal | None
+    counter_name: str
+    local_time: datetime
+
+
+@dataclass(frozen=True)
+class SampleAdequacy:
+    """Responses in the month against the Krejcie-Morgan size for the people served."""
+
+    month: date
+    n: int
+    served: int | None
+    required: int | None
+    met: bool | None  # None: the number served is not known (or zero)
+
+
+@dataclass(frozen=True)
+class WeeklySummary:
+    """Everything the unit head's weekly page and the Monday digest show."""
+
+    unit: UnitRef
+    week_start: date
+    n: int
+    flagged: int
+    ikm: Decimal | None
+    category: Category | None
+    previous_ikm: Decimal | None
+    delta: Decimal | None
+    trend: tuple[TrendPoint, ...]
+    elements: tuple[ElementScore, ...]
+    wait_bands: tuple[BandShare, ...]
+    wait_answered: int
+    reported_median_band: str | None
+    measured: MeasuredWait
+    grid: tuple[GridCell, ...]
+    counters: tuple[CounterRow, ...]
+    officers: tuple[OfficerRow, ...]
+    shrinkage: Shrinkage
+    officer_min_n: int
+    comments: tuple[Comment, ...]
+    comment_count: int
+    adequacy: SampleAdequacy
+
+    @property
+    def week_end(self) -> date:
+        """The Sunday of the week."""
+        return self.week_start + timedelta(days=6)
+
+    @property
+    def weakest(self) -> tuple[ElementScore, ...]:
+        """The weakest element(s): lowest NRR, ties all."""
+        return tuple(e for e in self.elements if e.weakest)
+
+
+@dataclass(frozen=True)
+class OfficerRef:
+    """The officer an own-feedback page is about (back office: the NIP may be shown)."""
+
+    id: int
+    nip: str
+    name: str
+    position: str
+    unit: UnitRef
+
+
+@dataclass(frozen=True)
+class OfficerSummary:
+    """An officer's week under the fairness rules: nothing scored below the minimum n."""
+
+    officer: OfficerRef
+    week_start: date
+    row: OfficerRow
+    unit_ikm: Decimal | None
+    shrinkage: Shrinkage
+    officer_min_n: int
+    trend: tuple[TrendPoint, ...]
+    elements: tuple[ElementScore, ...]
+    comments: tuple[Comment, ...]
+
+    @property
+    def week_end(self) -> date:
+        """The Sunday of the week."""
+        return self.week_start + timedelta(days=6)
+
+
+@dataclass(frozen=True)
+class UnitOverview:
+    """A line of the unit list: the week's IKM, category, n and change."""
+
+    unit: UnitRef
+    n: int
+    ikm: Decimal | None
+    category: Category | None
+    delta: Decimal | None
+
+
+# Merging stored rows (one per survey version) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """Summed indicator rows of one scope and period, over survey versions."""
+
+    n: int = 0
+    sums: tuple[int, ...] = (0,) * ELEMENTS_PER_RESPONSE
+    sum_total_sq: int = 0
+    bands: tuple[int, ...] = (0,) * len(WAIT_COLUMNS)
+    measured_n: int = 0
+    within_60: int = 0
+    flagged: int = 0
+    comments: int = 0
+    # Percentiles cannot be merged across versions: kept only when one row has measured data.
+    percentiles: tuple[int | None, int | None] | None = None
+    measured_rows: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.sums)
+
+    @property
+    def ikm(self) -> Decimal | None:
+        return ikm_from_totals(list(self.sums), self.n) if self.n else None
+
+    def nrr(self) -> dict[str, Fraction | None]:
+        return {code: (Fraction(s, self.n) if self.n else None)
+                for code, s in zip(ELEMENT_CODES, self.sums, strict=True)}
+
+    def measured(self) -> MeasuredWait:
+        median, p90 = (self.percentiles if self.measured_rows == 1 and self.percentiles
+                       else (None, None))
+        return MeasuredWait(self.measured_n, median, p90,
+                            self.within_60 / self.measured_n if self.measured_n else None)
+
+
+def _add(totals: _Totals, row: Indicator) -> _Totals:
+    has_measured = row.measured_n > 0
+    return _Totals(
+        n=totals.n + row.n,
+        sums=tuple(a + getattr(row, f"sum_u{i}")
+                   for i, a in enumerate(totals.sums, start=1)),
+        sum_total_sq=totals.sum_total_sq + row.sum_total_sq,
+        bands=tuple(a + getattr(row, column)
+                    for a, column in zip(totals.bands, WAIT_COLUMNS.values(), strict=True)),
+        measured_n=totals.measured_n + row.measured_n,
+        within_60=totals.within_60 + row.measured_within_60,
+        flagged=totals.flagged + row.flagged,
+        comments=totals.comments + row.comments,
+        percentiles=((row.measured_median, row.measured_p90) if has_measured
+                     else totals.percentiles),
+        measured_rows=totals.measured_rows + (1 if has_measured else 0),
+    )
+
+
+def _merge(rows: Iterable[Indicator]) -> dict[tuple[str, int, date], _Totals]:
+    merged: dict[tuple[str, int, date], _Totals] = defaultdict(_Totals)
+    for row in rows:
+        key = (row.scope, row.scope_id, row.period_start)
+        merged[key] = _add(merged[key], row)
+    return merged
+
+
+def _elements(totals: _Totals, *, hidden: bool = False) -> tuple[ElementScore, ...]:
+    nrr = totals.nrr()
+    present = [v for v in nrr.values() if v is not None]
+    lowest = min(present) if present and not hidden else None
+    return tuple(
+        ElementScore(code, ELEMENT_NAMES.get(code, code),
+                     None if value is None or hidden else round_half_up(value, 4),
+                     lowest is not None and value == lowest)
+        for code, value in nrr.items()
+    )
+
+
+def _weakest_codes(totals: _Totals) -> tuple[str, ...]:
+    return tuple(e.code for e in _elements(totals) if e.weakest)
+
+
+def _category(ikm: Decimal | None) -> Category | None:
+    return category(ikm) if ikm is not None else None
+
+
+def _to_ikm(total_scale: float | Fraction) -> Decimal:
+    """A mean of response totals (9-36) on the IKM scale (25-100), clipped, 2 decimals."""
+    value = Fraction(total_scale) * TOTAL_TO_IKM
+    return round_half_up(min(max(value, Fraction(IKM_MIN)), Fraction(IKM_MAX)), 2)
+
+
+# Officers: intervals and empirical-Bayes shrinkage -------------------------------------------
+
+
+def _prior_weight(officers: Sequence[_Totals], fallback: float) -> tuple[float, bool]:
+    """k = within-officer variance / between-officer variance, by the method of moments.
+
+    One-way random-effects ANOVA on the responses' totals (unbalanced groups): MSW is the
+    pooled within variance, (MSB - MSW) / n0 the between variance. When there are fewer
+    than two officers, no within degrees of freedom, or no between variance left, the
+    week cannot tell and ``fallback`` is used.
+    """
+    groups = [o for o in officers if o.n > 0]
+    big_n = sum(o.n for o in groups)
+    if len(groups) < 2 or big_n - len(groups) < 1:
+        return fallback, False
+    ssw = sum(Fraction(o.sum_total_sq) - Fraction(o.total**2, o.n) for o in groups)
+    msw = ssw / (big_n - len(groups))
+    grand = Fraction(sum(o.total for o in groups), big_n)
+    ssb = sum(o.n * (Fraction(o.total, o.n) - grand) ** 2 for o in groups)
+    msb = ssb / (len(groups) - 1)
+    n0 = (big_n - Fraction(sum(o.n**2 for o in groups), big_n)) / (len(groups) - 1)
+    between = (msb - msw) / n0
+    if between <= 0:
+        return fallback, False
+    return float(msw / between), True
+
+
+@dataclass(frozen=True)
+class _OfficerTable:
+    rows: tuple[OfficerRow, ...]
+    shrinkage: Shrinkage
+
+
+def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _Totals,
+                   officer_min_n: int) -> _OfficerTable:
+    """Raw means with intervals, shrunk estimates and ranks; nothing shown below the min n."""
+    k, estimated = _prior_weight(list(officers.values()), float(officer_min_n))
+    prior = Fraction(unit.total, unit.n) if unit.n else None
+    if prior is None and officers:
+        count = sum(o.n for o in officers.values())
+        prior = Fraction(sum(o.total for o in officers.values()), count) if count else None
+    estimates: dict[int, Decimal] = {}
+    rows: dict[int, OfficerRow] = {}
+    for officer_id, totals in officers.items():
+        shown = totals.n >= officer_min_n and totals.n > 0
+        interval = None
+        if shown:
+            bounds = mean_interval_95(totals.total, totals.sum_total_sq, totals.n)
+            if bounds is not None:
+                interval = (_to_ikm(bounds[0]), _to_ikm(bounds[1]))
+            if prior is not None:
+                estimates[officer_id] = _to_ikm(
+                    shrunk_mean(totals.total, totals.n, float(prior), k))
+        rows[officer_id] = OfficerRow(
+            officer_id, names.get(officer_id, f"Petugas #{officer_id}"), totals.n, shown,
+            totals.ikm if shown else None, interval, estimates.get(officer_id), None)
+    ranked = sorted(estimates, key=lambda oid: (-estimates[oid], -rows[oid].n, rows[oid].name))
+    ranks: dict[int, int] = {}
+    for position, officer_id in enumerate(ranked, start=1):
+        previous = ranked[position - 2] if position > 1 else None
+        same = previous is not None and estimates[previous] == estimates[officer_id]
+        ranks[officer_id] = ranks[previous] if same and previous is not None else position
+    ordered = [rows[oid] for oid in ranked] + sorted(
+        (r for oid, r in rows.items() if oid not in ranks), key=lambda r: r.name)
+    final = tuple(
+        OfficerRow(r.officer_id, r.name, r.n, r.shown, r.ikm, r.interval, r.shrunk,
+                   ranks.get(r.officer_id))
+        for r in ordered
+    )
+    prior_ikm = _to_ikm(prior) if prior is not None else None
+    return _OfficerTable(final, Shrinkage(prior_ikm, k, estimated))
+
+
+# Queries on responses, restricted to one unit and week (ix_responses_unit_week) ----------------
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _nearest_rank(histogram: Sequence[tuple[int, int]], numerator: int, denominator: int
+                  ) -> int | None:
+    """The smallest minute at which the cumulative share reaches numerator/denominator."""
+    total = sum(count for _, count in histogram)
+    running = 0
+    for minute, count in sorted(histogram):
+        running += count
+        if running * denominator >= total * numerator:
+            return minute
+    return None
+
+
+def _wait_grid(session: Session, unit_id: int, week: date
+               ) -> tuple[tuple[GridCell, ...], list[tuple[int, int]]]:
+    """The weekday × hour grid from a histogram (day, hour, minute) of the unit's week.
+
+    Also returns the week's whole measured histogram, for merging percentiles exactly.
+    """
+    query = (
+        select(Response.local_day, Response.local_hour, Response.measured_wait_min,
+               func.count())
+        .where(Response.unit_id == unit_id, Response.local_week == week,
+               Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
+        .group_by(Response.local_day, Response.local_hour, Response.measured_wait_min)
+    )
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    minutes: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    whole: dict[int, int] = defaultdict(int)
+    for day, hour, minute, count in session.execute(query):
+        key = (_as_date(day).weekday(), int(hour))
+        counts[key] += int(count)
+        if minute is not None:
+            minutes[key].append((int(minute), int(count)))
+            whole[int(minute)] += int(count)
+    cells = tuple(
+        GridCell(weekday, hour, counts[(weekday, hour)],
+                 sum(c for _, c in minutes[(weekday, hour)]),
+                 _nearest_rank(minutes[(weekday, hour)], 1, 2))
+        for weekday, hour in sorted(counts)
+    )
+    return cells, sorted(whole.items())
+
+
+def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
+              officer_id: int | None = None, with_scores: bool = True) -> tuple[Comment, ...]:
+    """The week's comments, lowest total score first, at most COMMENT_LIMIT."""
+    total = Response.u1 + Response.u2 + Response.u3 + Response.u4 + Response.u5 \
+        + Response.u6 + Response.u7 + Response.u8 + Response.u9
+    query = (
+        select(Response.comment, total, Counter.name, Response.created_at)
+        .join(Counter, Counter.id == Response.counter_id)
+        .where(Response.unit_id == unit_id, Response.local_week == week,
+               Response.comment.is_not(None),
+               Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
+        .order_by(total, Response.created_at, Response.id)
+        .limit(COMMENT_LIMIT)
+    )
+    if officer_id is not None:
+        query = query.where(Response.officer_id == officer_id)
+    return tuple(
+        Comment(text or "",
+                round_half_up(Fraction(int(score), ELEMENTS_PER_RESPONSE), 2)
+                if with_scores else None,
+                counter_name, created_at.astimezone(tz))
+        for text, score, counter_name, created_at in session.execute(query)
+    )
+
+
+# Weekly summary --------------------------------------------------------------------------
+
+
+def last_complete_week(now: datetime, tz: ZoneInfo) -> date:
+    """The Monday of the last full week before the local week containing ``now``."""
+    return monday_of(now.astimezone(tz).date()) - timedelta(weeks=1)
+
+
+def adequacy_month(week: date) -> date:
+    """The month a week counts toward for sample adequacy: the month of its Thursday (ISO)."""
+    return (monday_of(week) + timedelta(days=3)).replace(day=1)
+
+
+def _adequacy(session: Session, unit_id: int, month: date) -> SampleAdequacy:
+    rows = session.scalars(select(Indicator).where(
+        Indicator.scope == "unit", Indicator.scope_id == unit_id,
+        Indicator.period_kind == "month", Indicator.period_start == month))
+    n = sum(row.n for row in rows)
+    served = session.scalar(select(ServedCount.served).where(
+        ServedCount.unit_id == unit_id, ServedCount.month == month))
+    if served is None or served < 1:
+        return SampleAdequacy(month, n, served, None, None)
+    required = krejcie_morgan(served)
+    return SampleAdequacy(month, n, served, required, n >= required)
+
+
+def _trend(merged: dict[tuple[str, int, date], _Totals], scope: str, scope_id: int,
+           week: date, *, min_n: int = 0) -> tuple[TrendPoint, ...]:
+    points = []
+    for back in range(TREND_WEEKS - 1, -1, -1):
+        start = week - timedelta(weeks=back)
+        totals = merged.get((scope, scope_id, start), _Totals())
+        points.append(TrendPoint(start, totals.ikm if totals.n >= max(min_n, 1) else None,
+                                 totals.n))
+    return tuple(points)
+
+
+def _bands(totals: _Totals) -> tuple[tuple[BandShare, ...], int, str | None]:
+    answered = sum(totals.bands)
+    shares = tuple(
+        BandShare(code, WAIT_LABELS.get(code, code), count,
+                  count / answered if answered else None)
+        for code, count in zip(WAIT_COLUMNS, totals.bands, strict=True)
+    )
+    median_band = None
+    running = 0
+    for band in shares:
+        running += band.count
+        if answered and running * 2 >= answered:
+            median_band = band.label
+            break
+    return shares, answered, median_band
+
+
+def _unit_ref(session: Session, unit_id: int) -> UnitRef:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise LookupError(f"no unit with id {unit_id}")
+    return UnitRef(unit.id, unit.code, unit.name)
+
+
+def _week_rows(session: Session, unit_id: int, week: date) -> list[Indicator]:
+    """The unit's weekly rows for the trend, and its counter and officer rows of the week."""
+    first = week - timedelta(weeks=TREND_WEEKS - 1)
+    return list(session.scalars(select(Indicator).where(
+        Indicator.unit_id == unit_id, Indicator.period_kind == "week",
+        Indicator.period_start >= first, Indicator.period_start <= week,
+        or_(and_(Indicator.scope == "unit", Indicator.scope_id == unit_id),
+            and_(Indicator.scope.in_(("counter", "officer")), Indicator.period_start == week)),
+    )))
+
+
+def _officer_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return dict(session.execute(
+        select(Officer.id, Officer.name).where(Officer.id.in_(wanted))).all())
+
+
+def weekly_summary(session: Session, unit_id: int, week_start: date, *,
+                   officer_min_n: int, tz: ZoneInfo = DEFAULT_TZ) -> WeeklySummary:
+    """The weekly summary of a unit for the ISO week containing ``week_start_day``.
+
+    Reads the stored indicators (unit, counter and officer rows of the week, the unit's
+    weekly rows for the 12-week trend and its month row); only the weekday × hour grid and
+    the comments query responses, by (unit_id, local_week). ``tz`` gives comment times.
+    """
+    week = monday_of(week_start)
+    unit = _unit_ref(session, unit_id)
+    merged = _merge(_week_rows(session, unit_id, week))
+    this = merged.get(("unit", unit_id, week), _Totals())
+    trend = _trend(merged, "unit", unit_id, week)
+    previous = trend[-2].ikm if len(trend) > 1 else None
+    ikm = this.ikm
+    grid, histogram = _wait_grid(session, unit_id, week)
+    measured = this.measured()
+    if measured.n and measured.median is None and histogram:
+        # Several survey versions in one week: merge the percentiles from the histogram.
+        measured = MeasuredWait(measured.n, _nearest_rank(histogram, 1, 2),
+                                _nearest_rank(histogram, 9, 10), measured.within_60)
+    bands, answered, median_band = _bands(this)
+    officers = {sid: t for (scope, sid, start), t in merged.items()
+                if scope == "officer" and start == week}
+    table = _officer_table(officers, _officer_names(session, officers), this, officer_min_n)
+    return WeeklySummary(
+        unit=unit, week_start=week, n=this.n, flagged=this.flagged, ikm=ikm,
+        category=_category(ikm), previous_ikm=previous,
+        delta=ikm - previous if ikm is not None and previous is not None else None,
+        trend=trend, elements=_elements(this), wait_bands=bands, wait_answered=answered,
+        reported_median_band=median_band, measured=measured, grid=grid,
+        counters=_counter_rows(session, unit_id, week, merged),
+        officers=table.rows, shrinkage=table.shrinkage, officer_min_n=officer_min_n,
+        comments=_comments(session, tz, unit_id=unit_id, week=week),
+        comment_count=this.comments,
+        adequacy=_adequacy(session, unit_id, adequacy_month(week)),
+    )
+
+
+def _counter_rows(session: Session, unit_id: int, week: date,
+                  merged: dict[tuple[str, int, date], _Totals]) -> tuple[CounterRow, ...]:
+    """Every counter with responses this week, and the unit's active counters without."""
+    with_data = {sid for (scope, sid, start) in merged if scope == "counter" and start == week}
+    counters = session.execute(
+        select(Counter.id, Counter.code, Counter.name)
+        .where(Counter.unit_id == unit_id,
+               or_(Counter.active.is_(True), Counter.id.in_(list(with_data) or [-1])))
+        .order_by(Counter.code)).all()
+    rows = []
+    for counter_id, code, name in counters:
+        totals = merged.get(("counter", counter_id, week), _Totals())
+        rows.append(CounterRow(counter_id, code, name, totals.n, totals.ikm,
+                               _category(totals.ikm),
+                               _weakest_codes(totals) if totals.n else (), totals.measured()))
+    return tuple(rows)
+
+
+def officer_summary(session: Session, officer_id: int, week_start: date, *,
+                    officer_min_n: int, tz: ZoneInfo = DEFAULT_TZ) -> OfficerSummary:
+    """An officer's own week: their 12-week trend, elements and the comments of responses
+    given while they were on duty, scored only at or above ``officer_min_n`` responses."""
+    week = monday_of(week_start)
+    officer = session.get(Officer, officer_id)
+    if officer is None:
+        raise LookupError(f"no officer with id {officer_id}")
+    unit = _unit_ref(session, officer.unit_id)
+    first = week - timedelta(weeks=TREND_WEEKS - 1)
+    own = _merge(session.scalars(select(Indicator).where(
+        Indicator.scope == "officer", Indicator.scope_id == officer_id,
+        Indicator.period_kind == "week",
+        Indicator.period_start >= first, Indicator.period_start <= week)))
+    peers = _merge(session.scalars(select(Indicator).where(
+        Indicator.unit_id == officer.unit_id, Indicator.period_kind == "week",
+        Indicator.period_start == week,
+        or_(Indicator.scope == "officer",
+            and_(Indicator.scope == "unit", Indicator.scope_id == officer.unit_id)))))
+    unit_totals = peers.get(("unit", officer.unit_id, week), _Totals())
+    officers = {sid: t for (scope, sid, _), t in peers.items() if scope == "officer"}
+    officers.setdefault(officer_id, own.get(("officer", officer_id, week), _Totals()))
+    table = _officer_table(officers, {officer_id: officer.name}, unit_totals, officer_min_n)
+    row = next(r for r in table.rows if r.officer_id == officer_id)
+    this = own.get(("officer", officer_id, week), _Totals())
+    return OfficerSummary(
+        officer=OfficerRef(officer.id, officer.nip, officer.name, officer.position, unit),
+        week_start=week, row=row, unit_ikm=unit_totals.ikm, shrinkage=table.shrinkage,
+        officer_min_n=officer_min_n,
+        trend=_trend(own, "officer", officer_id, week, min_n=officer_min_n),
+        elements=_elements(this, hidden=not row.shown),
+        comments=_comments(session, tz, unit_id=officer.unit_id, week=week,
+                           officer_id=officer_id, with_scores=row.shown),
+    )
+
+
+def unit_overview(session: Session, unit_ids: Iterable[int] | None, week: date
+                  ) -> list[UnitOverview]:
+    """The unit list: each visible unit's IKM for ``week`` and the change from the week before.
+
+    ``unit_ids`` None means every unit.
+    """
+    week = monday_of(week)
+    query = select(Unit).order_by(Unit.code)
+    if unit_ids is not None:
+        query = query.where(Unit.id.in_(list(unit_ids)))
+    units = list(session.scalars(query))
+    rows = session.scalars(select(Indicator).where(
+        Indicator.scope == "unit", Indicator.period_kind == "week",
+        Indicator.period_start.in_([week, week - timedelta(weeks=1)]),
+        Indicator.scope_id.in_([u.id for u in units] or [-1])))
+    merged = _merge(rows)
+    result = []
+    for unit in units:
+        this = merged.get(("unit", unit.id, week), _Totals())
+        before = merged.get(("unit", unit.id, week - timedelta(weeks=1)), _Totals())
+        ikm, previous = this.ikm, before.ikm
+        result.append(UnitOverview(
+            UnitRef(unit.id, unit.code, unit.name), this.n, ikm, _category(ikm),
+            ikm - previous if ikm is not None and previous is not None else None))
+    return result
+
+
+# People served (the population for Krejcie-Morgan) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ServedInput:
+    """A validated served-count entry."""
+
+    month: date
+    served: int
+
+
+def parse_served_count(month_text: str, served_text: str
+                       ) -> tuple[ServedInput | None, dict[str, str]]:
+    """Validate the served-count form; errors by field, in Indonesian."""
+    errors: dict[str, str] = {}
+    month = None
+    found = MONTH_PATTERN.fullmatch(month_text.strip())
+    if not found:
+        errors["month"] = "Bulan harus ditulis sebagai TTTT-BB, misalnya 2026-11."
+    elif not 1 <= int(found.group(2)) <= 12:
+        errors["month"] = "Bulan harus antara 01 dan 12."
+    elif not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
+        errors["month"] = f"Tahun harus antara {FIRST_YEAR} dan {LAST_YEAR}."
+    else:
+        month = date(int(found.group(1)), int(found.group(2)), 1)
+    raw = served_text.strip()
+    raw = raw.replace(".", "") if GROUPED.fullmatch(raw.lstrip("-")) else raw
+    served = None
+    if not raw:
+        errors["served"] = "Isi jumlah orang yang dilayani."
+    elif raw.startswith("-") and DIGITS.fullmatch(raw[1:]):
+        errors["served"] = "Jumlah orang yang dilayani tidak boleh negatif."
+    elif not DIGITS.fullmatch(raw):
+        errors["served"] = "Jumlah orang yang dilayani harus bilangan bulat, misalnya 1250."
+    elif len(raw) > len(str(SERVED_MAX)) or int(raw) > SERVED_MAX:
+        errors["served"] = ("Jumlah orang yang dilayani paling banyak "
+                            + f"{SERVED_MAX:,}".replace(",", ".") + " per bulan.")
+    else:
+        served = int(raw)
+    if errors or month is None or served is None:
+        return None, errors
+    return ServedInput(month, served), {}
+
+
+def save_served_count(session: Session, unit_id: int, entry: ServedInput, *, now: datetime
+                      ) -> None:
+    """Insert or replace the number of people a unit served in a month (flushes only)."""
+    statement = dialect_insert(session, ServedCount).values(
+        unit_id=unit_id, month=entry.month, served=entry.served, updated_at=now)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["unit_id", "month"],
+        set_={"served": entry.served, "updated_at": now}))
+    session.flush()
+
+
+def served_count(session: Session, unit_id: int, month: date) -> int | None:
+    """The stored number of people served in a unit's month, if entered."""
+    return session.scalar(select(ServedCount.served).where(
+        ServedCount.unit_id == unit_id, ServedCount.month == month))
+
+
+# Plain text for the Monday digest --------------------------------------------------------
+
+NOT_A_GRADE = ("Umpan balik warga adalah bahan dialog kinerja dengan pimpinan unit, "
+               "bukan penilaian atau predikat kinerja pegawai.")
+
+
+def _signed(delta: Decimal) -> str:
+    return ("+" if delta > 0 else "") + format_number(delta)
+
+
+def summary_text(summary: WeeklySummary) -> str:
+    """The weekly summary as plain Indonesian text (at most about 60 lines, no NIP)."""
+    s = summary
+    lines = [f"Ringkasan mingguan {s.unit.name} ({s.unit.code})",
+             f"Minggu {format_week(s.week_start)}", ""]
+    if s.ikm is None or s.category is None:
+        lines.append("IKM: belum ada tanggapan minggu ini.")
+    else:
+        change = (f"{_signed(s.delta)} dari minggu sebelumnya" if s.delta is not None
+                  else "minggu sebelumnya tanpa data")
+        lines.append(f"IKM: {format_number(s.ikm)} — mutu {s.category.letter} "
+                     f"({s.category.label_id}); {change}.")
+    lines.append(f"Tanggapan: {s.n}" + (f" (di luar {s.flagged} yang ditandai)"
+                                        if s.flagged else "") + ".")
+    a = s.adequacy
+    if a.required is None:
+        lines.append(f"Kecukupan sampel {format_month(a.month)}: jumlah orang dilayani "
+                     f"belum diisi ({a.n} tanggapan).")
+    else:
+        verdict = "memenuhi" if a.met else "sampel belum memenuhi"
+        lines.append(f"Kecukupan sampel {format_month(a.month)}: {a.n} dari minimal "
+                     f"{a.required} (dilayani {a.served}) — {verdict}.")
+    lines += ["", "Unsur (NRR 1–4):"]
+    for e in s.elements:
+        mark = "  <- terlemah" if e.weakest else ""
+        lines.append(f"  {e.code} {e.name}: {format_number(e.nrr, 2)}{mark}")
+    lines += ["", "Waktu tunggu:"]
+    if s.wait_answered:
+        shares = ", ".join(f"{b.label} {format_share(b.share)}" for b in s.wait_bands)
+        lines.append(f"  Menurut warga ({s.wait_answered} jawaban): {shares}.")
+    m = s.measured
+    if m.n:
+        lines.append(f"  Terukur ({m.n}): median {m.median} menit, p90 {m.p90} menit, "
+                     f"{format_share(m.within_60)} menunggu ≤ {WITHIN_MINUTES} menit.")
+    else:
+        lines.append("  Terukur: belum ada pengukuran.")
+    lines += ["", "Loket (n, IKM, unsur terlemah):"]
+    active = [c for c in s.counters if c.n]
+    for c in active[:10]:
+        weakest = ", ".join(c.weakest) or "–"
+        lines.append(f"  {c.name}: n={c.n}, IKM {format_number(c.ikm)}, terlemah {weakest}")
+    if len(active) > 10:
+        lines.append(f"  … dan {len(active) - 10} loket lain (lihat dasbor).")
+    lines += ["", f"Komentar ({s.comment_count}), skor terendah dulu:"]
+    for comment in s.comments[:5]:
+        text = " ".join(comment.text.split())
+        text = text if len(text) <= 160 else text[:159] + "…"
+        lines.append(f"  [{format_number(comment.mean_score)}] {comment.counter_name}: {text}")
+    if not s.comments:
+        lines.append("  Tidak ada komentar.")
+    lines += ["", "Umpan balik per petugas hanya ada di dasbor (data pribadi pegawai).",
+              NOT_A_GRADE]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,199 @@
+"""Stored indicators as JSON for signed-in staff and personal API tokens, within each scope."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from app.auth import unit_scope
+from app.extensions import db_session, settings
+from app.indicators import indicator_rows
+from app.models import User
+from app.models.indicators import PERIOD_KINDS, SCOPES
+from app.org import unit_by_code
+from app.web.auth import staff
+
+bp = Blueprint("api_indicators", __name__, url_prefix="/api/v1")
+
+PARAMETERS = ("scope", "period", "from", "to", "unit")
+ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits, dashes: no '20261130'
+MAX_CODE_LENGTH = 32
+
+# (Indonesian, English); the language follows Accept-Language as in the rest of the API.
+MESSAGES = {
+    "unauthenticated": ("masuk terlebih dahulu atau kirim header Authorization: Bearer <token>",
+                        "sign in first or send an Authorization: Bearer <token> header"),
+    "invalid_token": ("token tidak dikenal, sudah dicabut, atau akunnya nonaktif",
+                      "the token is unknown, revoked, or its account is inactive"),
+    "required": ("wajib diisi", "required"),
+    "repeated": ("hanya boleh diberikan sekali", "may be given only once"),
+    "unknown": ("parameter tidak dikenal; yang dikenal: scope, period, from, to, unit",
+                "unknown parameter; known ones: scope, period, from, to, unit"),
+    "scope": ("harus salah satu dari: unit, counter, service, officer",
+              "must be one of: unit, counter, service, officer"),
+    "period": ("harus salah satu dari: day, week, month", "must be one of: day, week, month"),
+    "date": ("harus berupa tanggal YYYY-MM-DD, mis. 2026-11-30",
+             "must be a date YYYY-MM-DD, e.g. 2026-11-30"),
+    "before_from": ("tidak boleh sebelum tanggal 'from'", "must not be before 'from'"),
+    "unit_code": ("kode unit tidak dikenal", "unknown unit code"),
+    "officer_only": ("akun petugas hanya dapat membaca scope=officer (data sendiri)",
+                     "an officer account can only read scope=officer (its own rows)"),
+    "officer_private": ("data per petugas hanya untuk petugas itu, kepala unitnya, dan admin",
+                        "per-officer data is only for that officer, their unit head and "
+                        "administrators"),
+    "unit_forbidden": ("unit ini di luar cakupan akun Anda",
+                       "this unit is outside your account's scope"),
+}
+
+
+@dataclass(frozen=True)
+class IndicatorQuery:
+    """The validated query string of GET /indicators."""
+
+    scope: str
+    period: str
+    first: date | None
+    last: date | None
+    unit_code: str | None
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """What a user may read of one query: these units (None: all), this officer (None: any)."""
+
+    unit_ids: Collection[int] | None
+    officer_id: int | None
+
+
+def _locale() -> str:
+    return "id" if request.accept_languages.best_match(["id", "en"]) == "id" else "en"
+
+
+def _msg(key: str) -> str:
+    indonesian, english = MESSAGES[key]
+    return indonesian if _locale() == "id" else english
+
+
+def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
+    if not value:
+        return None
+    try:
+        if ISO_DAY.fullmatch(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass  # a well-shaped but impossible date such as 2026-02-30
+    errors[name] = _msg("date")
+    return None
+
+
+def parse_query(args: MultiDict[str, str]) -> tuple[IndicatorQuery | None, dict[str, str]]:
+    """Validate the query string; every problem is reported under its parameter's name."""
+    errors = {name[:40]: _msg("unknown") for name in args if name not in PARAMETERS}
+    errors.update({name: _msg("repeated") for name in PARAMETERS
+                   if len(args.getlist(name)) > 1})
+    scope, period = args.get("scope", ""), args.get("period", "")
+    for name, value, allowed in (("scope", scope, SCOPES), ("period", period, PERIOD_KINDS)):
+        if name not in errors and value not in allowed:
+            errors[name] = _msg(name) if value else _msg("required")
+    first = _day(args.get("from", ""), "from", errors)
+    last = _day(args.get("to", ""), "to", errors)
+    if first and last and last < first:
+        errors["to"] = _msg("before_from")
+    unit_code = args.get("unit", "") or None
+    if unit_code is not None and len(unit_code) > MAX_CODE_LENGTH:
+        errors["unit"] = _msg("unit_code")
+    if errors:
+        return None, errors
+    return IndicatorQuery(scope, period, first, last, unit_code), {}
+
+
+def row_filter(session: Session, user: User, query: IndicatorQuery) -> RowFilter | str:
+    """What ``user`` may read of ``query``, or the key of the message refusing it.
+
+    Admins read everything; viewers every unit but no per-officer rows; unit heads their unit
+    and its sub-units (their officers included); officers only their own per-officer rows.
+    An unknown unit code and one outside the user's scope get the same refusal, so a
+    scoped account cannot probe which units exist.
+    """
+    if user.role == "officer" and (query.scope != "officer" or user.officer_id is None):
+        return "officer_only"
+    if user.role == "viewer" and query.scope == "officer":
+        return "officer_private"
+    scope = unit_scope(session, user)
+    officer_id = user.officer_id if user.role == "officer" else None
+    if query.unit_code is None:
+        return RowFilter(scope, officer_id)
+    unit = unit_by_code(session, query.unit_code)
+    if scope is not None and (unit is None or unit.id not in scope):
+        return "unit_forbidden"
+    if unit is None:
+        return "unit_code"
+    return RowFilter({unit.id}, officer_id)
+
+
+def _refuse(status: int, key: str) -> ResponseReturnValue:
+    response = jsonify(error=_msg(key))
+    if status == 401:
+        # RFC 6750: say how to authenticate, and whether a token was sent but refused.
+        challenge = 'Bearer realm="suara-warga"'
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            challenge += ', error="invalid_token"'
+        response.headers["WWW-Authenticate"] = challenge
+    return response, status
+
+
+@bp.get("/indicators")
+def indicators() -> ResponseReturnValue:
+    """Stored indicators of one scope and period kind, limited to what the caller may see.
+
+    Per-officer rows with fewer than OFFICER_MIN_N responses are left out (and counted in
+    ``withheld``): with so few answers an officer could tell who gave which score.
+    """
+    if not current_user.is_authenticated:
+        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+        return _refuse(401, "invalid_token" if bearer else "unauthenticated")
+    query, errors = parse_query(request.args)
+    if query is None:
+        return jsonify(errors=errors), 422
+    session = db_session()
+    allowed = row_filter(session, staff(), query)
+    if isinstance(allowed, str):
+        return (jsonify(errors={"unit": _msg(allowed)}), 422) if allowed == "unit_code" \
+            else _refuse(403, allowed)
+    rows = indicator_rows(session, query.scope, query.period, first=query.first,
+                          last=query.last, unit_ids=allowed.unit_ids,
+                          officer_id=allowed.officer_id)
+    shown = _enough_responses(query.scope, rows)
+    response = jsonify(_body(query, shown, withheld=len(rows) - len(shown)))
+    response.headers["Cache-Control"] = "private, no-store"  # personal data of officers
+    response.vary.update(("Authorization", "Cookie"))
+    return response
+
+
+def _enough_responses(scope: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if scope != "officer":
+        return rows
+    minimum = settings().officer_min_n
+    return [row for row in rows if row["n"] >= minimum]
+
+
+def _body(query: IndicatorQuery, rows: list[dict[str, Any]], *, withheld: int
+          ) -> dict[str, Any]:
+    return {
+        "scope": query.scope,
+        "period": query.period,
+        "from": query.first.isoformat() if query.first else None,
+        "to": query.last.isoformat() if query.last else None,
+        "unit": query.unit_code,
+        "withheld": withheld,
+        "rows": rows,
+    }

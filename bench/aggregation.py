@@ -1,0 +1,205 @@
+"""Aggregation at scale: full rebuild, an incremental run after 1,000 new responses, and the
+weekly summary page's p95, at 100,000 and at 1,000,000 responses (20 units, 120 counters,
+300 officers, two years), on SQLite and, with BENCH_PG_URL, on PostgreSQL.
+
+Run: ``.venv/bin/python -m bench.aggregation`` (``BENCH_SIZES=100000,1000000`` by default).
+
+Floors measured in the same run: one plain scan of the responses table (what any rebuild must
+read at least once) and the p95 of ``/healthz`` (what any page costs).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, text
+
+from app import create_app, migrate
+from app.config import Settings
+from app.db import Database
+from app.jobs import run_aggregation
+from app.models import Officer, Response, SurveyVersion, Unit
+from app.org import create_counter, create_service, create_unit
+from app.periods import local_periods
+from app.survey_versions import sync_survey_versions
+from app.surveys import load_surveys
+from app.users import create_user
+
+TZ = ZoneInfo("Asia/Jakarta")
+UNITS, COUNTERS_PER_UNIT, OFFICERS_PER_UNIT, SERVICES_PER_UNIT = 20, 6, 15, 5
+DAYS = 730
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # Monday 10:00 WIB
+PASSWORD = "bench-password-123"
+BANDS = ["lt5", "5-15", "15-30", "30-60", "60-120", "gt120", None]
+
+
+def seed_organisation(db: Database) -> dict[str, Any]:
+    """20 units with counters, services and officers (valid NIPs), one unit head."""
+    world: dict[str, Any] = {"counters": [], "officers": {}, "services": {}}
+    with db.session_scope() as session:
+        surveys = load_surveys(Settings().surveys_dir)
+        sync_survey_versions(session, surveys.values())
+        world["survey_version_id"] = session.scalar(select(SurveyVersion.id))
+        for u in range(UNITS):
+            unit = create_unit(session, f"U{u:02d}", f"Unit {u:02d}", "puskesmas" if u else
+                               "disdukcapil")
+            services = [create_service(session, unit, f"S{s}", f"Layanan {s}")
+                        for s in range(SERVICES_PER_UNIT)]
+            for c in range(COUNTERS_PER_UNIT):
+                counter = create_counter(session, unit, f"C{c}", f"Loket {c}")
+                world["counters"].append((counter.id, unit.id))
+            officers = []
+            for o in range(OFFICERS_PER_UNIT):
+                month, day = (o % 12) + 1, (u % 28) + 1
+                nip = f"1980{month:02d}{day:02d}2005{month:02d}1{u * 20 + o:03d}"
+                officer = Officer(nip=nip, name=f"Petugas {u}-{o}", unit=unit, position="Petugas")
+                session.add(officer)
+                officers.append(officer)
+            session.flush()
+            world["officers"][unit.id] = [o.id for o in officers]
+            world["services"][unit.id] = [s.id for s in services]
+        unit0 = session.scalar(select(Unit).where(Unit.code == "U00"))
+        create_user(session, "head@bench.test", PASSWORD, "unit_head", unit=unit0)
+    return world
+
+
+def response_rows(world: dict[str, Any], count: int, rng: random.Random, *,
+                  first: datetime, days: int, received: datetime | None = None
+                  ) -> list[dict[str, Any]]:
+    """``count`` plausible responses answered over ``days`` days from ``first``."""
+    rows = []
+    for _ in range(count):
+        counter_id, unit_id = rng.choice(world["counters"])
+        day = first + timedelta(days=rng.randrange(days))
+        created = datetime.combine(day.date(), dtime(8), TZ) + timedelta(
+            minutes=rng.randrange(480))
+        bias = 2.6 + (counter_id % 7) * 0.15
+        scores = [max(1, min(4, round(rng.gauss(bias, 0.7)))) for _ in range(9)]
+        keys = local_periods(created, TZ)
+        flagged = rng.random() < 0.01
+        rows.append({
+            "client_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+            "payload_hash": "0" * 64,
+            "survey_version_id": world["survey_version_id"],
+            "unit_id": unit_id, "counter_id": counter_id,
+            "service_id": rng.choice(world["services"][unit_id]) if rng.random() < .8 else None,
+            "officer_id": rng.choice(world["officers"][unit_id]) if rng.random() < .85 else None,
+            "channel": "qr", "created_at": created,
+            "received_at": received or created + timedelta(seconds=3),
+            "local_day": keys.day, "local_week": keys.week, "local_month": keys.month,
+            "local_hour": keys.hour,
+            **{f"u{i}": s for i, s in enumerate(scores, start=1)},
+            "wait_band": rng.choice(BANDS),
+            "measured_wait_min": int(rng.lognormvariate(3, .7)) % 480 if rng.random() < .4
+            else None,
+            "comment": "Pelayanan perlu ditingkatkan" if rng.random() < .05 else None,
+            "flag_repeat": flagged, "flag_bot": False,
+        })
+    return rows
+
+
+def insert_rows(db: Database, rows: list[dict[str, Any]]) -> None:
+    with db.session_scope() as session:
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Response), rows[start:start + 5000])
+
+
+def timed(action: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def scan_floor(db: Database) -> float:
+    with db.session_scope(write=False) as session:
+        seconds, _ = timed(lambda: session.execute(
+            select(func.count(), func.sum(Response.u1)).select_from(Response)).one())
+    return seconds
+
+
+def page_p95(app: Any, path: str, requests: int = 60) -> float:
+    client = app.test_client()
+    if path.startswith("/dashboard"):
+        html = client.get("/masuk").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert token is not None
+        response = client.post("/masuk", data={"csrf_token": token.group(1),
+                                               "email": "head@bench.test", "password": PASSWORD})
+        assert response.status_code == 303, response.status_code
+    client.get(path)  # warm caches once
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(path)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    return statistics.quantiles(samples, n=20)[18]
+
+
+def bench_engine(label: str, url: str, workdir: Path, sizes: list[int]) -> None:
+    migrate.upgrade(url)
+    settings = Settings(app_env="test", secret_key="bench-secret-key-0123456789",
+                        database_url=url, instance_dir=workdir / "instance",
+                        rate_limit_submit="1000000 per minute")
+    app = create_app(settings)
+    db: Database = app.extensions["suara.db"]
+    world = seed_organisation(db)
+    rng = random.Random(14)
+    have = 0
+    first = NOW - timedelta(days=DAYS)
+    week = (NOW.astimezone(TZ) - timedelta(days=7)).date()
+    for size in sizes:
+        rows = response_rows(world, size - have, rng, first=first, days=DAYS - 1)
+        generated, _ = timed(lambda rows=rows: insert_rows(db, rows))
+        have = size
+        full, run = timed(lambda: run_aggregation(db, now=NOW, full=True))
+        new = response_rows(world, 1000, rng, first=NOW - timedelta(days=1), days=1,
+                            received=NOW + timedelta(minutes=1))
+        insert_rows(db, new)
+        incremental, inc = timed(lambda: run_aggregation(db, now=NOW + timedelta(minutes=5)))
+        floor = scan_floor(db)
+        p95 = page_p95(app, f"/dashboard/units/U00?week={week.isoformat()}")
+        health = page_p95(app, "/healthz")
+        print(f"{label:<10} {size:>9,} responses (+{generated:5.1f} s to load)")
+        print(f"  full rebuild      {full:7.2f} s  ({run.rows:,} indicator rows; floor: one "
+              f"scan {floor:.2f} s)   goal <= 60 s: {'PASS' if full <= 60 else 'FAIL'}")
+        print(f"  incremental 1,000 {incremental:7.2f} s  ({inc.buckets:,} buckets)"
+              f"   goal <= 1 s: {'PASS' if incremental <= 1 else 'FAIL'}")
+        print(f"  weekly page p95   {p95:7.1f} ms (floor: /healthz p95 {health:.1f} ms)"
+              f"   goal <= 150 ms: {'PASS' if p95 <= 150 else 'FAIL'}")
+    db.dispose()
+
+
+def main() -> None:
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
+    print(f"{UNITS} units, {UNITS * COUNTERS_PER_UNIT} counters, "
+          f"{UNITS * OFFICERS_PER_UNIT} officers, {DAYS} days; {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_engine("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp), sizes)
+        pg = os.environ.get("BENCH_PG_URL")
+        if pg:
+            from sqlalchemy import create_engine
+
+            engine = create_engine(pg)
+            with engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
+                connection.execute(text("CREATE SCHEMA bench"))
+                connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
+            engine.dispose()
+            sep = "&" if "?" in pg else "?"
+            bench_engine("PostgreSQL", f"{pg}{sep}options=-csearch_path%3Dbench", Path(tmp), sizes)
+
+
+if __name__ == "__main__":
+    main()
