@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
@@ -81,17 +81,20 @@ def _svg(ident: str, width: int, height: int, title: str, desc: str, body: Itera
 
 
 def _text(x: float, y: float, content: object, *, anchor: str = "start", size: int = 12,
-          weight: str = "normal", fill: str = INK) -> str:
+          weight: str = "normal", fill: str = INK, rotate: bool = False) -> str:
+    turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if rotate else ""
     return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
-            f'font-weight="{weight}" fill="{fill}">{_e(content)}</text>')
+            f'font-weight="{weight}" fill="{fill}"{turn}>{_e(content)}</text>')
 
 
 def trend_line(points: Sequence[tuple[str, float | None]], title: str, desc: str, *,
+               bands: bool = True, axis_label: str = "IKM",
                ident: str | None = None) -> Markup:
-    """An IKM line over periods (label, value or None for no data), with category bands.
+    """A line on the IKM scale over periods (label, value or None for no data).
 
-    Missing periods break the line; every point carries its value as text, and the category
-    letters stand at the right edge, so the chart reads without colour.
+    Missing periods break the line; every point carries its value as text. With ``bands``
+    the unit categories A-D are drawn as dashed bounds lettered at the right edge, so the
+    chart reads without colour; an officer's chart goes without them (no grade).
     """
     ident = ident or _ident("trend", title, desc)
     width, height = 640, 260
@@ -115,17 +118,10 @@ def trend_line(points: Sequence[tuple[str, float | None]], title: str, desc: str
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
                     f'stroke="{GRID}" stroke-width="1"/>')
         body.append(_text(left - 6, y + 4, tick, anchor="end", size=11))
-    upper = high
-    for bound, letter in IKM_BANDS:
-        y = y_of(bound)
-        body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-                    f'stroke="{INK}" stroke-width="1" stroke-dasharray="4 3"/>')
-        body.append(_text(width - 14, (y + y_of(upper)) / 2 + 4, letter,
-                          weight="bold"))
-        upper = bound
-    body.append(_text(width - 14, (y_of(upper) + y_of(low)) / 2 + 4, "D",
-                      weight="bold"))
-    body.append(_text(12, top + plot_h / 2, "IKM", anchor="middle", size=11))
+    if bands:
+        body.extend(_category_bands(y_of, low, high, left, width - right, width - 14))
+    body.append(_text(12, top + plot_h / 2, axis_label, anchor="middle", size=11,
+                      rotate=True))
     segment: list[str] = []
     lines: list[list[str]] = [segment]
     for index, (label, value) in enumerate(points):
@@ -152,9 +148,24 @@ def trend_line(points: Sequence[tuple[str, float | None]], title: str, desc: str
         fill = INK if index == last else "#ffffff"
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{fill}" '
                     f'stroke="{INK}" stroke-width="1.5"/>')
-        body.append(_text(x, y - 9, format_number(value, 1), anchor="middle", size=10,
+        body.append(_text(x, y - 9, format_number(value, 2), anchor="middle", size=10,
                           weight="bold" if index == last else "normal"))
     return _svg(ident, width, height, title, desc, body)
+
+
+def _category_bands(y_of: Callable[[float], float], low: float, high: float, x1: float,
+                    x2: float, letter_x: float) -> list[str]:
+    """Dashed lines at the category bounds, each band lettered (A at the top)."""
+    parts: list[str] = []
+    upper = high
+    for bound, letter in (*IKM_BANDS, (low, "D")):
+        y = y_of(bound)
+        if bound > low:
+            parts.append(f'<line x1="{x1}" x2="{x2}" y1="{y:.1f}" y2="{y:.1f}" '
+                         f'stroke="{INK}" stroke-width="1" stroke-dasharray="4 3"/>')
+        parts.append(_text(letter_x, (y + y_of(upper)) / 2 + 4, letter, weight="bold"))
+        upper = bound
+    return parts
 
 
 def _hatch(ident: str) -> str:

@@ -94,10 +94,11 @@ def parse_answers(
     """
     errors: dict[str, FieldError] = {}
     scores: list[int] = []
-    for element in survey.elements:
+    for number, element in enumerate(survey.elements, start=1):
         value = raw.get(element.code)
         if _blank(value):
-            errors[element.code] = FieldError("error_required", {"code": element.code})
+            errors[element.code] = FieldError(
+                "error_required", {"code": element.code, "number": number, "name": element.name})
             continue
         score = _score(value)
         if score is None or not 1 <= score <= 4:

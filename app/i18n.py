@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.surveys import Text
+
 LOCALES = ("id", "en")
 
 
@@ -30,7 +32,9 @@ class Catalogue:
         if entry is None:
             raise KeyError(f"no message {key!r} in the catalogue")
         template = entry.get(locale) or entry["id"]
-        return template.format(**params) if params else template
+        # A bilingual value (a survey's Text) is shown in the message's own language.
+        localized = {k: (v.get(locale) if isinstance(v, Text) else v) for k, v in params.items()}
+        return template.format(**localized) if params else template
 
 
 def load_catalogue(path: Path) -> Catalogue:

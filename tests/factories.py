@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from app.models import Counter, Officer, Response, Service, Unit
+from app.feedback import DEFAULT_SURVEY_ID, Answers, Submission, record_response
+from app.jobs import AggregationRun, run_aggregation
+from app.models import Counter, Officer, Response, Service, Unit, User
 from app.org import (
     assign_officer,
     create_counter,
@@ -20,6 +26,8 @@ from app.org import (
     create_unit,
     live_token,
 )
+from app.surveys import Survey, latest
+from app.users import create_user
 
 NIP = "198609262015051001"
 OTHER_NIP = "199001152016032002"
@@ -136,3 +144,100 @@ def open_and_submit(
     page = client.get(f"/s/{token}{query}")
     assert page.status_code == 200, page.status_code
     return client.post(f"/s/{token}{query}", data=survey_form(page, **fields))
+
+
+STAFF_PASSWORD = "kata-sandi-uji-2026"  # ten characters or more, as create_user requires
+
+
+def make_user(
+    session: Session, email: str, role: str, *, unit: Unit | None = None,
+    officer: Officer | None = None, password: str = STAFF_PASSWORD, active: bool = True,
+) -> User:
+    """Create a staff account through ``create_user`` (hashed password), and commit."""
+    user = create_user(session, email, password, role, unit=unit, officer=officer)
+    user.active = active
+    session.commit()
+    return user
+
+
+def record(
+    app: Flask, session: Session, counter: Counter, at: datetime, *,
+    scores: tuple[int, ...] = (3, 3, 3, 3, 3, 3, 3, 3, 3), comment: str | None = None,
+    wait_band: str | None = "15-30", service: str | None = None,
+) -> Response:
+    """Store one response through ``record_response`` (the officer on duty at ``at`` is
+    taken from the roster), received five seconds after ``at``, and commit."""
+    survey = latest(app.extensions["suara.surveys"], DEFAULT_SURVEY_ID)
+    answers = Answers(scores, wait_band, service, comment)
+    submission = Submission(client_id=uuid.uuid4(), channel="qr", created_at=at,
+                            received_at=at + timedelta(seconds=5))
+    _, row = record_response(session, survey, counter, answers, submission,
+                             app.extensions["suara.settings"].tz)
+    session.commit()
+    return row
+
+
+def aggregate(app: Flask, now: datetime) -> AggregationRun:
+    """Run one full aggregation pass as the scheduler would, at ``now``."""
+    return run_aggregation(app.extensions["suara.db"], now=now, full=True)
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """A CSRF token valid for the client's current session (read from the sign-in form)."""
+    page = client.get("/masuk")
+    found = _CSRF.search(page.get_data(as_text=True))
+    assert found is not None, "no CSRF token on the sign-in page"
+    return found.group(1)
+
+
+def sign_in(
+    client: FlaskClient, email: str, password: str = STAFF_PASSWORD, *, query: str = ""
+) -> TestResponse:
+    """Sign in through the real /masuk form with a real CSRF token; the POST's response."""
+    return client.post(f"/masuk{query}", data={"csrf_token": csrf_token(client),
+                                               "email": email, "password": password})
+
+
+def register_api_indicators(app: Flask) -> None:
+    """Attach the indicators API and the tokens command if create_app does not yet.
+
+    Call before the application's first request (Flask refuses new blueprints after it).
+    """
+    from app.cli_tokens import tokens_cli
+    from app.web import api_indicators
+
+    if "api_indicators" not in app.blueprints:
+        app.register_blueprint(api_indicators.bp)
+    if "tokens" not in app.cli.commands:
+        app.cli.add_command(tokens_cli)
+
+
+# Dashboard helpers: responses with measured waits and flags, CSRF of a rendered page ----------
+
+WIB_ZONE = ZoneInfo("Asia/Jakarta")
+
+
+def skm_survey(app: Flask) -> Survey:
+    """The questionnaire citizens answer (the latest SKM version)."""
+    return latest(app.extensions["suara.surveys"], DEFAULT_SURVEY_ID)
+
+
+def add_response(
+    session: Session, survey: Survey, counter: Counter, scores: Sequence[int], at: datetime,
+    *, comment: str | None = None, wait_band: str | None = None,
+    measured: int | None = None, bot: bool = False,
+) -> Response:
+    """Store one response as real traffic would (officer on duty from the roster); flushes
+    only, so a test can add many and commit once."""
+    answers = Answers(tuple(scores), wait_band, None, comment, {})
+    submission = Submission(client_id=uuid.uuid4(), channel="qr", created_at=at,
+                            received_at=at, measured_wait_min=measured, honeypot_filled=bot)
+    _, row = record_response(session, survey, counter, answers, submission, WIB_ZONE)
+    return row
+
+
+def csrf_token_of(page: TestResponse) -> str:
+    """The CSRF token of the first form on a rendered page."""
+    found = _CSRF.search(page.get_data(as_text=True))
+    assert found is not None, "no CSRF token on this page"
+    return found.group(1)

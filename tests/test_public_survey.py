@@ -364,11 +364,11 @@ LONG = "1" * 20_000
 # name, form changes (None removes the field), field in error, Indonesian and English message
 VALIDATION_CASES = [
     ("missing-U3", {"U3": None}, "U3",
-     "Mohon pilih salah satu jawaban untuk pertanyaan U3.",
-     "Please choose one answer for question U3."),
+     "Mohon pilih salah satu jawaban untuk pertanyaan 3 (Waktu penyelesaian).",
+     "Please choose one answer for question 3 (Completion time)."),
     ("blank-U3", {"U3": "  "}, "U3",
-     "Mohon pilih salah satu jawaban untuk pertanyaan U3.",
-     "Please choose one answer for question U3."),
+     "Mohon pilih salah satu jawaban untuk pertanyaan 3 (Waktu penyelesaian).",
+     "Please choose one answer for question 3 (Completion time)."),
     ("zero-U3", {"U3": "0"}, "U3",
      "Nilai U3 harus antara 1 dan 4.", "The value of U3 must be between 1 and 4."),
     ("five-U9", {"U9": "5"}, "U9",
@@ -461,7 +461,7 @@ def test_several_invalid_fields_are_all_reported_at_once(
     html = html_of(client.post(f"/s/{world.home.token}", data=data))
     assert "Ada 4 jawaban yang perlu diperbaiki" in html
     assert "Nilai U2 harus antara 1 dan 4." in fieldset(html, "U2")
-    assert "pertanyaan U7." in fieldset(html, "U7")
+    assert "pertanyaan 7 (Perilaku pelaksana)." in fieldset(html, "U7")
     assert "Pilihan waktu tunggu tidak dikenal." in fieldset(html, "wait_band")
     assert "(sekarang 1500)" in fieldset(html, "comment")
     assert response_count(session) == 0

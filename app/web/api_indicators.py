@@ -84,7 +84,7 @@ def _msg(key: str) -> str:
 
 
 def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
-    if not value:
+    if not value or name in errors:
         return None
     try:
         if ISO_DAY.fullmatch(value):

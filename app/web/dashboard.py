@@ -86,13 +86,16 @@ def _visible_unit(code: str) -> Unit:
     return unit
 
 
-def _trend_chart(trend: tuple[TrendPoint, ...], title: str) -> Markup:
+def _trend_chart(trend: tuple[TrendPoint, ...], title: str, *, officer: bool = False
+                 ) -> Markup:
     points = [(f"{p.week_start:%d/%m}", float(p.ikm) if p.ikm is not None else None)
               for p in trend]
     known = [p for p in trend if p.ikm is not None]
     desc = (f"{title}: {len(known)} dari {len(trend)} minggu berdata"
             + (f"; minggu terakhir {charts.format_number(known[-1].ikm)}" if known else "")
             + ". Rinciannya ada di tabel di samping grafik.")
+    if officer:
+        return charts.trend_line(points, title, desc, bands=False, axis_label="Skala IKM")
     return charts.trend_line(points, title, desc)
 
 
@@ -137,10 +140,10 @@ def _unit_page(unit: Unit, week: date, *, errors: Mapping[str, str] | None = Non
 
 
 def _officer_page(summary: OfficerSummary, *, own: bool) -> ResponseReturnValue:
-    title = "IKM 12 minggu terakhir (hanya minggu dengan tanggapan cukup)"
+    title = "Rata-rata 12 minggu terakhir (skala IKM; hanya minggu dengan tanggapan cukup)"
     return render_template(
         "dashboard_officer.html", o=summary, own=own,
-        charts={"trend": _trend_chart(summary.trend, title),
+        charts={"trend": _trend_chart(summary.trend, title, officer=True),
                 "elements": _element_chart(summary.elements, "NRR per unsur pelayanan")},
         current_week=last_complete_week(utcnow(), settings().tz) + timedelta(weeks=1))
 
