@@ -200,10 +200,12 @@ INVALID = [
      "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
     ("U9-missing", {"answers": {k: v for k, v in ANSWERS.items() if k != "U9"}}, "answers.U9",
      "Please choose one answer for question 9 (Handling of complaints, suggestions and feedback).",
-     "Mohon pilih salah satu jawaban untuk pertanyaan 9 (Penanganan pengaduan, saran dan masukan)."),
+     "Mohon pilih salah satu jawaban untuk pertanyaan 9 "
+     "(Penanganan pengaduan, saran dan masukan)."),
     ("U9-null", {"answers": {**ANSWERS, "U9": None}}, "answers.U9",
      "Please choose one answer for question 9 (Handling of complaints, suggestions and feedback).",
-     "Mohon pilih salah satu jawaban untuk pertanyaan 9 (Penanganan pengaduan, saran dan masukan)."),
+     "Mohon pilih salah satu jawaban untuk pertanyaan 9 "
+     "(Penanganan pengaduan, saran dan masukan)."),
     ("unknown-answer-key", {"answers": {**ANSWERS, "U10": 3}}, "answers.U10",
      "unknown element", "elemen tidak dikenal"),
     ("bad-uuid", {"id": "not-a-uuid"}, "id", "must be a UUID", "harus berupa UUID"),
