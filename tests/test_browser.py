@@ -245,8 +245,8 @@ def test_missing_answer_comes_back_beside_its_question(
     expect(page.locator("#f-U3 #m-U3")).to_have_text(
         "Mohon pilih salah satu jawaban untuk pertanyaan 3 (Waktu penyelesaian).")
     expect(page.locator("#f-U3")).to_have_attribute("aria-describedby", "q-U3 m-U3")
-    expect(page.get_by_role("alert").get_by_role("link", name=re.compile("pertanyaan 3 "))).to_have_attribute(
-        "href", "#f-U3")
+    summary_link = page.get_by_role("alert").get_by_role("link", name=re.compile("pertanyaan 3 "))
+    expect(summary_link).to_have_attribute("href", "#f-U3")
     expect(page.locator("#f-U3 input:checked")).to_have_count(0)
     expect_answers_checked(page, answered)
     expect(page.locator(f'#f-wait_band input[value="{WAIT_BAND}"]')).to_be_checked()
