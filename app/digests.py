@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import Digest, Unit, User
+from app.summary import summary_text, weekly_summary
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,15 @@ def digest_recipients(session: Session, unit_id: int) -> list[str]:
                                  User.active.is_(True)).order_by(User.email)))
 
 
-def prepare_digest(session: Session, unit: Unit, week_start: date, *, officer_min_n: int,
+def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Settings, *,
                    now: datetime) -> Digest:
     """The digest row of a unit and week, created (with its text) if missing."""
-    from app.summary import summary_text, weekly_summary
-
     digest = session.scalars(select(Digest).where(
         Digest.unit_id == unit.id, Digest.week_start == week_start)).one_or_none()
     if digest is not None:
         return digest
-    summary = weekly_summary(session, unit.id, week_start, officer_min_n=officer_min_n)
+    summary = weekly_summary(session, unit.id, week_start,
+                             officer_min_n=settings.officer_min_n, tz=settings.tz)
     digest = Digest(
         unit_id=unit.id, week_start=week_start,
         subject=f"Ringkasan mingguan SKM — {unit.name} — minggu {week_start:%d-%m-%Y}",

@@ -6,7 +6,6 @@ import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -23,7 +22,6 @@ from app.digests import (
     release_claim,
 )
 from app.models import DailySalt, Digest, JobRun, Response, Unit
-from app.periods import week_start
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,6 @@ def run_aggregation(db: Database, *, now: datetime, full: bool = False) -> Aggre
     return AggregationRun(computation.full, computation.bucket_count, rows, computation.until)
 
 
-def last_complete_week(now: datetime, tz: ZoneInfo) -> date:
-    """The Monday of the last full ISO week before ``now`` (local time)."""
-    return week_start(now.astimezone(tz).date()) - timedelta(days=7)
-
-
 def send_weekly_digests(db: Database, settings: Settings, *, week_start: date,
                         now: datetime) -> list[DigestOutcome]:
     """Store and send each unit's digest of the week starting ``week_start``, once.
@@ -73,8 +66,7 @@ def send_weekly_digests(db: Database, settings: Settings, *, week_start: date,
         with db.session_scope() as session:
             unit = session.get(Unit, unit_id)
             assert unit is not None  # noqa: S101 (listed a moment ago; units are not deleted)
-            digest = prepare_digest(session, unit, week_start,
-                                    officer_min_n=settings.officer_min_n, now=now)
+            digest = prepare_digest(session, unit, week_start, settings, now=now)
             if not digest.recipients:
                 outcomes.append(DigestOutcome(code, "no-recipients"))
                 continue

@@ -21,9 +21,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from app.config import Settings
 from app.db import Database, utcnow
-from app.jobs import housekeeping, last_complete_week, run_aggregation, send_weekly_digests
+from app.jobs import housekeeping, run_aggregation, send_weekly_digests
 from app.locks import acquire_lock, release_lock
 from app.models import JobRun
+from app.summary import last_complete_week
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "scheduler"

@@ -9,7 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from app.web.public import csrf_failed_page, message_page
 
-PAGES = {404: "notfound", 410: "revoked", 413: "toolarge", 429: "ratelimit", 400: "badrequest"}
+PAGES = {404: "notfound", 410: "revoked", 413: "toolarge", 429: "ratelimit", 400: "badrequest",
+         403: "forbidden"}
 
 
 def _wants_json() -> bool:

@@ -1,0 +1,157 @@
+"""Server-drawn SVG charts: well-formed, accessible, escaped, readable without colour."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+
+import pytest
+
+from app.charts import (
+    band_bars,
+    element_bars,
+    format_number,
+    format_share,
+    heat_grid,
+    trend_line,
+    wait_shade,
+)
+from app.summary import ELEMENT_NAMES, WAIT_LABELS, GridCell
+
+SVG = "{http://www.w3.org/2000/svg}"
+HOSTILE = '<script>alert("x")</script> & "Loket" \'1\''
+
+
+def parse(svg: str) -> ET.Element:
+    """Parse a chart as XML and check what every chart must carry."""
+    root = ET.fromstring(svg)  # noqa: S314 (our own output, parsed to prove it is well-formed)
+    assert root.tag == f"{SVG}svg"
+    assert root.get("role") == "img"
+    title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
+    assert title is not None and (title.text or "").strip()
+    assert desc is not None and (desc.text or "").strip()
+    assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+    assert root.get("viewBox")
+    # Nothing executable and nothing fetched: no script, no foreign object, no external link.
+    tags = {element.tag.removeprefix(SVG) for element in root.iter()}
+    assert not tags & {"script", "foreignObject", "image", "a", "style"}
+    assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "@import" not in svg and "onload" not in svg.lower()
+    return root
+
+
+def child(root: ET.Element, name: str) -> ET.Element:
+    found = root.find(f"{SVG}{name}")
+    assert found is not None, name
+    return found
+
+
+def texts(root: ET.Element) -> list[str]:
+    return [element.text or "" for element in root.iter(f"{SVG}text")]
+
+
+def test_trend_line_has_points_labels_and_category_bands() -> None:
+    points = [("02/11", 81.24), ("09/11", None), ("16/11", 80.97), ("23/11", 83.5)]
+    root = parse(trend_line(points, "IKM 12 minggu", "Tren IKM unit."))
+    assert child(root, "title").text == "IKM 12 minggu"
+    labels = texts(root)
+    assert {"02/11", "09/11", "16/11", "23/11"} <= set(labels)
+    assert {"81,24", "80,97", "83,50"} <= set(labels)  # every point prints its value
+    assert {"A", "B", "C", "D"} <= set(labels)  # category bands named, not only drawn
+    assert "IKM" in labels and any("Minggu" in t for t in labels)  # axis labels
+    # The missing week breaks the line: only the last two points are joined.
+    polylines = root.findall(f"{SVG}polyline")
+    assert len(polylines) == 1 and len(polylines[0].get("points", "").split()) == 2
+    assert len(root.findall(f"{SVG}circle")) == 3
+
+
+def test_an_officers_trend_carries_no_category_letters() -> None:
+    root = parse(trend_line([("16/11", 81.0)], "Rata-rata petugas", "x", bands=False,
+                            axis_label="Skala IKM"))
+    labels = texts(root)
+    assert not {"A", "B", "C", "D"} & set(labels)
+    assert "Skala IKM" in labels
+    assert not [line for line in root.iter(f"{SVG}line") if line.get("stroke-dasharray")]
+
+
+def test_trend_line_without_any_data_is_still_a_valid_chart() -> None:
+    root = parse(trend_line([("02/11", None), ("09/11", None)], "IKM", "Belum ada data."))
+    assert not root.findall(f"{SVG}polyline") and not root.findall(f"{SVG}circle")
+    parse(trend_line([], "IKM", "Belum ada data."))
+    parse(trend_line([("16/11", 30.0)], "IKM", "Satu minggu."))
+
+
+def test_element_bars_mark_the_weakest_with_a_pattern_and_a_word() -> None:
+    nrr = {code: 3.2 for code in ELEMENT_NAMES}
+    nrr["U7"] = 2.61
+    nrr["U4"] = None
+    svg = element_bars(nrr, ["U7"], "NRR per unsur", "U7 terlemah.", names=ELEMENT_NAMES)
+    root = parse(svg)
+    labels = texts(root)
+    assert "2,61 · terlemah" in labels  # said in words, not only by the hatching
+    assert "tidak ada data" in labels
+    assert "U1 Persyaratan" in labels
+    hatched = [r for r in root.iter(f"{SVG}rect") if (r.get("fill") or "").startswith("url(#")]
+    assert len(hatched) == 1
+    pattern = root.find(f".//{SVG}pattern")
+    assert pattern is not None and hatched[0].get("fill") == f"url(#{pattern.get('id')})"
+    assert len(root.findall(f".//{SVG}rect")) >= 8
+
+
+def test_band_bars_show_shares_as_text() -> None:
+    shares = {"lt5": 0.02, "5-15": 0.2, "15-30": 0.43, "30-60": 0.29, "60-120": 0.05,
+              "gt120": None}
+    root = parse(band_bars(shares, WAIT_LABELS))
+    labels = texts(root)
+    assert {"2%", "20%", "43%", "29%", "5%"} <= set(labels)
+    assert "< 5 menit" in labels and "> 2 jam" in labels
+
+
+def test_heat_grid_prints_every_cell_and_a_legend() -> None:
+    cells = [GridCell(0, 8, 12, 10, 35), GridCell(0, 9, 3, 0, None), GridCell(5, 19, 1, 1, 150)]
+    root = parse(heat_grid(cells))
+    labels = texts(root)
+    assert "35′" in labels and "n=12" in labels and "150′" in labels
+    assert "Sab" in labels and "19.00" in labels and "07.00" in labels  # range widened
+    assert "–" in labels  # responses without a measurement
+    assert "Median (menit):" in labels and "≥ 120" in labels
+    parse(heat_grid([]))
+
+
+def test_wait_shades_darken_with_the_wait_and_keep_text_readable() -> None:
+    assert wait_shade(None) == ("#ffffff", "#1a1a1a")
+    assert wait_shade(5)[1] == "#1a1a1a"
+    assert wait_shade(150)[1] == "#ffffff"
+    assert len({wait_shade(m)[0] for m in (5, 20, 45, 90, 200)}) == 5
+
+
+@pytest.mark.parametrize("chart", ["trend", "elements", "bands", "grid"])
+def test_hostile_text_is_escaped_everywhere(chart: str) -> None:
+    if chart == "trend":
+        svg = trend_line([(HOSTILE, 80.0)], HOSTILE, HOSTILE)
+    elif chart == "elements":
+        svg = element_bars({"U1": 3.0, HOSTILE: 2.0}, [HOSTILE], HOSTILE, HOSTILE,
+                           names={"U1": HOSTILE})
+    elif chart == "bands":
+        svg = band_bars({"x": 0.5}, {"x": HOSTILE}, title=HOSTILE, desc=HOSTILE)
+    else:
+        svg = heat_grid([GridCell(0, 8, 1, 1, 3)], title=HOSTILE, desc=HOSTILE)
+    assert "<script>" not in svg
+    root = parse(svg)
+    assert child(root, "title").text == HOSTILE
+    assert child(root, "desc").text == HOSTILE
+
+
+def test_two_charts_on_one_page_have_distinct_ids() -> None:
+    first = parse(trend_line([("a", 80.0)], "IKM unit", "x"))
+    second = parse(trend_line([("a", 80.0)], "IKM petugas", "x"))
+    assert child(first, "title").get("id") != child(second, "title").get("id")
+
+
+def test_numbers_are_written_the_indonesian_way() -> None:
+    assert format_number(Decimal("91.48")) == "91,48"
+    assert format_number(Decimal("-0.27")) == "−0,27"
+    assert format_number(Decimal("0.004")) == "0,00"
+    assert format_number(3.44825, 4) == "3,4483"
+    assert format_number(None) == "–"
+    assert format_share(0.755) == "76%" and format_share(None) == "–"

@@ -1,0 +1,378 @@
+"""The dashboard through its public surface: real sign-in, every role, scopes, the served form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from factories import (
+    NIP,
+    OTHER_NIP,
+    WIB_ZONE,
+    SeededUnit,
+    add_response,
+    aggregate,
+    csrf_token_of,
+    make_officer,
+    make_other_unit,
+    make_unit,
+    make_user,
+    put_on_duty,
+    release,
+    sign_in,
+    skm_survey,
+)
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from app.models import Officer, ServedCount
+from app.org import create_counter
+
+WEEK = date(2026, 11, 16)  # Monday; the last complete week on CLOCK
+CLOCK = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # Wednesday 10.00 WIB of the next week
+AGGREGATED = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+THIRD_NIP = "198512302010011003"
+HOSTILE = '<script>alert("loket")</script>'
+LOW_COMMENT = "Petugas kurang ramah, antre lama."
+OTHER_COMMENT = "Komentar rahasia Puskesmas."
+
+
+@dataclass
+class World:
+    home: SeededUnit
+    other: SeededUnit
+    officer: Officer  # home unit, 12 answers on duty: scored
+    newcomer: Officer  # home unit, 2 answers: "data belum cukup"
+    stranger: Officer  # the other unit
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), WIB_ZONE)
+
+
+@pytest.fixture
+def world(app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
+    monkeypatch.setattr("app.web.dashboard.utcnow", lambda: CLOCK)
+    home, other = make_unit(session), make_other_unit(session)
+    officer = make_officer(session, home)
+    newcomer = make_officer(session, home, THIRD_NIP, "Rina Baru")
+    stranger = make_officer(session, other, OTHER_NIP, "Siti Puskesmas")
+    side = create_counter(session, home.unit, "L2", HOSTILE)
+    session.commit()
+    put_on_duty(session, officer, home.counter, local(WEEK, 12), margin=timedelta(days=5))
+    put_on_duty(session, newcomer, side, local(WEEK, 12), margin=timedelta(days=5))
+    put_on_duty(session, stranger, other.counter, local(WEEK, 12), margin=timedelta(days=5))
+    survey = skm_survey(app)
+    for minute in range(11):
+        add_response(session, survey, home.counter, (3,) * 9, local(WEEK, 8, minute),
+                     wait_band="15-30", measured=20 + minute)
+    add_response(session, survey, home.counter, (1,) * 9, local(WEEK, 9),
+                 comment=LOW_COMMENT)
+    for minute in range(2):
+        add_response(session, survey, side, (4,) * 9, local(WEEK, 10, minute),
+                     comment=f"Cepat {minute}")
+    for minute in range(3):
+        add_response(session, survey, other.counter, (2,) * 9, local(WEEK, 8, minute),
+                     comment=OTHER_COMMENT)
+    session.commit()
+    aggregate(app, AGGREGATED)
+    make_user(session, "admin@contoh.go.id", "admin")
+    make_user(session, "pemantau@contoh.go.id", "viewer")
+    make_user(session, "kepala@contoh.go.id", "unit_head", unit=home.unit)
+    make_user(session, "kepala.pkm@contoh.go.id", "unit_head", unit=other.unit)
+    make_user(session, "petugas@contoh.go.id", "officer", unit=home.unit, officer=officer)
+    make_user(session, "petugas.pkm@contoh.go.id", "officer", unit=other.unit,
+              officer=stranger)
+    release(session)
+    return World(home, other, officer, newcomer, stranger)
+
+
+def signed_in(app: Flask, email: str) -> FlaskClient:
+    client = app.test_client()
+    answer = sign_in(client, email)
+    assert answer.status_code == 303, answer.status_code
+    return client
+
+
+def html(page: TestResponse) -> str:
+    return page.get_data(as_text=True)
+
+
+def no_nip(page: TestResponse) -> None:
+    body = html(page)
+    for nip in (NIP, OTHER_NIP, THIRD_NIP):
+        assert nip not in body
+
+
+def served_rows(session: Session) -> int:
+    session.expire_all()
+    count = session.scalar(select(func.count()).select_from(ServedCount)) or 0
+    release(session)
+    return count
+
+
+def unit_url(world: World, code: str | None = None, week: date | None = WEEK) -> str:
+    url = f"/dashboard/units/{code or world.home.unit.code}"
+    return f"{url}?week={week.isoformat()}" if week else url
+
+
+# Anonymous -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/units", "/dashboard/me",
+                                  "/dashboard/units/DUKCAPIL", "/dashboard/officers/1"])
+def test_anonymous_visitors_are_sent_to_sign_in(
+    client: FlaskClient, world: World, path: str
+) -> None:
+    answer = client.get(path)
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/masuk")
+
+
+def test_anonymous_served_post_is_refused_and_stores_nothing(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    answer = client.post("/dashboard/units/DUKCAPIL/served",
+                         data={"month": "2026-11", "served": "100"})
+    assert answer.status_code in (302, 400)
+    assert served_rows(session) == 0
+
+
+# Unit head ------------------------------------------------------------------------------------
+
+
+def test_a_unit_head_lands_on_their_units_last_complete_week(app: Flask, world: World) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    home = client.get("/dashboard/")
+    assert home.status_code == 302
+    assert home.headers["Location"] == "/dashboard/units/DUKCAPIL"
+    page = client.get(home.headers["Location"])
+    body = html(page)
+    assert page.status_code == 200
+    assert "16–22 November 2026" in body  # the default week is the last complete one
+    assert "Disdukcapil Lampung Utara" in body
+    # 11 answers of 3s and one of 1s and two of 4s: 25 x (297 + 9 + 72) / (9 x 14) = 75.00.
+    assert "75,00" in body and "Kurang baik" in body
+    assert LOW_COMMENT in body and OTHER_COMMENT not in body
+    assert body.index(LOW_COMMENT) < body.index("Cepat 0")  # lowest score first
+    # The officer table, with the fairness rules and the method in plain Indonesian.
+    assert "Cara membaca angka petugas" in body
+    assert "Ahmad Saputra" in body and "Rina Baru" in body
+    assert "data belum cukup" in body
+    assert f'href="/dashboard/officers/{world.officer.id}?week=2026-11-16"' in body
+    assert "bukan penilaian atau predikat" in body
+    assert "Siti Puskesmas" not in body
+    # Charts are inline SVG with a text equivalent; no script on the page at all.
+    assert body.count('role="img"') == 4 and "<title" in body and "<desc" in body
+    assert "<script" not in body
+    no_nip(page)
+
+
+def test_a_unit_head_cannot_see_another_unit(app: Flask, session: Session, world: World) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    assert client.get(unit_url(world, "PKM-KTB2")).status_code in (403, 404)
+    assert client.get(f"/dashboard/officers/{world.stranger.id}").status_code in (403, 404)
+    page = client.get("/dashboard/units/DUKCAPIL")
+    answer = client.post("/dashboard/units/PKM-KTB2/served",
+                         data={"csrf_token": csrf_token_of(page), "month": "2026-11",
+                               "served": "100", "week": "2026-11-16"})
+    assert answer.status_code in (403, 404)
+    assert served_rows(session) == 0
+    units = html(client.get("/dashboard/units"))
+    assert "Disdukcapil Lampung Utara" in units and "Puskesmas Kotabumi II" not in units
+
+
+def test_a_unit_head_sees_their_officers_page_with_the_nip(app: Flask, world: World) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    page = client.get(f"/dashboard/officers/{world.officer.id}?week=2026-11-18")
+    body = html(page)
+    assert page.status_code == 200
+    assert "Ahmad Saputra" in body and NIP in body  # back office: the NIP may appear here
+    assert LOW_COMMENT in body and "Cepat 0" not in body  # only while this officer was on duty
+    comments = body[body.index('id="komentar"'):]
+    assert NIP not in comments
+    newcomer = html(client.get(f"/dashboard/officers/{world.newcomer.id}?week=2026-11-16"))
+    assert "data belum cukup" in newcomer
+
+
+def test_the_bad_week_is_a_400_in_indonesian(app: Flask, world: World) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    for bad in ("2026-02-30", "kemarin", "0001-01-01", "2026-11-1"):
+        page = client.get(f"/dashboard/units/DUKCAPIL?week={bad}")
+        assert page.status_code == 400
+        body = html(page)
+        assert "Permintaan tidak dapat diproses" in body
+        assert "Tanggal" in body or "Minggu" in body or "Tahun" in body
+    assert client.get("/dashboard/units/TIDAK-ADA").status_code == 404
+
+
+def test_any_day_of_the_week_shows_that_week(app: Flask, world: World) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    body = html(client.get("/dashboard/units/DUKCAPIL?week=2026-11-22"))
+    assert "16–22 November 2026" in body and "75,00" in body
+    earlier = html(client.get("/dashboard/units/DUKCAPIL?week=2026-11-09"))
+    assert "9–15 November 2026" in earlier and LOW_COMMENT not in earlier
+
+
+def test_hostile_counter_names_are_escaped(app: Flask, world: World) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    body = html(client.get(unit_url(world)))
+    assert HOSTILE not in body
+    assert "&lt;script&gt;alert(" in body
+
+
+# Served count form ----------------------------------------------------------------------------
+
+
+def post_served(client: FlaskClient, world: World, **fields: str) -> TestResponse:
+    page = client.get(unit_url(world))
+    data = {"csrf_token": csrf_token_of(page), "week": "2026-11-16", **fields}
+    return client.post("/dashboard/units/DUKCAPIL/served", data=data)
+
+
+def test_the_unit_head_records_people_served_and_sees_the_sample_flag(
+    app: Flask, session: Session, world: World
+) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    answer = post_served(client, world, month="2026-11", served="1.000")
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/dashboard/units/DUKCAPIL?week=2026-11-16#sampel"
+    body = html(client.get(answer.headers["Location"]))
+    assert "disimpan" in body
+    assert "278" in body and "sampel belum memenuhi" in body  # K-M for 1000; n = 14
+    again = post_served(client, world, month="2026-11", served="10")
+    assert again.status_code == 303
+    session.expire_all()
+    rows = session.scalars(select(ServedCount)).all()
+    release(session)
+    assert [(r.unit_id, r.month, r.served) for r in rows] == [
+        (world.home.unit.id, date(2026, 11, 1), 10)]
+    body = html(client.get(unit_url(world)))
+    assert "sampel memenuhi" in body and "sampel belum memenuhi" not in body
+
+
+@pytest.mark.parametrize(("month", "served", "message"), [
+    ("2026-11", "-3", "tidak boleh negatif"),
+    ("2026-11", "seribu", "harus bilangan bulat"),
+    ("2026-11", "10000001", "paling banyak 10.000.000"),
+    ("2026-11", "1" * 30, "paling banyak"),
+    ("November", "100", "TTTT-BB"),
+    ("2026-00", "100", "antara 01 dan 12"),
+])
+def test_invalid_served_counts_are_refused_in_indonesian(
+    app: Flask, session: Session, world: World, month: str, served: str, message: str
+) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    answer = post_served(client, world, month=month, served=served)
+    assert answer.status_code == 400
+    body = html(answer)
+    assert message in body
+    assert 'aria-invalid="true"' in body
+    assert served_rows(session) == 0
+
+
+def test_the_served_form_needs_its_csrf_token(
+    app: Flask, session: Session, world: World
+) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    answer = client.post("/dashboard/units/DUKCAPIL/served",
+                         data={"month": "2026-11", "served": "100", "week": "2026-11-16"})
+    assert answer.status_code == 400
+    assert served_rows(session) == 0
+
+
+# Officer ----------------------------------------------------------------------------------------
+
+
+def test_an_officer_sees_only_their_own_feedback(app: Flask, session: Session,
+                                                  world: World) -> None:
+    client = signed_in(app, "petugas@contoh.go.id")
+    home = client.get("/dashboard/")
+    assert home.status_code == 302 and home.headers["Location"] == "/dashboard/me"
+    page = client.get("/dashboard/me")
+    body = html(page)
+    assert page.status_code == 200
+    assert "Umpan balik warga untuk Anda" in body and "16–22 November 2026" in body
+    assert "bukan penilaian atau predikat" in body
+    assert LOW_COMMENT in body and "Cepat 0" not in body and OTHER_COMMENT not in body
+    assert "Rina Baru" not in body  # nothing about colleagues
+    assert "Mutu pelayanan" not in body  # the unit's categories are never an officer's grade
+    assert client.get(f"/dashboard/officers/{world.officer.id}").status_code == 200
+    for forbidden in (f"/dashboard/officers/{world.newcomer.id}",
+                      f"/dashboard/officers/{world.stranger.id}",
+                      "/dashboard/officers/999999",
+                      unit_url(world), unit_url(world, "PKM-KTB2"), "/dashboard/units"):
+        assert client.get(forbidden).status_code in (403, 404), forbidden
+    answer = client.post("/dashboard/units/DUKCAPIL/served",
+                         data={"csrf_token": csrf_token_of(page), "month": "2026-11",
+                               "served": "100"})
+    assert answer.status_code in (403, 404)
+    assert served_rows(session) == 0
+
+
+def test_an_officer_below_the_minimum_sees_no_score(app: Flask, session: Session,
+                                                     world: World) -> None:
+    make_user(session, "baru@contoh.go.id", "officer", unit=world.home.unit,
+              officer=world.newcomer)
+    release(session)
+    client = signed_in(app, "baru@contoh.go.id")
+    body = html(client.get("/dashboard/me?week=2026-11-16"))
+    assert "data belum cukup" in body
+    assert "100,00" not in body  # their two all-4 answers are not scored
+
+
+# Viewer ------------------------------------------------------------------------------------------
+
+
+def test_a_viewer_sees_every_unit_but_no_officer(app: Flask, session: Session,
+                                                 world: World) -> None:
+    client = signed_in(app, "pemantau@contoh.go.id")
+    home = client.get("/dashboard/")
+    assert home.headers["Location"] == "/dashboard/units"
+    units = client.get("/dashboard/units?week=2026-11-16")
+    assert "Disdukcapil Lampung Utara" in html(units) and "Puskesmas Kotabumi II" in html(units)
+    no_nip(units)
+    for code in ("DUKCAPIL", "PKM-KTB2"):
+        page = client.get(unit_url(world, code))
+        body = html(page)
+        assert page.status_code == 200
+        assert "Cara membaca angka petugas" not in body and 'id="petugas"' not in body
+        for name in ("Ahmad Saputra", "Rina Baru", "Siti Puskesmas"):
+            assert name not in body
+        assert "/dashboard/officers/" not in body
+        assert '/served"' not in body  # no served form
+        no_nip(page)
+    for officer in (world.officer, world.stranger):
+        assert client.get(f"/dashboard/officers/{officer.id}").status_code in (403, 404)
+    assert client.get("/dashboard/me").status_code in (403, 404)
+    page = client.get(unit_url(world))
+    answer = client.post("/dashboard/units/DUKCAPIL/served",
+                         data={"csrf_token": csrf_token_of(page), "month": "2026-11",
+                               "served": "100"})
+    assert answer.status_code in (403, 404)
+    assert served_rows(session) == 0
+
+
+# Admin -----------------------------------------------------------------------------------------
+
+
+def test_an_admin_sees_everything_and_may_record_people_served(
+    app: Flask, session: Session, world: World
+) -> None:
+    client = signed_in(app, "admin@contoh.go.id")
+    assert client.get("/dashboard/").headers["Location"] == "/dashboard/units"
+    other = client.get(unit_url(world, "PKM-KTB2"))
+    assert "Siti Puskesmas" in html(other) and OTHER_COMMENT in html(other)
+    no_nip(other)
+    assert client.get(f"/dashboard/officers/{world.stranger.id}").status_code == 200
+    page = client.get(unit_url(world, "PKM-KTB2"))
+    answer = client.post("/dashboard/units/PKM-KTB2/served",
+                         data={"csrf_token": csrf_token_of(page), "month": "2026-11",
+                               "served": "50", "week": "2026-11-16"})
+    assert answer.status_code == 303
+    assert served_rows(session) == 1
+    assert client.get("/dashboard/me").status_code == 404  # an admin is not an officer

@@ -1,0 +1,130 @@
+"""Scheduled jobs: the weekly digest (sent once per unit and week) and nightly housekeeping."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
+
+from factories import make_other_unit, make_unit, make_user, record
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database
+from app.feedback import daily_salt
+from app.jobs import housekeeping, run_aggregation, send_weekly_digests
+from app.models import DailySalt, Digest, JobRun, Response
+from app.summary import last_complete_week
+
+WIB = timedelta(hours=7)
+WEEK = date(2026, 11, 23)  # Monday
+MONDAY_7AM = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)  # 07:00 WIB on the next Monday
+
+
+def _seed_week(app: Flask, session: Session) -> None:
+    dukcapil = make_unit(session)
+    make_other_unit(session)  # a unit without a head: its digest has nobody to go to
+    make_user(session, "kepala@dukcapil.test", "unit_head", unit=dukcapil.unit)
+    make_user(session, "wakil@dukcapil.test", "unit_head", unit=dukcapil.unit)
+    for day in range(5):
+        at = datetime(2026, 11, 23, 2, tzinfo=UTC) + timedelta(days=day)
+        record(app, session, dukcapil.counter, at, scores=(4, 4, 3, 4, 4, 4, 2, 4, 4),
+               comment="Petugas loket kurang ramah" if day == 0 else None)
+    run_aggregation(app.extensions["suara.db"], now=MONDAY_7AM)
+
+
+def _outbox_messages(settings: Settings) -> dict[str, Message]:
+    outbox = settings.instance_dir / "outbox"
+    return {path.name: message_from_bytes(path.read_bytes())
+            for path in sorted(outbox.glob("*.eml"))} if outbox.exists() else {}
+
+
+def test_last_complete_week_is_cut_in_local_time() -> None:
+    # 06:30 WIB on Monday 30 Nov is still 29 Nov in UTC: the last full week began on 23 Nov.
+    assert last_complete_week(datetime(2026, 11, 29, 23, 30, tzinfo=UTC),
+                              Settings().tz) == WEEK
+    assert last_complete_week(datetime(2026, 11, 29, 16, 0, tzinfo=UTC),
+                              Settings().tz) == date(2026, 11, 16)
+
+
+def test_the_weekly_digest_is_written_once_per_unit_and_week(
+    app: Flask, session: Session, settings: Settings
+) -> None:
+    _seed_week(app, session)
+    db: Database = app.extensions["suara.db"]
+
+    first = send_weekly_digests(db, settings, week_start=WEEK, now=MONDAY_7AM)
+    assert {o.unit: o.status for o in first} == {"DUKCAPIL": "written",
+                                                 "PKM-KTB2": "no-recipients"}
+    messages = _outbox_messages(settings)
+    assert list(messages) == ["DUKCAPIL-2026-11-23.eml"]
+    mail = messages["DUKCAPIL-2026-11-23.eml"]
+    assert mail["To"] == "kepala@dukcapil.test, wakil@dukcapil.test"
+    assert "Ringkasan mingguan SKM" in mail["Subject"] and "23-11-2026" in mail["Subject"]
+    body = mail.get_payload(decode=True).decode()
+    assert "IKM" in body and "198609262015051001" not in body
+
+    again = send_weekly_digests(db, settings, week_start=WEEK, now=MONDAY_7AM + timedelta(hours=1))
+    assert {o.unit: o.status for o in again}["DUKCAPIL"] == "already-sent"
+    assert list(_outbox_messages(settings)) == ["DUKCAPIL-2026-11-23.eml"]
+    with db.session_scope(write=False) as check:
+        digests = list(check.scalars(select(Digest)))
+        assert len(digests) == 2
+        sent = {d.unit_id: d.sent_at for d in digests}
+        assert sorted(v is not None for v in sent.values()) == [False, True]
+
+
+def test_a_failed_send_is_retried_and_then_sent_once(
+    app: Flask, session: Session, settings: Settings
+) -> None:
+    _seed_week(app, session)
+    db: Database = app.extensions["suara.db"]
+    unreachable = replace(settings, smtp_host="127.0.0.1", smtp_port=1)
+
+    failed = send_weekly_digests(db, unreachable, week_start=WEEK, now=MONDAY_7AM)
+    assert {o.unit: o.status for o in failed}["DUKCAPIL"] == "failed"
+    with db.session_scope(write=False) as check:
+        assert check.scalar(select(func.count()).select_from(Digest)
+                            .where(Digest.sent_at.is_not(None))) == 0
+
+    retried = send_weekly_digests(db, settings, week_start=WEEK,
+                                  now=MONDAY_7AM + timedelta(hours=1))
+    assert {o.unit: o.status for o in retried}["DUKCAPIL"] == "written"
+    assert len(_outbox_messages(settings)) == 1
+
+
+def test_housekeeping_forgets_old_salts_and_hashes_but_keeps_answers(
+    app: Flask, session: Session, settings: Settings
+) -> None:
+    seeded = make_unit(session)
+    old = datetime(2026, 10, 1, 3, tzinfo=UTC)
+    recent = datetime(2026, 11, 29, 3, tzinfo=UTC)
+    for at in (old, recent):
+        row = record(app, session, seeded.counter, at)
+        row.ip_hash, row.device_hash = "a" * 64, "b" * 64
+    daily_salt(session, date(2026, 11, 28))
+    daily_salt(session, date(2026, 11, 29))
+    ancient = datetime(2026, 8, 1, tzinfo=UTC)  # beyond the 90 days job runs are kept
+    for started in (ancient, recent):
+        session.add(JobRun(job="aggregate", holder="h", started_at=started,
+                           finished_at=started, outcome="ok"))
+    session.commit()
+
+    done = housekeeping(app.extensions["suara.db"], settings,
+                        now=datetime(2026, 11, 29, 17, 15, tzinfo=UTC))  # 00:15 WIB, 30 Nov
+    assert done == {"salts": 3, "hashes": 1, "job_runs": 1}  # 1 Oct, 28 and 29 Nov
+    session.expire_all()
+    assert list(session.scalars(select(DailySalt.day))) == []
+    rows = {r.created_at: r for r in session.scalars(select(Response))}
+    assert (rows[old].ip_hash, rows[old].device_hash) == (None, None)
+    assert (rows[recent].ip_hash, rows[recent].device_hash) == ("a" * 64, "b" * 64)
+    assert rows[old].u1 == 3  # the answers themselves are kept
+    assert list(session.scalars(select(JobRun.started_at))) == [recent]
+    session.commit()  # the test session holds SQLite's write lock while its transaction is open
+    # Running again changes nothing more.
+    assert housekeeping(app.extensions["suara.db"], settings,
+                        now=datetime(2026, 11, 29, 17, 16, tzinfo=UTC)) == {
+        "salts": 0, "hashes": 0, "job_runs": 0}
