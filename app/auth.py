@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -87,8 +87,9 @@ def create_api_token(session: Session, user: User, label: str, *, now: datetime)
     return token
 
 
-def user_for_token(session: Session, token: str, *, now: datetime) -> User | None:
-    """The active user a bearer token belongs to, or None (unknown, revoked, inactive)."""
+def user_for_token(session: Session, token: str) -> tuple[User, ApiToken] | None:
+    """The active user a bearer token belongs to, with the token's row; None for an unknown,
+    revoked or inactive one. Reads only."""
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > 100:
         return None
     row = session.scalars(
@@ -100,5 +101,13 @@ def user_for_token(session: Session, token: str, *, now: datetime) -> User | Non
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_used_at = now
-    return user
+    return user, row
+
+
+def record_token_use(session: Session, token_id: int, *, now: datetime) -> None:
+    """Note when a token was last used (callers do it at most hourly, to spare writes)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id)
+                    .values(last_used_at=now).execution_options(synchronize_session=False))
+
+
+TOKEN_USE_RESOLUTION = timedelta(hours=1)

@@ -12,9 +12,9 @@ from flask import Blueprint, Flask, abort, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from app.auth import authenticate, user_for_token
+from app.auth import TOKEN_USE_RESOLUTION, authenticate, record_token_use, user_for_token
 from app.db import utcnow
-from app.extensions import db_session
+from app.extensions import database, db_session
 from app.models import User
 from app.web.common import limiter
 
@@ -37,9 +37,15 @@ def _load_from_token(req: Any) -> User | None:
     header = req.headers.get("Authorization", "")
     if not req.path.startswith("/api/") or not header.startswith("Bearer "):
         return None
-    user = user_for_token(db_session(), header.removeprefix("Bearer ").strip(), now=utcnow())
-    if user is not None:
-        g.token_auth = True
+    found = user_for_token(db_session(), header.removeprefix("Bearer ").strip())
+    if found is None:
+        return None
+    user, token = found
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        with database().session_scope() as write:
+            record_token_use(write, token.id, now=now)
+    g.token_auth = True
     return user
 
 

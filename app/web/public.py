@@ -36,7 +36,7 @@ from app.feedback import (
     store_response,
 )
 from app.models import Counter, Unit
-from app.org import officer_on_duty, services_of
+from app.org import TOKEN_PATTERN, officer_on_duty, services_of
 from app.surveys import Survey, latest
 from app.web.common import limiter, t
 
@@ -198,7 +198,10 @@ def thanks(token: str) -> ResponseReturnValue:
 @bp.get("/a/<token>")
 def arrival(token: str) -> ResponseReturnValue:
     """The arrival poster: remember when this phone arrived, in a signed cookie only."""
-    unit = db_session().scalars(select(Unit).where(Unit.arrival_token == token)).one_or_none()
+    unit = None
+    if TOKEN_PATTERN.fullmatch(token):  # also keeps NUL bytes away from PostgreSQL
+        unit = db_session().scalars(
+            select(Unit).where(Unit.arrival_token == token)).one_or_none()
     if unit is None:
         return message_page("notfound", 404)
     now = utcnow()
