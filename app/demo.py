@@ -28,7 +28,7 @@ from app.users import create_user
 DUKCAPIL = "DUKCAPIL"
 # Shared demo passwords, printed by `flask --app app demo`; the demo refuses to run in production.
 DEMO_PASSWORDS = {"admin": "demo-admin-kotabumi", "unit_head": "demo-kepala-kotabumi",
-                  "officer": "demo-petugas-kotabumi"}
+                  "officer": "demo-petugas-kotabumi", "viewer": "demo-pemantau-kotabumi"}
 
 DUKCAPIL_SERVICES = [
     # code, name, standard minutes, fee
@@ -203,6 +203,8 @@ def _create_logins(
                                 "unit_head", unit_code))
     logins.append(DemoLogin("petugas@lampungutara.demo", DEMO_PASSWORDS["officer"],
                             "officer", dukcapil.code))
+    logins.append(DemoLogin("pemantau@lampungutara.demo", DEMO_PASSWORDS["viewer"],
+                            "viewer", None))
     units = {u.code: u for u in session.scalars(select(Unit))}
     for login in logins:
         officer = petugas if login.role == "officer" else (
