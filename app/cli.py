@@ -292,9 +292,10 @@ def serve_command(host: str, no_scheduler: bool) -> None:
 def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
     from app.cli_posters import qr_command
+    from app.cli_tokens import tokens_cli
 
     for command in (db_cli, surveys_cli, officers_cli, users_cli, export_cli, demo_command,
                     counters_command, scheduler_command, serve_command, qr_command,
-                    aggregate_command, indicators_command):
+                    aggregate_command, indicators_command, tokens_cli):
         app.cli.add_command(command)
 

@@ -198,20 +198,6 @@ def sign_in(
                                                "email": email, "password": password})
 
 
-def register_api_indicators(app: Flask) -> None:
-    """Attach the indicators API and the tokens command if create_app does not yet.
-
-    Call before the application's first request (Flask refuses new blueprints after it).
-    """
-    from app.cli_tokens import tokens_cli
-    from app.web import api_indicators
-
-    if "api_indicators" not in app.blueprints:
-        app.register_blueprint(api_indicators.bp)
-    if "tokens" not in app.cli.commands:
-        app.cli.add_command(tokens_cli)
-
-
 # Dashboard helpers: responses with measured waits and flags, CSRF of a rendered page ----------
 
 WIB_ZONE = ZoneInfo("Asia/Jakarta")
