@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.db import dialect_insert
 from app.models import Counter, DailySalt, Response, Service, SurveyVersion
 from app.models.feedback import MAX_MEASURED_WAIT_MIN
-from app.org import find_token, officer_on_duty
+from app.org import find_token, on_duty_query
 from app.periods import local_periods
 from app.surveys import Survey
 
@@ -179,9 +179,9 @@ def survey_version_id(session: Session, survey: Survey) -> int:
 
 def daily_salt(session: Session, day: date) -> str:
     """The salt of a local day, created on first use (concurrent first uses agree)."""
-    salt = session.get(DailySalt, day)
+    salt = session.scalar(select(DailySalt.salt).where(DailySalt.day == day))
     if salt is not None:
-        return salt.salt
+        return salt
     session.execute(
         dialect_insert(session, DailySalt)
         .values(day=day, salt=secrets.token_hex(32))
@@ -267,15 +267,18 @@ def prepare_response(
     Kept apart from ``store_response`` so that on SQLite the write lock is held only for the
     insert itself, not for the lookups.
     """
-    service_id = None
-    if answers.service_code is not None:
-        service_id = session.scalar(select(Service.id).where(
-            Service.unit_id == counter.unit_id, Service.code == answers.service_code))
-    officer = officer_on_duty(session, counter.id, created_at)
-    version_id = session.scalar(select(SurveyVersion.id).where(
-        SurveyVersion.survey_id == survey.survey_id, SurveyVersion.version == survey.version))
-    return Prepared(survey, version_id, counter.id, counter.unit_id, service_id,
-                    officer.id if officer else None)
+    # One round trip: the three lookups as scalar subqueries of a single statement.
+    service = select(Service.id).where(
+        Service.unit_id == counter.unit_id, Service.code == answers.service_code)
+    version = select(SurveyVersion.id).where(
+        SurveyVersion.survey_id == survey.survey_id, SurveyVersion.version == survey.version)
+    row = session.execute(select(
+        service.scalar_subquery(),
+        on_duty_query(counter.id, created_at).scalar_subquery(),
+        version.scalar_subquery(),
+    )).one()
+    service_id = row[0] if answers.service_code is not None else None
+    return Prepared(survey, row[2], counter.id, counter.unit_id, service_id, row[1])
 
 
 def store_response(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
@@ -330,16 +330,19 @@ def assign_officer(
     return assignment
 
 
+def on_duty_query(counter_id: int, at: datetime) -> Select[int]:
+    """The id of the officer on duty at a counter at an instant (at most one row)."""
+    return select(Assignment.officer_id).where(
+        Assignment.counter_id == counter_id,
+        Assignment.starts_at <= at,
+        or_(Assignment.ends_at.is_(None), Assignment.ends_at > at),
+    ).limit(1)
+
+
 def officer_on_duty(session: Session, counter_id: int, at: datetime) -> Officer | None:
     """The officer on duty at a counter at an instant, or None (a single query)."""
     return session.scalars(
-        select(Officer)
-        .join(Assignment, Assignment.officer_id == Officer.id)
-        .where(
-            Assignment.counter_id == counter_id,
-            Assignment.starts_at <= at,
-            or_(Assignment.ends_at.is_(None), Assignment.ends_at > at),
-        )
+        select(Officer).where(Officer.id == on_duty_query(counter_id, at).scalar_subquery())
     ).first()
 
 

@@ -159,15 +159,18 @@ def bench_engine(label: str, url: str, workdir: Path, sizes: list[int]) -> None:
     have = 0
     first = NOW - timedelta(days=DAYS)
     week = (NOW.astimezone(TZ) - timedelta(days=7)).date()
-    for size in sizes:
+    for step, size in enumerate(sizes):
         rows = response_rows(world, size - have, rng, first=first, days=DAYS - 1)
         generated, _ = timed(lambda rows=rows: insert_rows(db, rows))
         have = size
-        full, run = timed(lambda: run_aggregation(db, now=NOW, full=True))
-        new = response_rows(world, 1000, rng, first=NOW - timedelta(days=1), days=1,
-                            received=NOW + timedelta(minutes=1))
+        # Each size's runs happen later than the previous size's (the watermark only advances).
+        now = NOW + timedelta(hours=step)
+        full, run = timed(lambda now=now: run_aggregation(db, now=now, full=True))
+        new = response_rows(world, 1000, rng, first=now - timedelta(days=1), days=1,
+                            received=now + timedelta(minutes=1))
         insert_rows(db, new)
-        incremental, inc = timed(lambda: run_aggregation(db, now=NOW + timedelta(minutes=5)))
+        incremental, inc = timed(
+            lambda now=now: run_aggregation(db, now=now + timedelta(minutes=5)))
         floor = scan_floor(db)
         p95 = page_p95(app, f"/dashboard/units/U00?week={week.isoformat()}")
         health = page_p95(app, "/healthz")

@@ -301,6 +301,9 @@ def test_an_officer_sees_only_their_own_feedback(app: Flask, session: Session,
     assert LOW_COMMENT in body and "Cepat 0" not in body and OTHER_COMMENT not in body
     assert "Rina Baru" not in body  # nothing about colleagues
     assert "Mutu pelayanan" not in body  # the unit's categories are never an officer's grade
+    # Comments carry the day but no time, so the officer cannot tell who wrote them.
+    comments = body[body.index('id="komentar"'):]
+    assert LOW_COMMENT in comments and " pukul " not in comments
     assert client.get(f"/dashboard/officers/{world.officer.id}").status_code == 200
     for forbidden in (f"/dashboard/officers/{world.newcomer.id}",
                       f"/dashboard/officers/{world.stranger.id}",

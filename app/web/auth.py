@@ -70,8 +70,9 @@ def staff_required(*roles: str) -> Callable[[F], F]:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: an open redirect would make the login page a phishing aid."""
-    if target and target.startswith("/") and not target.startswith("//") \
-            and not urlsplit(target).netloc:
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and target.isprintable()
+            and not urlsplit(target).netloc):
         return target
     return url_for("dashboard.home")
 
