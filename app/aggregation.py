@@ -41,6 +41,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
 from app.models import AggregationState, Indicator, Response
+from app.periods import period_end, period_start
 from app.scoring import CATEGORY_THRESHOLDS_HUNDREDTHS, category_of_hundredths, ikm_hundredths
 
 STATE_NAME = "indicators"
@@ -115,8 +116,9 @@ class Region:
     """
 
     ids: frozenset[int]
-    weeks: frozenset[date]
-    months: frozenset[date]
+    weeks: frozenset[date] = frozenset()
+    months: frozenset[date] = frozenset()
+    days: frozenset[date] = frozenset()  # when given, only these days are read
 
 
 def _response_filter(scope_col: Any, until: datetime, region: Region | None) -> list[Any]:
@@ -126,11 +128,10 @@ def _response_filter(scope_col: Any, until: datetime, region: Region | None) -> 
     conditions = [func.coalesce(Response.received_at, Response.received_at) <= until,
                   func.coalesce(scope_col, -1) != -1]
     if region is not None:
-        conditions += [
-            or_(Response.local_month.in_(sorted(region.months)),
-                Response.local_week.in_(sorted(region.weeks))),
-            func.coalesce(scope_col, -1).in_(sorted(region.ids)),
-        ]
+        periods = (Response.local_day.in_(sorted(region.days)) if region.days else
+                   or_(Response.local_month.in_(sorted(region.months)),
+                       Response.local_week.in_(sorted(region.weeks))))
+        conditions += [periods, func.coalesce(scope_col, -1).in_(sorted(region.ids))]
     return conditions
 
 
@@ -212,13 +213,36 @@ def _percentile_statement(scope: str, until: datetime, region: Region | None) ->
                      level("month", histogram.c.month))
 
 
-def _rows_for(session: Session, scope: str, until: datetime, region: Region | None,
-              computed_at: datetime) -> list[dict[str, Any]]:
-    """Indicator rows of one scope for every period kind (only those of ``region``)."""
-    percentiles = {
+def _percentiles(session: Session, scope: str, until: datetime, region: Region | None
+                 ) -> dict[tuple[str, int, date, int], tuple[int | None, int | None]]:
+    return {
         (r.kind, r.sid, _as_date(r.ps), r.sv): (r.median, r.p90)
         for r in session.execute(_percentile_statement(scope, until, region))
     }
+
+
+def _finish(row: dict[str, Any], scope: str, computed_at: datetime,
+            percentiles: dict[tuple[str, int, date, int], tuple[int | None, int | None]]
+            ) -> dict[str, Any]:
+    """Add the IKM, the category and the measured-wait percentiles to summed metrics."""
+    n = row["n"]
+    if n > 0:
+        hundredths = ikm_hundredths(sum(row[column] for column in SUM_COLUMNS), n)
+        row["ikm_hundredths"] = hundredths
+        row["category"] = category_of_hundredths(hundredths).letter
+    else:
+        row["ikm_hundredths"] = row["category"] = None
+    row["measured_median"], row["measured_p90"] = percentiles.get(
+        (row["period_kind"], row["scope_id"], row["period_start"], row["survey_version_id"]),
+        (None, None))
+    row.update(scope=scope, computed_at=computed_at)
+    return row
+
+
+def _rows_for(session: Session, scope: str, until: datetime, region: Region | None,
+              computed_at: datetime) -> list[dict[str, Any]]:
+    """Indicator rows of one scope for every period kind (only those of ``region``)."""
+    percentiles = _percentiles(session, scope, until, region)
     result = session.execute(_aggregate_statement(scope, until, region))
     names = list(result.keys())
     rows = []
@@ -226,20 +250,62 @@ def _rows_for(session: Session, scope: str, until: datetime, region: Region | No
         # PostgreSQL sums integers as numeric: back to int for exact, engine-neutral rows.
         row: dict[str, Any] = {name: (int(v) if isinstance(v, (int, Decimal)) else v)
                                for name, v in zip(names, values, strict=True)}
-        row["period_start"] = start = _as_date(row["period_start"])
-        n = row["n"]
-        if n > 0:
-            hundredths = ikm_hundredths(sum(row[column] for column in SUM_COLUMNS), n)
-            row["ikm_hundredths"] = hundredths
-            row["category"] = category_of_hundredths(hundredths).letter
-        else:
-            row["ikm_hundredths"] = row["category"] = None
-        row["measured_median"], row["measured_p90"] = percentiles.get(
-            (row["period_kind"], row["scope_id"], start, row["survey_version_id"]),
-            (None, None))
-        row.update(scope=scope, computed_at=computed_at)
-        rows.append(row)
+        row["period_start"] = _as_date(row["period_start"])
+        rows.append(_finish(row, scope, computed_at, percentiles))
     return rows
+
+
+def _incremental_rows(session: Session, scope: str, wanted: set[tuple[str, int, date]],
+                      until: datetime, computed_at: datetime) -> list[dict[str, Any]]:
+    """Recompute the wanted buckets of one scope without rescanning whole months.
+
+    Touched days are recomputed from their responses; weeks and months are the sums of
+    their day rows (the stored ones, with the touched days replaced), grouped in SQL-free
+    arithmetic on a few hundred aggregate rows; only the measured-wait percentiles of weeks
+    and months read responses again, and only those with a measured wait.
+    """
+    ids = frozenset(scope_id for _, scope_id, _ in wanted)
+    days = frozenset(start for kind, _, start in wanted if kind == "day")
+    weeks = frozenset(start for kind, _, start in wanted if kind == "week")
+    months = frozenset(start for kind, _, start in wanted if kind == "month")
+    fresh = [row for row in _rows_for(session, scope, until, Region(ids, days=days),
+                                      computed_at)
+             if row["period_kind"] == "day" and ("day", row["scope_id"],
+                                                 row["period_start"]) in wanted]
+    first = min(min(weeks, default=date.max), min(months, default=date.max))
+    last = max(max((w + timedelta(days=7) for w in weeks), default=date.min),
+               max((period_end("month", m) for m in months), default=date.min))
+    stored = session.execute(
+        select(Indicator.scope_id, Indicator.period_start, Indicator.survey_version_id,
+               Indicator.unit_id, *(getattr(Indicator, name) for name in METRICS))
+        .where(Indicator.scope == scope, Indicator.period_kind == "day",
+               Indicator.scope_id.in_(sorted(ids)),
+               Indicator.period_start >= first, Indicator.period_start < last))
+    replaced = {(scope_id, day) for kind, scope_id, day in wanted if kind == "day"}
+    day_rows: dict[tuple[int, date, int], dict[str, Any]] = {}
+    for values in stored:
+        key = (values[0], _as_date(values[1]), values[2])
+        if (key[0], key[1]) not in replaced:
+            day_rows[key] = {"unit_id": values[3],
+                             **dict(zip(METRICS, values[4:], strict=True))}
+    for row in fresh:
+        key = (row["scope_id"], row["period_start"], row["survey_version_id"])
+        day_rows[key] = {"unit_id": row["unit_id"], **{m: row[m] for m in METRICS}}
+    rolled: dict[tuple[str, int, date, int], dict[str, Any]] = {}
+    for (scope_id, day, version), metrics in day_rows.items():
+        for kind in ("week", "month"):
+            start = period_start(kind, day)
+            if (kind, scope_id, start) not in wanted:
+                continue
+            total = rolled.setdefault((kind, scope_id, start, version), {
+                "period_kind": kind, "scope_id": scope_id, "period_start": start,
+                "survey_version_id": version, "unit_id": metrics["unit_id"],
+                **dict.fromkeys(METRICS, 0)})
+            total["unit_id"] = min(total["unit_id"], metrics["unit_id"])
+            for name in METRICS:
+                total[name] += metrics[name]
+    percentiles = _percentiles(session, scope, until, Region(ids, weeks, months))
+    return fresh + [_finish(row, scope, computed_at, percentiles) for row in rolled.values()]
 
 
 def _as_date(value: date | str) -> date:
@@ -302,14 +368,7 @@ def compute_indicators(session: Session, *, now: datetime, full: bool = False,
                   if s == scope for bucket in buckets}
         if not wanted:
             continue
-        region = Region(
-            ids=frozenset(scope_id for _, scope_id, _ in wanted),
-            weeks=frozenset(start for kind, _, start in wanted if kind == "week"),
-            months=frozenset(start for kind, _, start in wanted if kind == "month"),
-        )
-        computation.rows.extend(
-            row for row in _rows_for(session, scope, until, region, now)
-            if (row["period_kind"], row["scope_id"], row["period_start"]) in wanted)
+        computation.rows.extend(_incremental_rows(session, scope, wanted, until, now))
     return computation
 
 
