@@ -135,7 +135,11 @@ def _response_filter(scope_col: Any, until: datetime, region: Region | None) -> 
     return conditions
 
 
-def _aggregate_statement(scope: str, until: datetime, region: Region | None) -> Any:
+LEVELS = ("day", "week", "month")
+
+
+def _aggregate_statement(scope: str, until: datetime, region: Region | None,
+                         kinds: tuple[str, ...] = LEVELS) -> Any:
     """One scan of the responses per scope: day rows in a CTE, rolled up to weeks and months
     (week and month depend on the day, so grouping by them does not split a day)."""
     scope_col = SCOPE_COLUMNS[scope]
@@ -170,11 +174,11 @@ def _aggregate_statement(scope: str, until: datetime, region: Region | None) -> 
             *(cast(func.sum(day.c[name]), BigInteger).label(name) for name in METRICS),
         ).group_by(day.c.scope_id, period, day.c.survey_version_id)
 
-    return union_all(level("day", day.c.day), level("week", day.c.week),
-                     level("month", day.c.month))
+    return union_all(*(level(kind, day.c[kind]) for kind in kinds))
 
 
-def _percentile_statement(scope: str, until: datetime, region: Region | None) -> Any:
+def _percentile_statement(scope: str, until: datetime, region: Region | None,
+                          kinds: tuple[str, ...] = LEVELS) -> Any:
     """Measured-wait median and p90 (nearest rank) per day, week and month: a histogram of
     whole minutes per day, summed per period and cumulated with a window function."""
     scope_col = SCOPE_COLUMNS[scope]
@@ -209,15 +213,15 @@ def _percentile_statement(scope: str, until: datetime, region: Region | None) ->
                 "p90"),
         ).group_by(cumulated.c.sid, cumulated.c.ps, cumulated.c.sv)
 
-    return union_all(level("day", histogram.c.day), level("week", histogram.c.week),
-                     level("month", histogram.c.month))
+    return union_all(*(level(kind, histogram.c[kind]) for kind in kinds))
 
 
-def _percentiles(session: Session, scope: str, until: datetime, region: Region | None
+def _percentiles(session: Session, scope: str, until: datetime, region: Region | None,
+                 kinds: tuple[str, ...] = LEVELS,
                  ) -> dict[tuple[str, int, date, int], tuple[int | None, int | None]]:
     return {
         (r.kind, r.sid, _as_date(r.ps), r.sv): (r.median, r.p90)
-        for r in session.execute(_percentile_statement(scope, until, region))
+        for r in session.execute(_percentile_statement(scope, until, region, kinds))
     }
 
 
@@ -240,10 +244,10 @@ def _finish(row: dict[str, Any], scope: str, computed_at: datetime,
 
 
 def _rows_for(session: Session, scope: str, until: datetime, region: Region | None,
-              computed_at: datetime) -> list[dict[str, Any]]:
-    """Indicator rows of one scope for every period kind (only those of ``region``)."""
-    percentiles = _percentiles(session, scope, until, region)
-    result = session.execute(_aggregate_statement(scope, until, region))
+              computed_at: datetime, kinds: tuple[str, ...] = LEVELS) -> list[dict[str, Any]]:
+    """Indicator rows of one scope for the period kinds (only those of ``region``)."""
+    percentiles = _percentiles(session, scope, until, region, kinds)
+    result = session.execute(_aggregate_statement(scope, until, region, kinds))
     names = list(result.keys())
     rows = []
     for values in result:
@@ -269,9 +273,8 @@ def _incremental_rows(session: Session, scope: str, wanted: set[tuple[str, int, 
     weeks = frozenset(start for kind, _, start in wanted if kind == "week")
     months = frozenset(start for kind, _, start in wanted if kind == "month")
     fresh = [row for row in _rows_for(session, scope, until, Region(ids, days=days),
-                                      computed_at)
-             if row["period_kind"] == "day" and ("day", row["scope_id"],
-                                                 row["period_start"]) in wanted]
+                                      computed_at, ("day",))
+             if ("day", row["scope_id"], row["period_start"]) in wanted]
     first = min(min(weeks, default=date.max), min(months, default=date.max))
     last = max(max((w + timedelta(days=7) for w in weeks), default=date.min),
                max((period_end("month", m) for m in months), default=date.min))
@@ -304,7 +307,8 @@ def _incremental_rows(session: Session, scope: str, wanted: set[tuple[str, int, 
             total["unit_id"] = min(total["unit_id"], metrics["unit_id"])
             for name in METRICS:
                 total[name] += metrics[name]
-    percentiles = _percentiles(session, scope, until, Region(ids, weeks, months))
+    percentiles = _percentiles(session, scope, until, Region(ids, weeks, months),
+                               ("week", "month"))
     return fresh + [_finish(row, scope, computed_at, percentiles) for row in rolled.values()]
 
 

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert
-from app.models import Counter, DailySalt, Response, Service, SurveyVersion
+from app.models import Counter, CounterToken, DailySalt, Response, Service, SurveyVersion
 from app.models.feedback import MAX_MEASURED_WAIT_MIN
-from app.org import find_token, on_duty_query
+from app.org import TOKEN_PATTERN, find_token, on_duty_query
 from app.periods import local_periods
 from app.surveys import Survey
 
@@ -259,8 +259,34 @@ class Stored:
     flag_bot: bool
 
 
+@dataclass(frozen=True)
+class CounterRef:
+    """Just the ids of a counter: what storing a response needs (cheaper than the entity)."""
+
+    id: int
+    unit_id: int
+
+
+def counter_for_token(session: Session, token: str) -> tuple[CounterRef | None, bool]:
+    """The counter of a live token as ids, in one query; (None, True) when retired or the
+    counter is inactive, (None, False) when unknown."""
+    if not TOKEN_PATTERN.fullmatch(token):
+        return None, False
+    row = session.execute(
+        select(Counter.id, Counter.unit_id, Counter.active, CounterToken.retired_at)
+        .join(CounterToken, CounterToken.counter_id == Counter.id)
+        .where(CounterToken.token == token)
+    ).first()
+    if row is None:
+        return None, False
+    if row.retired_at is not None or not row.active:
+        return None, True
+    return CounterRef(row.id, row.unit_id), False
+
+
 def prepare_response(
-    session: Session, survey: Survey, counter: Counter, answers: Answers, created_at: datetime
+    session: Session, survey: Survey, counter: Counter | CounterRef, answers: Answers,
+    created_at: datetime,
 ) -> Prepared:
     """Look up the officer on duty, the service and the survey version (reads only).
 

@@ -17,9 +17,9 @@ from app.feedback import (
     MAX_LATE_SYNC,
     Outcome,
     Submission,
+    counter_for_token,
     parse_answers,
     prepare_response,
-    resolve_token,
     store_response,
     unit_service_codes,
 )
@@ -115,10 +115,9 @@ def create_response() -> ResponseReturnValue:
         return jsonify(errors=errors), 422
 
     session = db_session()
-    resolved = resolve_token(session, str(token))
-    if resolved.counter is None:
+    counter, _retired = counter_for_token(session, str(token))
+    if counter is None:
         return _error(404, "unknown or revoked counter token")
-    counter = resolved.counter
     survey = current_survey()
     for key in answers:
         if key not in survey.element_codes:

@@ -8,6 +8,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+import app.ratelimit  # noqa: F401  (registers the lazymemory:// storage scheme)
 from app.i18n import Catalogue, pick_locale
 
 LANG_COOKIE = "lang"
