@@ -128,9 +128,10 @@ def _response_filter(scope_col: Any, until: datetime, region: Region | None) -> 
     conditions = [func.coalesce(Response.received_at, Response.received_at) <= until,
                   func.coalesce(scope_col, -1) != -1]
     if region is not None:
-        periods = (Response.local_day.in_(sorted(region.days)) if region.days else
-                   or_(Response.local_month.in_(sorted(region.months)),
-                       Response.local_week.in_(sorted(region.weeks))))
+        chosen = [column.in_(sorted(values)) for column, values in (
+            (Response.local_day, region.days), (Response.local_week, region.weeks),
+            (Response.local_month, region.months)) if values]
+        periods = chosen[0] if len(chosen) == 1 else or_(*chosen)
         conditions += [periods, func.coalesce(scope_col, -1).in_(sorted(region.ids))]
     return conditions
 
@@ -307,8 +308,14 @@ def _incremental_rows(session: Session, scope: str, wanted: set[tuple[str, int, 
             total["unit_id"] = min(total["unit_id"], metrics["unit_id"])
             for name in METRICS:
                 total[name] += metrics[name]
-    percentiles = _percentiles(session, scope, until, Region(ids, weeks, months),
-                               ("week", "month"))
+    # Weeks and months read their own periods only (each through its local-period index).
+    percentiles = {}
+    if weeks:
+        percentiles.update(_percentiles(session, scope, until, Region(ids, weeks=weeks),
+                                        ("week",)))
+    if months:
+        percentiles.update(_percentiles(session, scope, until, Region(ids, months=months),
+                                        ("month",)))
     return fresh + [_finish(row, scope, computed_at, percentiles) for row in rolled.values()]
 
 
