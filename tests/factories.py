@@ -7,12 +7,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
 from app.feedback import DEFAULT_SURVEY_ID, Answers, Submission, record_response
@@ -227,3 +229,9 @@ def csrf_token_of(page: TestResponse) -> str:
     found = _CSRF.search(page.get_data(as_text=True))
     assert found is not None, "no CSRF token on this page"
     return found.group(1)
+
+
+@cache
+def cached_password_hash(password: str) -> str:
+    """scrypt costs 0.1 s per account; tests about scopes, not hashing, reuse one hash."""
+    return generate_password_hash(password)

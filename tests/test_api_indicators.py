@@ -7,7 +7,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from factories import (
     OTHER_NIP,
     SeededUnit,
     aggregate,
+    cached_password_hash,
     csrf_token,
     make_officer,
     make_other_unit,
@@ -30,7 +30,6 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
 from app.auth import create_api_token
@@ -56,11 +55,6 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=WIB)
 
 
-@cache
-def _cached_hash(password: str) -> str:
-    return generate_password_hash(password)
-
-
 @pytest.fixture
 def settings(settings: Settings, database_url: str) -> Settings:
     """A small officer minimum, so a few responses make an officer's row visible.
@@ -74,7 +68,7 @@ def settings(settings: Settings, database_url: str) -> Settings:
 @pytest.fixture(autouse=True)
 def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     # scrypt costs 0.1 s per account; these tests are about scopes, not password hashing.
-    monkeypatch.setattr("app.users.generate_password_hash", _cached_hash)
+    monkeypatch.setattr("app.users.generate_password_hash", cached_password_hash)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from factories import (
     OTHER_NIP,
     SeededUnit,
     aggregate,
+    cached_password_hash,
     csrf_token,
     make_officer,
     make_other_unit,
@@ -37,7 +38,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
-from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
 from app.models import Counter, Officer, Service, Unit
@@ -54,17 +54,7 @@ MAX_CRAWL = 300
 
 @pytest.fixture(autouse=True)
 def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("app.users.generate_password_hash", _cached_hash)
-
-
-_HASHES: dict[str, str] = {}
-
-
-def _cached_hash(password: str) -> str:
-    # scrypt costs 0.1 s per account; these tests are about scopes, not password hashing.
-    if password not in _HASHES:
-        _HASHES[password] = generate_password_hash(password)
-    return _HASHES[password]
+    monkeypatch.setattr("app.users.generate_password_hash", cached_password_hash)
 
 
 # The world: three units (one a sub-unit), four officers, a comment with a marker for each ---------
