@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 PERIOD_KINDS = ("day", "week", "month")
@@ -54,7 +54,3 @@ def period_end(kind: str, start: date) -> date:
         return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     raise ValueError(f"unknown period kind {kind!r}")
 
-
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    """The aware instant at which a local day begins."""
-    return datetime.combine(day, time.min, tz)
