@@ -34,13 +34,15 @@ def pg_schema_url(schema: str) -> str:
     return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
 
 
-def reset_pg_schema(schema: str) -> None:
-    """Drop and recreate a schema; btree_gist lives in public so no schema drop removes it."""
+def reset_pg_schema(schema: str, *, recreate: bool = True) -> None:
+    """Drop (and by default recreate) a schema; btree_gist lives in public so no schema drop
+    removes it."""
     engine = create_engine(PG_URL)
     with engine.begin() as connection:
         connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        if recreate:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
 
 
@@ -62,7 +64,7 @@ def pg_migrated() -> Iterator[str]:
     url = pg_schema_url(schema)
     migrate.upgrade(url)
     yield url
-    reset_pg_schema(schema)
+    reset_pg_schema(schema, recreate=False)
 
 
 def _truncate_pg(url: str) -> None:
