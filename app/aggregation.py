@@ -3,6 +3,9 @@
 Everything is computed in SQL with GROUP BY on both engines; no response is loaded into
 Python. Waiting-time percentiles come from a histogram of whole minutes, cumulated with a
 window function (nearest-rank: the smallest minute at which the share reaches 50 % / 90 %).
+The day histograms are stored (``wait_histogram``) beside the indicators, so an incremental
+run recomputes the touched days from their responses and reads weeks and months from the
+stored histograms of their other days, never a month of responses.
 
 A run has two transactions. ``compute_indicators`` reads a consistent snapshot without any
 write lock (so citizens keep submitting on SQLite); ``apply_indicators`` then replaces the
@@ -40,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
-from app.models import AggregationState, Indicator, Response
+from app.models import AggregationState, Indicator, Response, WaitMinutes
 from app.periods import period_end, period_start
 from app.scoring import CATEGORY_THRESHOLDS_HUNDREDTHS, category_of_hundredths, ikm_hundredths
 
@@ -67,6 +70,7 @@ SUM_COLUMNS = tuple(f"sum_u{i}" for i in range(1, 10))
 WITHIN_MINUTES = 60
 
 Bucket = tuple[int, date]  # (scope id, period start)
+HISTOGRAM: Table = WaitMinutes.metadata.tables[WaitMinutes.__tablename__]
 
 
 @dataclass
@@ -81,6 +85,11 @@ class Computation:
     staged: int | None = None
     # (scope, period kind) -> buckets recomputed; empty for a full rebuild (all replaced).
     touched: dict[tuple[str, str], set[Bucket]] = field(default_factory=dict)
+    # Day histograms of measured waits: every (scope id, day) of ids x days of a scope is
+    # replaced by these rows (all of them for a full rebuild).
+    histogram_rows: list[dict[str, Any]] = field(default_factory=list)
+    histogram_replaced: dict[str, tuple[frozenset[int], frozenset[date]]] = field(
+        default_factory=dict)
 
     @property
     def bucket_count(self) -> int:
@@ -178,27 +187,45 @@ def _aggregate_statement(scope: str, until: datetime, region: Region | None,
     return union_all(*(level(kind, day.c[kind]) for kind in kinds))
 
 
-def _percentile_statement(scope: str, until: datetime, region: Region | None,
-                          kinds: tuple[str, ...] = LEVELS) -> Any:
-    """Measured-wait median and p90 (nearest rank) per day, week and month: a histogram of
-    whole minutes per day, summed per period and cumulated with a window function."""
+def _response_histogram(scope: str, until: datetime, region: Region | None) -> Any:
+    """The whole-minute histogram of measured waits per scope id, local day and survey
+    version, read from the responses; its columns are those of ``wait_histogram``."""
     scope_col = SCOPE_COLUMNS[scope]
     minute = Response.measured_wait_min
-    histogram = select(
-        scope_col.label("sid"), Response.local_day.label("day"),
-        Response.local_week.label("week"), Response.local_month.label("month"),
-        Response.survey_version_id.label("sv"), minute.label("m"), func.count().label("c"),
+    return select(
+        literal(scope, String).label("scope"), scope_col.label("scope_id"),
+        Response.local_day.label("day"), Response.survey_version_id.label("survey_version_id"),
+        minute.label("minute"), Response.local_week.label("week"),
+        Response.local_month.label("month"), func.count().label("responses"),
     ).where(*_response_filter(scope_col, until, region), minute.is_not(None),
             _unflagged()).group_by(
         scope_col, Response.local_day, Response.local_week, Response.local_month,
         Response.survey_version_id, minute,
-    ).cte("histogram")
+    )
+
+
+def _stored_histogram(scope: str, ids: Iterable[int], first: date, last: date,
+                      without_days: Iterable[date]) -> Any:
+    """Stored day histograms of ``ids`` in [first, last), leaving out the given days."""
+    return select(*HISTOGRAM.c).where(
+        HISTOGRAM.c.scope == scope, HISTOGRAM.c.scope_id.in_(sorted(ids)),
+        HISTOGRAM.c.day >= first, HISTOGRAM.c.day < last,
+        HISTOGRAM.c.day.not_in(sorted(without_days)))
+
+
+def _percentile_statement(source: Any, kinds: tuple[str, ...] = LEVELS) -> Any:
+    """Measured-wait median and p90 (nearest rank) per day, week and month of a day
+    histogram (shaped like ``wait_histogram``): summed per period and cumulated with a
+    window function."""
+    histogram = source.cte("histogram")
 
     def level(kind: str, period: Any) -> Any:
         h = select(
-            histogram.c.sid, period.label("ps"), histogram.c.sv, histogram.c.m,
-            func.sum(histogram.c.c).label("c"),
-        ).group_by(histogram.c.sid, period, histogram.c.sv, histogram.c.m).subquery()
+            histogram.c.scope_id.label("sid"), period.label("ps"),
+            histogram.c.survey_version_id.label("sv"), histogram.c.minute.label("m"),
+            func.sum(histogram.c.responses).label("c"),
+        ).group_by(histogram.c.scope_id, period, histogram.c.survey_version_id,
+                   histogram.c.minute).subquery()
         partition = [h.c.sid, h.c.ps, h.c.sv]
         cumulated = select(
             h.c.sid, h.c.ps, h.c.sv, h.c.m,
@@ -217,18 +244,25 @@ def _percentile_statement(scope: str, until: datetime, region: Region | None,
     return union_all(*(level(kind, histogram.c[kind]) for kind in kinds))
 
 
-def _percentiles(session: Session, scope: str, until: datetime, region: Region | None,
-                 kinds: tuple[str, ...] = LEVELS,
-                 ) -> dict[tuple[str, int, date, int], tuple[int | None, int | None]]:
+Percentiles = dict[tuple[str, int, date, int], tuple[int | None, int | None]]
+
+
+def _percentiles(session: Session, source: Any, kinds: tuple[str, ...] = LEVELS
+                 ) -> Percentiles:
     return {
         (r.kind, r.sid, _as_date(r.ps), r.sv): (r.median, r.p90)
-        for r in session.execute(_percentile_statement(scope, until, region, kinds))
+        for r in session.execute(_percentile_statement(source, kinds))
     }
 
 
+def _histogram_rows(session: Session, source: Any) -> list[dict[str, Any]]:
+    return [{**row._mapping, "day": _as_date(row.day), "week": _as_date(row.week),
+             "month": _as_date(row.month), "responses": int(row.responses)}
+            for row in session.execute(source)]
+
+
 def _finish(row: dict[str, Any], scope: str, computed_at: datetime,
-            percentiles: dict[tuple[str, int, date, int], tuple[int | None, int | None]]
-            ) -> dict[str, Any]:
+            percentiles: Percentiles) -> dict[str, Any]:
     """Add the IKM, the category and the measured-wait percentiles to summed metrics."""
     n = row["n"]
     if n > 0:
@@ -247,7 +281,7 @@ def _finish(row: dict[str, Any], scope: str, computed_at: datetime,
 def _rows_for(session: Session, scope: str, until: datetime, region: Region | None,
               computed_at: datetime, kinds: tuple[str, ...] = LEVELS) -> list[dict[str, Any]]:
     """Indicator rows of one scope for the period kinds (only those of ``region``)."""
-    percentiles = _percentiles(session, scope, until, region, kinds)
+    percentiles = _percentiles(session, _response_histogram(scope, until, region), kinds)
     result = session.execute(_aggregate_statement(scope, until, region, kinds))
     names = list(result.keys())
     rows = []
@@ -260,15 +294,17 @@ def _rows_for(session: Session, scope: str, until: datetime, region: Region | No
     return rows
 
 
-def _incremental_rows(session: Session, scope: str, wanted: set[tuple[str, int, date]],
-                      until: datetime, computed_at: datetime) -> list[dict[str, Any]]:
-    """Recompute the wanted buckets of one scope without rescanning whole months.
+def _incremental_rows(session: Session, computation: Computation, scope: str,
+                      wanted: set[tuple[str, int, date]], computed_at: datetime,
+                      ) -> list[dict[str, Any]]:
+    """Recompute the wanted buckets of one scope without rescanning whole weeks or months.
 
-    Touched days are recomputed from their responses; weeks and months are the sums of
-    their day rows (the stored ones, with the touched days replaced), grouped in SQL-free
-    arithmetic on a few hundred aggregate rows; only the measured-wait percentiles of weeks
-    and months read responses again, and only those with a measured wait.
+    Touched days (and their measured-wait histograms) are recomputed from their responses;
+    weeks and months are the sums of their day rows (the stored ones, with the touched days
+    replaced), added up in Python over a few hundred aggregate rows, and their percentiles
+    come from the stored day histograms with the touched days replaced by the fresh ones.
     """
+    until = computation.until
     ids = frozenset(scope_id for _, scope_id, _ in wanted)
     days = frozenset(start for kind, _, start in wanted if kind == "day")
     weeks = frozenset(start for kind, _, start in wanted if kind == "week")
@@ -308,14 +344,15 @@ def _incremental_rows(session: Session, scope: str, wanted: set[tuple[str, int, 
             total["unit_id"] = min(total["unit_id"], metrics["unit_id"])
             for name in METRICS:
                 total[name] += metrics[name]
-    # Weeks and months read their own periods only (each through its local-period index).
-    percentiles = {}
-    if weeks:
-        percentiles.update(_percentiles(session, scope, until, Region(ids, weeks=weeks),
-                                        ("week",)))
-    if months:
-        percentiles.update(_percentiles(session, scope, until, Region(ids, months=months),
-                                        ("month",)))
+    # The touched days' histograms replace the stored ones for every (id, day) in ids x days.
+    fresh_histogram = _response_histogram(scope, until, Region(ids, days=days))
+    computation.histogram_rows.extend(_histogram_rows(session, fresh_histogram))
+    computation.histogram_replaced[scope] = (ids, days)
+    percentiles: Percentiles = {}
+    kinds = tuple(kind for kind, starts in (("week", weeks), ("month", months)) if starts)
+    if kinds:
+        source = union_all(_stored_histogram(scope, ids, first, last, days), fresh_histogram)
+        percentiles = _percentiles(session, source, kinds)
     return fresh + [_finish(row, scope, computed_at, percentiles) for row in rolled.values()]
 
 
@@ -371,6 +408,8 @@ def compute_indicators(session: Session, *, now: datetime, full: bool = False,
     if computation.full:
         for scope in SCOPE_COLUMNS:
             computation.rows.extend(_rows_for(session, scope, until, None, now))
+            computation.histogram_rows.extend(
+                _histogram_rows(session, _response_histogram(scope, until, None)))
         return computation
     assert since is not None  # noqa: S101 (narrowing: not full)
     computation.touched = touched_buckets(session, since, until)
@@ -379,7 +418,7 @@ def compute_indicators(session: Session, *, now: datetime, full: bool = False,
                   if s == scope for bucket in buckets}
         if not wanted:
             continue
-        computation.rows.extend(_incremental_rows(session, scope, wanted, until, now))
+        computation.rows.extend(_incremental_rows(session, computation, scope, wanted, now))
     return computation
 
 
@@ -397,22 +436,31 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
         raise StaleWatermark(f"watermark {stored} is ahead of this run ({computation.until})")
     if computation.full:
         session.execute(delete(Indicator))
+        session.execute(delete(WaitMinutes))
     else:
         for (scope, kind), buckets in computation.touched.items():
             for chunk in _chunks(sorted(buckets), 500):
                 session.execute(delete(Indicator).where(
                     Indicator.scope == scope, Indicator.period_kind == kind,
                     tuple_(Indicator.scope_id, Indicator.period_start).in_(chunk)))
+        for scope, (ids, days) in computation.histogram_replaced.items():
+            for ids_chunk in _chunks(sorted(ids), 500):
+                session.execute(delete(WaitMinutes).where(
+                    WaitMinutes.scope == scope, WaitMinutes.scope_id.in_(ids_chunk),
+                    WaitMinutes.day.in_(sorted(days))))
     table = Indicator.metadata.tables[Indicator.__tablename__]
     if computation.staged is not None:
-        staging = _staging_table()
-        columns = [c.name for c in staging.columns]
-        session.execute(insert(table).from_select(columns, select(*staging.columns)))
-        staging.drop(session.connection())
+        for staging, target in ((_staging_table(), table),
+                                (_histogram_staging_table(), HISTOGRAM)):
+            columns = [c.name for c in staging.columns]
+            session.execute(insert(target).from_select(columns, select(*staging.columns)))
+            staging.drop(session.connection())
+    # Core executemany: the ORM's bulk path would split heterogeneous rows into thousands
+    # of statements.
     for chunk in _chunks(computation.rows, 5000):
-        # Core executemany: the ORM's bulk path would split heterogeneous rows into
-        # thousands of statements.
         session.connection().execute(insert(table), list(chunk))
+    for chunk in _chunks(computation.histogram_rows, 5000):
+        session.connection().execute(insert(HISTOGRAM), list(chunk))
     if state is None:
         session.add(AggregationState(name=STATE_NAME, watermark=computation.until,
                                      last_run_at=now,
@@ -427,6 +475,7 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
 
 
 STAGING_TABLE = "indicator_staging"
+HISTOGRAM_STAGING_TABLE = "wait_histogram_staging"
 
 
 def _staging_table() -> Table:
@@ -437,6 +486,13 @@ def _staging_table() -> Table:
                  prefixes=["TEMPORARY"])
 
 
+def _histogram_staging_table() -> Table:
+    """A temporary table shaped like ``wait_histogram`` (without its constraints)."""
+    return Table(HISTOGRAM_STAGING_TABLE, MetaData(),
+                 *(Column(c.name, c.type) for c in HISTOGRAM.columns),
+                 prefixes=["TEMPORARY"])
+
+
 def _stage_full_rebuild(session: Session, until: datetime, now: datetime) -> int:
     """Compute every indicator row in SQL into the staging table; return the row count.
 
@@ -444,13 +500,18 @@ def _stage_full_rebuild(session: Session, until: datetime, now: datetime) -> int
     ``scoring.ikm_hundredths`` does (tests hold the two paths equal).
     """
     staging = _staging_table()
+    histogram = _histogram_staging_table()
     connection = session.connection()
-    staging.drop(connection, checkfirst=True)
-    staging.create(connection)
+    for table in (staging, histogram):
+        table.drop(connection, checkfirst=True)
+        table.create(connection)
     columns = [c.name for c in staging.columns]
     for scope in SCOPE_COLUMNS:
+        session.execute(insert(histogram).from_select(
+            [c.name for c in histogram.columns], _response_histogram(scope, until, None)))
         agg = _aggregate_statement(scope, until, None).subquery("agg")
-        pct = _percentile_statement(scope, until, None).subquery("pct")
+        pct = _percentile_statement(
+            select(*histogram.c).where(histogram.c.scope == scope)).subquery("pct")
         n = agg.c.n
         score_sum = sum((agg.c[name] for name in SUM_COLUMNS[1:]), agg.c[SUM_COLUMNS[0]])
         hundredths = case((n > 0, (score_sum * 5000 + n * 9) // (n * 18)), else_=None)

@@ -39,7 +39,7 @@ from app.db import Database
 from app.feedback import Answers, Outcome, Submission, record_response
 from app.indicators import ikm_value, indicator_rows, nrr_values
 from app.jobs import run_aggregation
-from app.models import Counter, Indicator, Officer, Response
+from app.models import Counter, Indicator, Officer, Response, WaitMinutes
 from app.org import assign_officer, create_counter
 from app.scoring import category, ikm_from_totals
 from app.surveys import latest
@@ -141,6 +141,35 @@ def computed_at_by_key(db: Database) -> dict[tuple[Any, ...], datetime]:
     with db.session_scope(write=False) as s:
         return {tuple(getattr(r, k) for k in KEY): r.computed_at
                 for r in s.scalars(select(Indicator))}
+
+
+HistogramKey = tuple[str, int, date, int, int]
+
+
+def histogram_map(db: Database) -> dict[HistogramKey, tuple[date, date, int]]:
+    """The stored day histograms of measured waits by (scope, id, day, version, minute)."""
+    with db.session_scope(write=False) as s:
+        return {(h.scope, h.scope_id, h.day, h.survey_version_id, h.minute):
+                (h.week, h.month, h.responses) for h in s.scalars(select(WaitMinutes))}
+
+
+def reference_histogram(db: Database) -> dict[HistogramKey, tuple[date, date, int]]:
+    """The day histograms counted in plain Python from every stored response."""
+    with db.session_scope(write=False) as s:
+        responses = s.scalars(select(Response)).all()
+    counts: dict[HistogramKey, int] = defaultdict(int)
+    periods: dict[HistogramKey, tuple[date, date]] = {}
+    for r in responses:
+        if r.flag_repeat or r.flag_bot or r.measured_wait_min is None:
+            continue
+        for scope, attr in SCOPE_ATTRS.items():
+            if getattr(r, attr) is None:
+                continue
+            key = (scope, getattr(r, attr), r.local_day, r.survey_version_id,
+                   r.measured_wait_min)
+            counts[key] += 1
+            periods[key] = (r.local_week, r.local_month)
+    return {key: (*periods[key], count) for key, count in counts.items()}
 
 
 def watermark(db: Database) -> datetime | None:
@@ -614,12 +643,16 @@ def test_incremental_runs_equal_a_full_rebuild(world: World, session: Session) -
     assert sum(r["flagged"] for k, r in incremental.items() if k[:1] == ("unit",)
                and k[2] == "month") > 0
     assert incremental == reference_rows(world.db)
+    histogram = histogram_map(world.db)
+    assert len({k[:2] for k in histogram}) > 5  # several scopes and ids have measured waits
+    assert histogram == reference_histogram(world.db)
 
     last = nows[-1] + timedelta(hours=1)
     full = run_aggregation(world.db, now=last, full=True)
     assert full.full is True
     assert full.rows == len(incremental)
     assert indicator_map(world.db) == incremental
+    assert histogram_map(world.db) == histogram
 
     # Two more runs with nothing new: nothing recomputed, nothing changed (computed_at either).
     before = full_rows(world.db)
@@ -800,6 +833,7 @@ def test_an_interrupted_run_leaves_the_old_rows_and_watermark(
     first_now = utc(2026, 11, 5)
     run_aggregation(world.db, now=first_now)
     before = full_rows(world.db)
+    histogram_before = histogram_map(world.db)
     mark = watermark(world.db)
     assert mark == first_now - SETTLE
 
@@ -828,6 +862,7 @@ def test_an_interrupted_run_leaves_the_old_rows_and_watermark(
         run_aggregation(world.db, now=utc(2026, 11, 7))
     assert len(inserts) == 2  # the deletes and the first chunk had run
     assert full_rows(world.db) == before
+    assert histogram_map(world.db) == histogram_before
     assert watermark(world.db) == mark
 
     monkeypatch.undo()

@@ -9,6 +9,7 @@ from app.models.indicators import (
     JobRun,
     SchedulerLock,
     ServedCount,
+    WaitMinutes,
 )
 from app.models.org import Counter, CounterToken, Service, Unit
 from app.models.people import Assignment, Officer, User
@@ -22,6 +23,7 @@ __all__ = [
     "JobRun",
     "SchedulerLock",
     "ServedCount",
+    "WaitMinutes",
     "Assignment",
     "Counter",
     "CounterToken",

@@ -76,6 +76,33 @@ class Indicator(Base):
     computed_at: Mapped[utc_at]
 
 
+class WaitMinutes(Base):
+    """How many unflagged responses of one scope, local day and survey version had a
+    measured wait of each whole minute: the histogram that week and month percentiles are
+    read from, so that an incremental run never rescans a month of responses.
+
+    Maintained by the aggregation beside ``indicators`` (same transaction, same buckets).
+    """
+
+    __tablename__ = "wait_histogram"
+    __table_args__ = (
+        CheckConstraint("scope IN ('unit', 'counter', 'service', 'officer')",
+                        name="scope_known"),
+        CheckConstraint("responses > 0", name="responses_positive"),
+    )
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    survey_version_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_versions.id", ondelete="CASCADE"), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The day's ISO week and month, so that periods are grouped without date arithmetic.
+    week: Mapped[date] = mapped_column(Date)
+    month: Mapped[date] = mapped_column(Date)
+    responses: Mapped[int] = mapped_column(Integer)
+
+
 class AggregationState(Base):
     """The watermark: responses received up to this instant are in the indicators."""
 
