@@ -71,6 +71,7 @@ WITHIN_MINUTES = 60
 
 Bucket = tuple[int, date]  # (scope id, period start)
 HISTOGRAM: Table = WaitMinutes.metadata.tables[WaitMinutes.__tablename__]
+INDICATORS: Table = Indicator.metadata.tables[Indicator.__tablename__]
 
 
 @dataclass
@@ -300,50 +301,53 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
     """Recompute the wanted buckets of one scope without rescanning whole weeks or months.
 
     Touched days (and their measured-wait histograms) are recomputed from their responses;
-    weeks and months are the sums of their day rows (the stored ones, with the touched days
-    replaced), added up in Python over a few hundred aggregate rows, and their percentiles
-    come from the stored day histograms with the touched days replaced by the fresh ones.
+    weeks and months are the sums of their day rows (the stored ones summed in SQL, plus the
+    recomputed days), and their percentiles come from the stored day histograms with the
+    touched days replaced by the fresh ones.
     """
     until = computation.until
     ids = frozenset(scope_id for _, scope_id, _ in wanted)
     days = frozenset(start for kind, _, start in wanted if kind == "day")
     weeks = frozenset(start for kind, _, start in wanted if kind == "week")
     months = frozenset(start for kind, _, start in wanted if kind == "month")
-    fresh = [row for row in _rows_for(session, scope, until, Region(ids, days=days),
-                                      computed_at, ("day",))
-             if ("day", row["scope_id"], row["period_start"]) in wanted]
-    first = min(min(weeks, default=date.max), min(months, default=date.max))
-    last = max(max((w + timedelta(days=7) for w in weeks), default=date.min),
-               max((period_end("month", m) for m in months), default=date.min))
-    stored = session.execute(
-        select(Indicator.scope_id, Indicator.period_start, Indicator.survey_version_id,
-               Indicator.unit_id, *(getattr(Indicator, name) for name in METRICS))
-        .where(Indicator.scope == scope, Indicator.period_kind == "day",
-               Indicator.scope_id.in_(sorted(ids)),
-               Indicator.period_start >= first, Indicator.period_start < last))
-    replaced = {(scope_id, day) for kind, scope_id, day in wanted if kind == "day"}
-    day_rows: dict[tuple[int, date, int], dict[str, Any]] = {}
-    for values in stored:
-        key = (values[0], _as_date(values[1]), values[2])
-        if (key[0], key[1]) not in replaced:
-            day_rows[key] = {"unit_id": values[3],
-                             **dict(zip(METRICS, values[4:], strict=True))}
-    for row in fresh:
-        key = (row["scope_id"], row["period_start"], row["survey_version_id"])
-        day_rows[key] = {"unit_id": row["unit_id"], **{m: row[m] for m in METRICS}}
+    # Every (id, day) of ids x days is recomputed; only the wanted ones are written back.
+    recomputed = _rows_for(session, scope, until, Region(ids, days=days), computed_at, ("day",))
+    fresh = [row for row in recomputed if ("day", row["scope_id"], row["period_start"]) in wanted]
+    periods = [(kind, start) for kind, starts in (("week", weeks), ("month", months))
+               for start in sorted(starts)]
     rolled: dict[tuple[str, int, date, int], dict[str, Any]] = {}
-    for (scope_id, day, version), metrics in day_rows.items():
-        for kind in ("week", "month"):
-            start = period_start(kind, day)
-            if (kind, scope_id, start) not in wanted:
-                continue
-            total = rolled.setdefault((kind, scope_id, start, version), {
-                "period_kind": kind, "scope_id": scope_id, "period_start": start,
-                "survey_version_id": version, "unit_id": metrics["unit_id"],
-                **dict.fromkeys(METRICS, 0)})
-            total["unit_id"] = min(total["unit_id"], metrics["unit_id"])
-            for name in METRICS:
-                total[name] += metrics[name]
+
+    def add(kind: str, start: date, scope_id: int, version: int, unit_id: int,
+            metrics: Sequence[int]) -> None:
+        if (kind, scope_id, start) not in wanted:
+            return
+        total = rolled.setdefault((kind, scope_id, start, version), {
+            "period_kind": kind, "scope_id": scope_id, "period_start": start,
+            "survey_version_id": version, "unit_id": unit_id, **dict.fromkeys(METRICS, 0)})
+        total["unit_id"] = min(total["unit_id"], unit_id)
+        for name, value in zip(METRICS, metrics, strict=True):
+            total[name] += int(value)
+
+    if periods:
+        # The stored day rows of each wanted week and month, summed in SQL, without the
+        # recomputed days; the recomputed day rows are added on top.
+        day = INDICATORS.c
+        stored = union_all(*(
+            select(literal(index).label("p"), day.scope_id, day.survey_version_id,
+                   func.min(day.unit_id).label("unit_id"),
+                   *(cast(func.sum(day[name]), BigInteger).label(name) for name in METRICS))
+            .where(day.scope == scope, day.period_kind == "day",
+                   day.scope_id.in_(sorted(ids)), day.period_start >= start,
+                   day.period_start < period_end(kind, start),
+                   day.period_start.not_in(sorted(days)))
+            .group_by(day.scope_id, day.survey_version_id)
+            for index, (kind, start) in enumerate(periods)))
+        for values in session.execute(stored):
+            add(*periods[values[0]], values[1], values[2], values[3], values[4:])
+        for row in recomputed:
+            for kind in ("week", "month"):
+                add(kind, period_start(kind, row["period_start"]), row["scope_id"],
+                    row["survey_version_id"], row["unit_id"], [row[m] for m in METRICS])
     # The touched days' histograms replace the stored ones for every (id, day) in ids x days.
     fresh_histogram = _response_histogram(scope, until, Region(ids, days=days))
     computation.histogram_rows.extend(_histogram_rows(session, fresh_histogram))
@@ -351,6 +355,8 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
     percentiles: Percentiles = {}
     kinds = tuple(kind for kind, starts in (("week", weeks), ("month", months)) if starts)
     if kinds:
+        first = min(start for _, start in periods)
+        last = max(period_end(kind, start) for kind, start in periods)
         source = union_all(_stored_histogram(scope, ids, first, last, days), fresh_histogram)
         percentiles = _percentiles(session, source, kinds)
     return fresh + [_finish(row, scope, computed_at, percentiles) for row in rolled.values()]
@@ -438,17 +444,20 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
         session.execute(delete(Indicator))
         session.execute(delete(WaitMinutes))
     else:
+        # Core statements on the tables: the ORM's bulk delete would first evaluate its
+        # criteria against the session for nothing.
+        connection = session.connection()
         for (scope, kind), buckets in computation.touched.items():
             for chunk in _chunks(sorted(buckets), 500):
-                session.execute(delete(Indicator).where(
-                    Indicator.scope == scope, Indicator.period_kind == kind,
-                    tuple_(Indicator.scope_id, Indicator.period_start).in_(chunk)))
+                connection.execute(delete(INDICATORS).where(
+                    INDICATORS.c.scope == scope, INDICATORS.c.period_kind == kind,
+                    tuple_(INDICATORS.c.scope_id, INDICATORS.c.period_start).in_(chunk)))
         for scope, (ids, days) in computation.histogram_replaced.items():
             for ids_chunk in _chunks(sorted(ids), 500):
-                session.execute(delete(WaitMinutes).where(
-                    WaitMinutes.scope == scope, WaitMinutes.scope_id.in_(ids_chunk),
-                    WaitMinutes.day.in_(sorted(days))))
-    table = Indicator.metadata.tables[Indicator.__tablename__]
+                connection.execute(delete(HISTOGRAM).where(
+                    HISTOGRAM.c.scope == scope, HISTOGRAM.c.scope_id.in_(ids_chunk),
+                    HISTOGRAM.c.day.in_(sorted(days))))
+    table = INDICATORS
     if computation.staged is not None:
         for staging, target in ((_staging_table(), table),
                                 (_histogram_staging_table(), HISTOGRAM)):
@@ -480,7 +489,7 @@ HISTOGRAM_STAGING_TABLE = "wait_histogram_staging"
 
 def _staging_table() -> Table:
     """A temporary table shaped like ``indicators`` (without its id and constraints)."""
-    source = Indicator.metadata.tables[Indicator.__tablename__]
+    source = INDICATORS
     return Table(STAGING_TABLE, MetaData(),
                  *(Column(c.name, c.type) for c in source.columns if c.name != "id"),
                  prefixes=["TEMPORARY"])

@@ -41,6 +41,7 @@ UNITS, COUNTERS_PER_UNIT, OFFICERS_PER_UNIT, SERVICES_PER_UNIT = 20, 6, 15, 5
 DAYS = 730
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # Monday 10:00 WIB
 PASSWORD = "bench-password-123"
+INCREMENTAL_RUNS = 3
 BANDS = ["lt5", "5-15", "15-30", "30-60", "60-120", "gt120", None]
 
 
@@ -166,19 +167,26 @@ def bench_engine(label: str, url: str, workdir: Path, sizes: list[int]) -> None:
         # Each size's runs happen later than the previous size's (the watermark only advances).
         now = NOW + timedelta(hours=step)
         full, run = timed(lambda now=now: run_aggregation(db, now=now, full=True))
-        new = response_rows(world, 1000, rng, first=now - timedelta(days=1), days=1,
-                            received=now + timedelta(minutes=1))
-        insert_rows(db, new)
-        incremental, inc = timed(
-            lambda now=now: run_aggregation(db, now=now + timedelta(minutes=5)))
+        # Three incremental runs, each after 1,000 new responses answered over the last day
+        # (the scheduler's normal case); the median is reported beside the slowest.
+        incrementals = []
+        for rep in range(INCREMENTAL_RUNS):
+            at = now + timedelta(minutes=10 * (rep + 1))
+            new = response_rows(world, 1000, rng, first=at - timedelta(days=1), days=1,
+                                received=at - timedelta(minutes=5))
+            insert_rows(db, new)
+            seconds, inc = timed(lambda at=at: run_aggregation(db, now=at))
+            incrementals.append(seconds)
+        incremental = statistics.median(incrementals)
         floor = scan_floor(db)
         p95 = page_p95(app, f"/dashboard/units/U00?week={week.isoformat()}")
         health = page_p95(app, "/healthz")
         print(f"{label:<10} {size:>9,} responses (+{generated:5.1f} s to load)")
         print(f"  full rebuild      {full:7.2f} s  ({run.rows:,} indicator rows; floor: one "
               f"scan {floor:.2f} s)   goal <= 60 s: {'PASS' if full <= 60 else 'FAIL'}")
-        print(f"  incremental 1,000 {incremental:7.2f} s  ({inc.buckets:,} buckets)"
-              f"   goal <= 1 s: {'PASS' if incremental <= 1 else 'FAIL'}")
+        print(f"  incremental 1,000 {incremental:7.2f} s  median of {INCREMENTAL_RUNS}, slowest "
+              f"{max(incrementals):.2f} s ({inc.buckets:,} buckets)"
+              f"   goal <= 1 s: {'PASS' if max(incrementals) <= 1 else 'FAIL'}")
         print(f"  weekly page p95   {p95:7.1f} ms (floor: /healthz p95 {health:.1f} ms)"
               f"   goal <= 150 ms: {'PASS' if p95 <= 150 else 'FAIL'}")
     db.dispose()
