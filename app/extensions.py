@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
+from app.feedback import TodaysSalt
 from app.surveys import Survey
 
 
@@ -25,6 +26,12 @@ def settings() -> Settings:
 def surveys() -> dict[tuple[str, int], Survey]:
     """The survey definitions validated at start-up."""
     value: dict[tuple[str, int], Survey] = current_app.extensions["suara.surveys"]
+    return value
+
+
+def todays_salt() -> TodaysSalt:
+    """This process's memory of the day's salt (see ``TodaysSalt``)."""
+    value: TodaysSalt = current_app.extensions["suara.salts"]
     return value
 
 

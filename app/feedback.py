@@ -15,13 +15,22 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert
-from app.models import Counter, CounterToken, DailySalt, Response, Service, SurveyVersion
+from app.db import UTCDateTime, dialect_insert
+from app.models import (
+    Counter,
+    CounterToken,
+    DailySalt,
+    Officer,
+    Response,
+    Service,
+    SurveyVersion,
+    Unit,
+)
 from app.models.feedback import MAX_MEASURED_WAIT_MIN
-from app.org import TOKEN_PATTERN, find_token, on_duty_query
+from app.org import CODE_PATTERN, TOKEN_PATTERN, on_duty_query
 from app.periods import local_periods
 from app.surveys import Survey
 
@@ -179,9 +188,14 @@ def survey_version_id(session: Session, survey: Survey) -> int:
 
 def daily_salt(session: Session, day: date) -> str:
     """The salt of a local day, created on first use (concurrent first uses agree)."""
+    return _daily_salt(session, day)[0]
+
+
+def _daily_salt(session: Session, day: date) -> tuple[str, bool]:
+    """The day's salt, and whether it was already stored (committed) before this call."""
     salt = session.scalar(select(DailySalt.salt).where(DailySalt.day == day))
     if salt is not None:
-        return salt
+        return salt, True
     session.execute(
         dialect_insert(session, DailySalt)
         .values(day=day, salt=secrets.token_hex(32))
@@ -189,7 +203,30 @@ def daily_salt(session: Session, day: date) -> str:
     )
     stored = session.scalar(select(DailySalt.salt).where(DailySalt.day == day))
     assert stored is not None  # noqa: S101 (just inserted or inserted concurrently)
-    return stored
+    return stored, False
+
+
+class TodaysSalt:
+    """The current local day's salt, remembered by one process once it is in the database.
+
+    A day's salt never changes once committed, so reading it on every submission is wasted
+    work. Only a salt that was already stored when read is remembered (one this transaction
+    inserted may still roll back), and only the latest day's: the day after, the first
+    submission replaces it, so a past day's salt does not stay in memory once it is deleted.
+    """
+
+    def __init__(self) -> None:
+        self._known: tuple[date, str] | None = None
+
+    def get(self, session: Session, day: date) -> str:
+        """The salt of ``day`` (normally today), from memory when it is known."""
+        known = self._known
+        if known is not None and known[0] == day:
+            return known[1]
+        salt, committed = _daily_salt(session, day)
+        if committed and (known is None or day > known[0]):
+            self._known = (day, salt)
+        return salt
 
 
 def salted_hash(salt: str, value: str) -> str:
@@ -267,21 +304,92 @@ class CounterRef:
     unit_id: int
 
 
-def counter_for_token(session: Session, token: str) -> tuple[CounterRef | None, bool]:
-    """The counter of a live token as ids, in one query; (None, True) when retired or the
-    counter is inactive, (None, False) when unknown."""
+# The hot paths' statements are built once: building a statement per request costs more than
+# running it. They are written against the tables, so that executing them needs no ORM work.
+_counters = Counter.__table__
+_tokens = CounterToken.__table__
+_services = Service.__table__
+_versions = SurveyVersion.__table__
+_responses = Response.__table__
+_AT = bindparam("at", type_=UTCDateTime())
+
+_SUBMISSION_LOOKUP = (
+    select(
+        _counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
+        select(_services.c.id).where(
+            _services.c.unit_id == _counters.c.unit_id,
+            _services.c.code == bindparam("service", type_=String()),
+        ).scalar_subquery(),
+        on_duty_query(_counters.c.id, _AT).scalar_subquery(),
+        select(_versions.c.id).where(
+            _versions.c.survey_id == bindparam("survey_id", type_=String()),
+            _versions.c.version == bindparam("version"),
+        ).scalar_subquery(),
+    )
+    .join(_tokens, _tokens.c.counter_id == _counters.c.id)
+    .where(_tokens.c.token == bindparam("token", type_=String()))
+)
+
+_REPEAT = select(_responses.c.id).where(
+    _responses.c.device_hash == bindparam("device", type_=String()),
+    _responses.c.counter_id == bindparam("counter_id"),
+    _responses.c.created_at > bindparam("since", type_=UTCDateTime()),
+    _responses.c.created_at <= bindparam("until", type_=UTCDateTime()),
+).limit(1)
+
+
+@dataclass(frozen=True)
+class TokenLookup:
+    """A scanned token and what a response at its counter needs, read in one statement.
+
+    ``counter`` is None for an unknown token, and for a retired one or an inactive counter
+    (then ``retired`` is True). The service is looked up by the submitted code within the
+    counter's unit (None when there is no such service); the officer is the one on duty at
+    the instant asked for.
+    """
+
+    counter: CounterRef | None
+    retired: bool = False
+    service_id: int | None = None
+    officer_id: int | None = None
+    survey_version_id: int | None = None
+
+    def service_codes(self, code: object) -> set[str]:
+        """The service codes a submission naming ``code`` may use: that one if it exists."""
+        return {code} if isinstance(code, str) and self.service_id is not None else set()
+
+    def prepared(self, survey: Survey, answers: Answers) -> Prepared:
+        """What ``store_response`` needs, for answers validated against this lookup."""
+        assert self.counter is not None  # noqa: S101 (callers answer 404/410 before)
+        return Prepared(survey, self.survey_version_id, self.counter.id, self.counter.unit_id,
+                        self.service_id if answers.service_code is not None else None,
+                        self.officer_id)
+
+
+def lookup_token(
+    session: Session, token: str, survey: Survey, service_code: object, at: datetime
+) -> TokenLookup:
+    """Resolve a counter token for a submission at ``at``: the counter, the service named
+    ``service_code`` in its unit, the officer on duty and the survey version, in one query.
+
+    The token is read afresh every time, so a revoked token is refused at once.
+    """
     if not TOKEN_PATTERN.fullmatch(token):
-        return None, False
-    row = session.execute(
-        select(Counter.id, Counter.unit_id, Counter.active, CounterToken.retired_at)
-        .join(CounterToken, CounterToken.counter_id == Counter.id)
-        .where(CounterToken.token == token)
-    ).first()
+        return TokenLookup(None)  # not a token we issue (also keeps NUL bytes off the wire)
+    row = session.execute(_SUBMISSION_LOOKUP, {
+        "token": token, "at": at,
+        # Only what could be a code reaches the database (NUL bytes upset PostgreSQL).
+        "service": service_code if isinstance(service_code, str)
+        and CODE_PATTERN.fullmatch(service_code) else None,
+        "survey_id": survey.survey_id, "version": survey.version,
+    }).first()
     if row is None:
-        return None, False
-    if row.retired_at is not None or not row.active:
-        return None, True
-    return CounterRef(row.id, row.unit_id), False
+        return TokenLookup(None)
+    counter_id, unit_id, active, retired_at, service_id, officer_id, version_id = row
+    if retired_at is not None or not active:
+        return TokenLookup(None, retired=True)
+    return TokenLookup(CounterRef(counter_id, unit_id), False, service_id, officer_id,
+                       version_id)
 
 
 def prepare_response(
@@ -308,25 +416,24 @@ def prepare_response(
 
 
 def store_response(
-    session: Session, prepared: Prepared, answers: Answers, submission: Submission, tz: ZoneInfo
+    session: Session, prepared: Prepared, answers: Answers, submission: Submission,
+    tz: ZoneInfo, *, salts: TodaysSalt | None = None,
 ) -> tuple[Outcome, Stored]:
     """Write one response in the caller's (short) transaction; a repeated id is not doubled.
 
     The same id with the same content is a safe retry (DUPLICATE, the stored row); with other
     content it is a CONFLICT. Flags: ``repeat`` for a second response of one device at one
     counter within 10 minutes, ``bot`` for a filled honeypot; flagged responses are kept.
+    ``salts`` remembers the day's salt between calls (web workers); without it it is read.
     """
     digest = payload_hash(prepared.counter_id, answers, submission.declared_submitted_at)
-    salt = daily_salt(session, submission.received_at.astimezone(tz).date())
+    day = submission.received_at.astimezone(tz).date()
+    salt = salts.get(session, day) if salts is not None else daily_salt(session, day)
     device_hash = salted_hash(salt, submission.device) if submission.device else None
-    repeat = device_hash is not None and session.scalar(
-        select(Response.id).where(
-            Response.device_hash == device_hash,
-            Response.counter_id == prepared.counter_id,
-            Response.created_at > submission.created_at - REPEAT_WINDOW,
-            Response.created_at <= submission.created_at,
-        ).limit(1)
-    ) is not None
+    repeat = device_hash is not None and session.execute(_REPEAT, {
+        "device": device_hash, "counter_id": prepared.counter_id,
+        "since": submission.created_at - REPEAT_WINDOW, "until": submission.created_at,
+    }).first() is not None
     version_id = prepared.survey_version_id or survey_version_id(session, prepared.survey)
     periods = local_periods(submission.created_at, tz)
     values: dict[str, object] = {
@@ -372,13 +479,13 @@ _INSERT_RESPONSE: dict[str, Any] = {}
 
 def _insert_response(session: Session) -> Any:
     """The insert statement, built once per dialect: building it per row costs more than
-    the insert itself on SQLite."""
+    the insert itself on SQLite. On the table, not the entity: no ORM bulk-insert work."""
     dialect = session.get_bind().dialect.name
     if dialect not in _INSERT_RESPONSE:
         _INSERT_RESPONSE[dialect] = (
-            dialect_insert(session, Response)
+            dialect_insert(session, _responses)
             .on_conflict_do_nothing(index_elements=["client_id"])
-            .returning(Response.id)
+            .returning(_responses.c.id)
         )
     return _INSERT_RESPONSE[dialect]
 
@@ -408,23 +515,66 @@ def _by_client_id(session: Session, client_id: uuid.UUID) -> Response | None:
 
 
 @dataclass(frozen=True)
+class UnitRef:
+    """A unit as citizen pages show it."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CounterPage:
+    """What the survey page shows of a counter: names only (never an officer's NIP)."""
+
+    id: int
+    name: str
+    unit: UnitRef
+    default_service_code: str | None
+    officer_name: str | None
+
+    @property
+    def unit_id(self) -> int:
+        """The id of the counter's unit."""
+        return self.unit.id
+
+
+@dataclass(frozen=True)
 class ResolvedToken:
     """A scanned token: its counter, or why there is none."""
 
-    counter: Counter | None
+    counter: CounterPage | None
     retired: bool
 
 
-def resolve_token(session: Session, token: str) -> ResolvedToken:
-    """Find the counter of a public token; retired tokens and inactive counters are 'retired'."""
-    found = find_token(session, token)
-    if found is None:
+_default_services = Service.__table__.alias("default_service")
+_officers = Officer.__table__
+_units = Unit.__table__
+_PAGE_LOOKUP = (
+    select(
+        _counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
+        _counters.c.name, _units.c.name, _default_services.c.code,
+        select(_officers.c.name).where(  # correlated two levels down: say so explicitly
+            _officers.c.id == on_duty_query(_counters.c.id, _AT).correlate(_counters)
+            .scalar_subquery()
+        ).scalar_subquery(),
+    )
+    .join(_tokens, _tokens.c.counter_id == _counters.c.id)
+    .join(_units, _units.c.id == _counters.c.unit_id)
+    .outerjoin(_default_services, _default_services.c.id == _counters.c.default_service_id)
+    .where(_tokens.c.token == bindparam("token", type_=String()))
+)
+
+
+def resolve_token(session: Session, token: str, at: datetime) -> ResolvedToken:
+    """Find the counter of a public token and its officer on duty at ``at``, in one query;
+    retired tokens and inactive counters are 'retired'. Read afresh on every call."""
+    if not TOKEN_PATTERN.fullmatch(token):
+        return ResolvedToken(None, False)  # also keeps NUL bytes off the wire
+    row = session.execute(_PAGE_LOOKUP, {"token": token, "at": at}).first()
+    if row is None:
         return ResolvedToken(None, False)
-    if found.retired_at is not None or not found.counter.active:
+    counter_id, unit_id, active, retired_at, name, unit_name, service_code, officer = row
+    if retired_at is not None or not active:
         return ResolvedToken(None, True)
-    return ResolvedToken(found.counter, False)
-
-
-def unit_service_codes(session: Session, unit_id: int) -> set[str]:
-    """The service codes a unit offers (what a submission may name)."""
-    return set(session.scalars(select(Service.code).where(Service.unit_id == unit_id)))
+    return ResolvedToken(CounterPage(counter_id, name, UnitRef(unit_id, unit_name),
+                                     service_code, officer), False)

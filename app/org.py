@@ -9,8 +9,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
@@ -330,12 +331,19 @@ def assign_officer(
     return assignment
 
 
-def on_duty_query(counter_id: int, at: datetime) -> Select[int]:
-    """The id of the officer on duty at a counter at an instant (at most one row)."""
-    return select(Assignment.officer_id).where(
-        Assignment.counter_id == counter_id,
-        Assignment.starts_at <= at,
-        or_(Assignment.ends_at.is_(None), Assignment.ends_at > at),
+def on_duty_query(
+    counter_id: int | ColumnElement[int], at: datetime | ColumnElement[datetime]
+) -> Select[int]:
+    """The id of the officer on duty at a counter at an instant (at most one row).
+
+    On the table rather than the entity, so that statements embedding it stay plain Core;
+    ``counter_id`` and ``at`` may be columns or bound parameters of an enclosing statement.
+    """
+    assignments = Assignment.__table__
+    return select(assignments.c.officer_id).where(
+        assignments.c.counter_id == counter_id,
+        assignments.c.starts_at <= at,
+        or_(assignments.c.ends_at.is_(None), assignments.c.ends_at > at),
     ).limit(1)
 
 
@@ -346,8 +354,21 @@ def officer_on_duty(session: Session, counter_id: int, at: datetime) -> Officer 
     ).first()
 
 
-def services_of(session: Session, unit_id: int) -> list[Service]:
-    """A unit's services in code order."""
-    return list(session.scalars(select(Service).where(Service.unit_id == unit_id)
-                                .order_by(Service.code)))
+class ServiceChoice(NamedTuple):
+    """A service as a citizen picks it: its code and name."""
+
+    code: str
+    name: str
+
+
+_services = Service.__table__
+_SERVICES_OF = (select(_services.c.code, _services.c.name)
+                .where(_services.c.unit_id == bindparam("unit_id"))
+                .order_by(_services.c.code))
+
+
+def services_of(session: Session, unit_id: int) -> list[ServiceChoice]:
+    """A unit's services in code order (a prepared plain query: the survey page asks often)."""
+    return [ServiceChoice(code, name)
+            for code, name in session.execute(_SERVICES_OF, {"unit_id": unit_id})]
 

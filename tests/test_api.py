@@ -349,6 +349,16 @@ def test_a_revoked_token_is_a_404(
     assert post(client, body(world, token=new)).status_code == 201
 
 
+def test_a_token_in_use_is_refused_at_once_when_it_is_revoked(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    assert [post(client, body(world)).status_code for _ in range(3)] == [201, 201, 201]
+    issue_token(session, world.home.counter)
+    session.commit()
+    assert post(client, body(world)).status_code == 404
+    assert response_count(session) == 3
+
+
 def test_an_inactive_counter_is_a_404(
     client: FlaskClient, session: Session, world: World
 ) -> None:

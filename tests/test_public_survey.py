@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from factories import (
@@ -644,6 +644,103 @@ def test_a_filled_honeypot_is_stored_but_flagged_as_a_bot(
     assert posted.status_code == 303
     (row,) = response_rows(session)
     assert (row.flag_bot, row.flag_repeat) == (True, False)
+
+
+# Kept pages and remembered salts (what makes the hot paths fast must not make them stale) -----
+
+
+def test_a_page_seen_many_times_still_answers_410_at_once_after_a_revocation(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    pages = [client.get(f"/s/{world.home.token}") for _ in range(3)]
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    issue_token(session, world.home.counter)
+    session.commit()
+    again = client.get(f"/s/{world.home.token}")
+    assert again.status_code == 410
+    assert world.home.counter.name not in html_of(again)
+    assert client.post(f"/s/{world.home.token}", data=survey_form(pages[0])).status_code == 410
+    assert response_count(session) == 0
+
+
+def test_every_page_view_carries_its_own_ticket_and_a_valid_csrf_token(
+    app: Flask, session: Session, world: World
+) -> None:
+    phones = [app.test_client() for _ in range(3)]
+    pages = [phone.get(f"/s/{world.home.token}") for phone in phones]
+    tickets = {form_tokens(page)[1] for page in pages}
+    assert len(tickets) == 3
+    for phone, page in zip(phones, pages, strict=True):
+        assert phone.post(f"/s/{world.home.token}", data=survey_form(page)).status_code == 303
+    rows = response_rows(session)
+    assert len({r.client_id for r in rows}) == 3
+    assert not any(r.flag_repeat for r in rows)
+
+
+def test_the_page_follows_a_handover_between_two_views(
+    client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    handover = clock.now
+    second = make_officer(session, world.home, OTHER_NIP, "Siti Lestari")
+    from app.org import assign_officer
+
+    assign_officer(session, world.officer, world.home.counter,
+                   handover - timedelta(hours=3), handover)
+    assign_officer(session, second, world.home.counter, handover, handover + timedelta(hours=3))
+    session.commit()
+    clock.now = handover - timedelta(minutes=1)
+    for _ in range(2):
+        html = html_of(client.get(f"/s/{world.home.token}"))
+        assert world.officer.name in html and second.name not in html
+    clock.now = handover
+    html = html_of(client.get(f"/s/{world.home.token}"))
+    assert second.name in html and world.officer.name not in html
+    clock.now = handover + timedelta(hours=3)
+    assert "Petugas yang melayani" not in html_of(client.get(f"/s/{world.home.token}"))
+
+
+def test_an_officer_on_duty_at_another_counter_is_not_shown(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    elsewhere = make_officer(session, world.other, OTHER_NIP, "Siti Lestari")
+    put_on_duty(session, elsewhere, world.other.counter, utcnow())
+    html = html_of(client.get(f"/s/{world.home.token}"))
+    assert "Petugas yang melayani" not in html
+    assert elsewhere.name in html_of(client.get(f"/s/{world.other.token}"))
+
+
+def test_the_page_follows_a_renamed_counter_and_a_new_service(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    assert "Loket Satu Perekaman" in html_of(client.get(f"/s/{world.home.token}"))
+    from app.org import create_service
+
+    create_service(session, world.home.unit, "AKTA", "Akta Kelahiran")
+    session.execute(update(Counter).where(Counter.id == world.home.counter.id)
+                    .values(name="Loket Tiga"))
+    session.commit()
+    html = html_of(client.get(f"/s/{world.home.token}"))
+    assert "Loket Tiga" in html and "Loket Satu Perekaman" not in html
+    assert '<option value="AKTA">Akta Kelahiran</option>' in html
+    assert selected(html, "service") == ["KTP-REKAM"]  # the counter's default service
+
+
+def test_a_new_local_day_hashes_with_the_new_days_salt(
+    app: Flask, session: Session, world: World, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 1, 5, 16, 58, tzinfo=UTC)  # 23.58 WIB
+    phones = [app.test_client() for _ in range(4)]
+    assert open_and_submit(phones[0], world.home.token).status_code == 303
+    assert open_and_submit(phones[1], world.home.token).status_code == 303
+    clock.now = datetime(2026, 1, 5, 17, 1, tzinfo=UTC)  # 00.01 WIB, the next day
+    assert open_and_submit(phones[2], world.home.token).status_code == 303
+    assert open_and_submit(phones[3], world.home.token).status_code == 303
+    salts = {day: salt for day, salt in session.execute(select(DailySalt.day, DailySalt.salt))}
+    rows = response_rows(session)
+    first, second = date(2026, 1, 5), date(2026, 1, 6)
+    assert sorted(salts) == [first, second] and salts[first] != salts[second]
+    assert [r.ip_hash for r in rows] == [
+        salted_hash(salts[day], "127.0.0.1") for day in (first, first, second, second)]
 
 
 # Hostile input ---------------------------------------------------------------------------------

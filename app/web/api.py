@@ -11,17 +11,15 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.db import utcnow
-from app.extensions import database, db_session, settings
+from app.extensions import database, db_session, settings, todays_salt
 from app.feedback import (
     MAX_CLOCK_SKEW,
     MAX_LATE_SYNC,
     Outcome,
     Submission,
-    counter_for_token,
+    lookup_token,
     parse_answers,
-    prepare_response,
     store_response,
-    unit_service_codes,
 )
 from app.i18n import Catalogue
 from app.openapi import openapi_document
@@ -115,17 +113,19 @@ def create_response() -> ResponseReturnValue:
         return jsonify(errors=errors), 422
 
     session = db_session()
-    counter, _retired = counter_for_token(session, str(token))
-    if counter is None:
-        return _error(404, "unknown or revoked counter token")
     survey = current_survey()
+    created_at = submitted_at or now
+    lookup = lookup_token(session, str(token), survey, body.get("service"), created_at)
+    session.rollback()  # end the read transaction before the short write one
+    if lookup.counter is None:
+        return _error(404, "unknown or revoked counter token")
+    codes = survey.element_codes
     for key in answers:
-        if key not in survey.element_codes:
+        if key not in codes:
             errors[f"answers.{str(key)[:16]}"] = _msg("answer_key")
-    raw = {**{k: v for k, v in answers.items() if k in survey.element_codes},
+    raw = {**{k: v for k, v in answers.items() if k in codes},
            **{k: body.get(k) for k in ("wait_band", "service", "comment", "profile")}}
-    parsed, field_errors = parse_answers(survey, unit_service_codes(session, counter.unit_id),
-                                         raw)
+    parsed, field_errors = parse_answers(survey, lookup.service_codes(raw["service"]), raw)
     catalogue: Catalogue = current_app.extensions["suara.messages"]
     for name, error in field_errors.items():
         key = f"answers.{name}" if name in survey.element_codes else name
@@ -134,13 +134,12 @@ def create_response() -> ResponseReturnValue:
         return jsonify(errors=errors), 422
 
     submission = Submission(
-        client_id=client_id, channel=channel, created_at=submitted_at or now, received_at=now,
+        client_id=client_id, channel=channel, created_at=created_at, received_at=now,
         ip=request.remote_addr, declared_submitted_at=submitted_at,
     )
-    prepared = prepare_response(session, survey, counter, parsed, submission.created_at)
-    session.rollback()  # end the read transaction before the short write one
     with database().session_scope() as write:
-        outcome, row = store_response(write, prepared, parsed, submission, settings().tz)
+        outcome, row = store_response(write, lookup.prepared(survey, parsed), parsed,
+                                      submission, settings().tz, salts=todays_salt())
     if outcome is Outcome.CONFLICT:
         return _error(409, "this id was already used for a different response")
     status = 201 if outcome is Outcome.CREATED else 200

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -17,28 +19,32 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import escape
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.db import utcnow
-from app.extensions import database, db_session, settings, surveys
+from app.extensions import database, db_session, settings, surveys, todays_salt
 from app.feedback import (
     DEFAULT_SURVEY_ID,
+    CounterPage,
     FieldError,
     Outcome,
     Submission,
+    lookup_token,
     measured_wait_minutes,
     parse_answers,
-    prepare_response,
     resolve_token,
     store_response,
 )
-from app.models import Counter, Unit
-from app.org import TOKEN_PATTERN, officer_on_duty, services_of
+from app.models import Unit
+from app.org import TOKEN_PATTERN, services_of
 from app.surveys import Survey, latest
-from app.web.common import limiter, t
+from app.web.common import current_locale, limiter, t
 
 bp = Blueprint("public", __name__)
 
@@ -47,6 +53,7 @@ DEVICE_COOKIE = "sw_d"
 HONEYPOT = "website"
 TICKET_MAX_AGE = 24 * 3600
 ARRIVAL_MAX_AGE = 12 * 3600
+SURVEY_PAGES_KEPT = 512
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -64,13 +71,13 @@ def message_page(key: str, status: int, **params: object) -> ResponseReturnValue
                            body=t(f"{key}_body", **params)), status
 
 
-def _counter_or_page(token: str) -> Counter | ResponseReturnValue:
-    resolved = resolve_token(db_session(), token)
-    if resolved.counter is not None:
-        return resolved.counter
-    if resolved.retired:
-        return message_page("revoked", 410)
-    return message_page("notfound", 404)
+def _token_page(retired: bool) -> ResponseReturnValue:
+    return message_page("revoked", 410) if retired else message_page("notfound", 404)
+
+
+def _counter_or_page(token: str) -> CounterPage | ResponseReturnValue:
+    resolved = resolve_token(db_session(), token, utcnow())
+    return resolved.counter if resolved.counter is not None else _token_page(resolved.retired)
 
 
 def _arrival_wait(unit_id: int, opened_at: datetime) -> int | None:
@@ -98,27 +105,7 @@ def _read_ticket(counter_id: int) -> tuple[uuid.UUID | None, int | None]:
         return None, None
 
 
-def render_survey(
-    counter: Counter,
-    values: Mapping[str, object],
-    errors: Mapping[str, FieldError],
-    *,
-    ticket: str,
-    status: int = 200,
-    notice: str | None = None,
-) -> ResponseReturnValue:
-    """The survey form, with the citizen's answers and messages beside their questions."""
-    session = db_session()
-    survey = current_survey()
-    officer = officer_on_duty(session, counter.id, utcnow())
-    messages = {name: t(e.key, **e.params) for name, e in errors.items()}
-    html = render_template(
-        "survey.html", survey=survey, counter=counter, unit=counter.unit,
-        services=services_of(session, counter.unit_id),
-        officer_name=officer.name if officer else None,
-        values=values, errors=messages, ticket=ticket, notice=notice,
-        profile_open=any(name.startswith("profile") for name in errors),
-    )
+def _respond_with_page(html: str, status: int) -> ResponseReturnValue:
     response = make_response(html, status)
     if DEVICE_COOKIE not in request.cookies:
         response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=30 * 24 * 3600,
@@ -128,19 +115,94 @@ def render_survey(
     return response
 
 
+def render_survey(
+    counter: CounterPage,
+    values: Mapping[str, object],
+    errors: Mapping[str, FieldError],
+    *,
+    ticket: str,
+    status: int = 200,
+    notice: str | None = None,
+) -> ResponseReturnValue:
+    """The survey form, with the citizen's answers and messages beside their questions."""
+    messages = {name: t(e.key, **e.params) for name, e in errors.items()}
+    html = render_template(
+        "survey.html", survey=current_survey(), counter=counter, unit=counter.unit,
+        services=services_of(db_session(), counter.unit_id),
+        officer_name=counter.officer_name,
+        values=values, errors=messages, ticket=ticket, notice=notice,
+        profile_open=any(name.startswith("profile") for name in errors),
+    )
+    return _respond_with_page(html, status)
+
+
+class SurveyPages:
+    """Fresh survey pages rendered once and kept, with holes for the per-request values.
+
+    A fresh page (no answers, no messages) depends only on the questionnaire, the language
+    and what it shows of the counter: its key holds all of them, read afresh per request,
+    so a kept page is never stale. Only the CSRF token and the ticket differ per request;
+    they are rendered as random markers and cut out. Rendering the template costs more than
+    everything else a page view does.
+    """
+
+    def __init__(self) -> None:
+        marker = secrets.token_hex(12)
+        self.csrf_marker = f"csrf-{marker}"
+        self.ticket_marker = f"ticket-{marker}"
+        self._holes = re.compile(f"({self.csrf_marker}|{self.ticket_marker})")
+        self._kept: OrderedDict[Hashable, list[str]] = OrderedDict()
+
+    def page(self, key: Hashable, render: Callable[[str, str], str], csrf: str,
+             ticket: str) -> str:
+        """The page for ``key`` with this request's CSRF token and ticket filled in."""
+        pieces = self._kept.get(key)
+        if pieces is None:
+            # Text and markers alternate: the odd pieces are the holes.
+            pieces = self._holes.split(render(self.csrf_marker, self.ticket_marker))
+            if not current_app.jinja_env.auto_reload:  # templates being edited: never keep
+                self._kept[key] = pieces
+                if len(self._kept) > SURVEY_PAGES_KEPT:
+                    self._kept.popitem(last=False)
+        filled = {self.csrf_marker: str(escape(csrf)), self.ticket_marker: str(escape(ticket))}
+        return "".join(filled[piece] if i % 2 else piece for i, piece in enumerate(pieces))
+
+
+@bp.record_once
+def _init_pages(state: BlueprintSetupState) -> None:
+    state.app.extensions["suara.survey_pages"] = SurveyPages()
+
+
+def fresh_survey(counter: CounterPage, ticket: str) -> ResponseReturnValue:
+    """The survey form as a citizen first sees it (from the kept pages when possible)."""
+    survey = current_survey()
+    locale = current_locale()
+    services = tuple(services_of(db_session(), counter.unit_id))
+    values = {"service": counter.default_service_code or ""}
+
+    def render(csrf: str, ticket: str) -> str:
+        return render_template(
+            "survey.html", survey=survey, counter=counter, unit=counter.unit,
+            services=services, officer_name=counter.officer_name, values=values, errors={},
+            ticket=ticket, notice=None, profile_open=False, csrf_token=lambda: csrf)
+
+    pages: SurveyPages = current_app.extensions["suara.survey_pages"]
+    key = (survey.survey_id, survey.version, locale, counter, services)
+    return _respond_with_page(pages.page(key, render, generate_csrf(), ticket), 200)
+
+
 @bp.get("/s/<token>")
 def survey_page(token: str) -> ResponseReturnValue:
     """The survey behind a counter's QR code."""
     counter = _counter_or_page(token)
-    if not isinstance(counter, Counter):
+    if not isinstance(counter, CounterPage):
         return counter
     opened_at = utcnow()
     ticket = _serializer("ticket").dumps({
         "c": counter.id, "r": uuid.uuid4().hex,
         "w": _arrival_wait(counter.unit_id, opened_at),
     })
-    values = {"service": counter.default_service.code if counter.default_service else ""}
-    return render_survey(counter, values, {}, ticket=ticket)
+    return fresh_survey(counter, ticket)
 
 
 def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
@@ -157,32 +219,36 @@ def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
 @limiter.limit(lambda: settings().rate_limit_submit)
 def submit(token: str) -> ResponseReturnValue:
     """Validate and store a response; on error the page comes back with the answers kept."""
-    counter = _counter_or_page(token)
-    if not isinstance(counter, Counter):
-        return counter
+    now = utcnow()
     survey = current_survey()
     session = db_session()
     values = form_values(request.form, survey)
-    answers, errors = parse_answers(
-        survey, {s.code for s in services_of(session, counter.unit_id)}, values)
+    lookup = lookup_token(session, token, survey, values["service"], now)
+    if lookup.counter is None:
+        return _token_page(lookup.retired)
+    answers, errors = parse_answers(survey, lookup.service_codes(values["service"]), values)
     if answers is None:
+        counter = _counter_or_page(token)
+        if not isinstance(counter, CounterPage):
+            return counter
         return render_survey(counter, values, errors, ticket=request.form.get("t", ""),
                              status=422)
-    client_id, measured = _read_ticket(counter.id)
-    now = utcnow()
+    session.rollback()  # end the read transaction before the short write one
+    client_id, measured = _read_ticket(lookup.counter.id)
     submission = Submission(
         client_id=client_id or uuid.uuid4(), channel="qr", created_at=now, received_at=now,
         ip=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE),
         measured_wait_min=measured, honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
     )
-    prepared = prepare_response(session, survey, counter, answers, now)
-    session.rollback()  # end the read transaction before the short write one
+    prepared = lookup.prepared(survey, answers)
     with database().session_scope() as write:
-        outcome, _stored = store_response(write, prepared, answers, submission, settings().tz)
+        outcome, _stored = store_response(write, prepared, answers, submission, settings().tz,
+                                          salts=todays_salt())
         if outcome is Outcome.CONFLICT:
             # The citizen went back and changed answers: a new response (flagged as a repeat).
             submission = replace(submission, client_id=uuid.uuid4())
-            store_response(write, prepared, answers, submission, settings().tz)
+            store_response(write, prepared, answers, submission, settings().tz,
+                           salts=todays_salt())
     return redirect(url_for("public.thanks", token=token), 303)
 
 
@@ -190,7 +256,7 @@ def submit(token: str) -> ResponseReturnValue:
 def thanks(token: str) -> ResponseReturnValue:
     """Thank-you page after a response was stored."""
     counter = _counter_or_page(token)
-    if not isinstance(counter, Counter):
+    if not isinstance(counter, CounterPage):
         return counter
     return render_template("thanks.html", unit=counter.unit)
 
@@ -221,7 +287,7 @@ def csrf_failed_page() -> ResponseReturnValue:
     """A survey POST whose CSRF token expired: show the form again with every answer kept."""
     token = (request.view_args or {}).get("token", "")
     counter = _counter_or_page(token)
-    if not isinstance(counter, Counter):
+    if not isinstance(counter, CounterPage):
         return counter
     values = form_values(request.form, current_survey())
     return render_survey(counter, values, {}, ticket=request.form.get("t", ""), status=400,
