@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import Connection, String, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.db import UTCDateTime, dialect_insert
@@ -367,7 +367,7 @@ class TokenLookup:
 
 
 def lookup_token(
-    session: Session, token: str, survey: Survey, service_code: object, at: datetime
+    session: Session | Connection, token: str, survey: Survey, service_code: object, at: datetime
 ) -> TokenLookup:
     """Resolve a counter token for a submission at ``at``: the counter, the service named
     ``service_code`` in its unit, the officer on duty and the survey version, in one query.
@@ -565,7 +565,7 @@ _PAGE_LOOKUP = (
 )
 
 
-def resolve_token(session: Session, token: str, at: datetime) -> ResolvedToken:
+def resolve_token(session: Session | Connection, token: str, at: datetime) -> ResolvedToken:
     """Find the counter of a public token and its officer on duty at ``at``, in one query;
     retired tokens and inactive counters are 'retired'. Read afresh on every call."""
     if not TOKEN_PATTERN.fullmatch(token):

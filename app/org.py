@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
@@ -367,7 +367,7 @@ _SERVICES_OF = (select(_services.c.code, _services.c.name)
                 .order_by(_services.c.code))
 
 
-def services_of(session: Session, unit_id: int) -> list[ServiceChoice]:
+def services_of(session: Session | Connection, unit_id: int) -> list[ServiceChoice]:
     """A unit's services in code order (a prepared plain query: the survey page asks often)."""
     return [ServiceChoice(code, name)
             for code, name in session.execute(_SERVICES_OF, {"unit_id": unit_id})]

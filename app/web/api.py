@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.db import utcnow
-from app.extensions import database, db_session, settings, todays_salt
+from app.extensions import database, settings, todays_salt
 from app.feedback import (
     MAX_CLOCK_SKEW,
     MAX_LATE_SYNC,
@@ -112,11 +112,11 @@ def create_response() -> ResponseReturnValue:
     if "token" in errors:
         return jsonify(errors=errors), 422
 
-    session = db_session()
     survey = current_survey()
     created_at = submitted_at or now
-    lookup = lookup_token(session, str(token), survey, body.get("service"), created_at)
-    session.rollback()  # end the read transaction before the short write one
+    # A short read on its own, so that on SQLite the write lock is held only for the insert.
+    with database().reading() as connection:
+        lookup = lookup_token(connection, str(token), survey, body.get("service"), created_at)
     if lookup.counter is None:
         return _error(404, "unknown or revoked counter token")
     codes = survey.element_codes

@@ -42,7 +42,7 @@ from app.feedback import (
     store_response,
 )
 from app.models import Unit
-from app.org import TOKEN_PATTERN, services_of
+from app.org import TOKEN_PATTERN, ServiceChoice, services_of
 from app.surveys import Survey, latest
 from app.web.common import current_locale, limiter, t
 
@@ -76,7 +76,8 @@ def _token_page(retired: bool) -> ResponseReturnValue:
 
 
 def _counter_or_page(token: str) -> CounterPage | ResponseReturnValue:
-    resolved = resolve_token(db_session(), token, utcnow())
+    with database().reading() as connection:
+        resolved = resolve_token(connection, token, utcnow())
     return resolved.counter if resolved.counter is not None else _token_page(resolved.retired)
 
 
@@ -105,6 +106,11 @@ def _read_ticket(counter_id: int) -> tuple[uuid.UUID | None, int | None]:
         return None, None
 
 
+def _services(unit_id: int) -> list[ServiceChoice]:
+    with database().reading() as connection:
+        return services_of(connection, unit_id)
+
+
 def _respond_with_page(html: str, status: int) -> ResponseReturnValue:
     response = make_response(html, status)
     if DEVICE_COOKIE not in request.cookies:
@@ -128,7 +134,7 @@ def render_survey(
     messages = {name: t(e.key, **e.params) for name, e in errors.items()}
     html = render_template(
         "survey.html", survey=current_survey(), counter=counter, unit=counter.unit,
-        services=services_of(db_session(), counter.unit_id),
+        services=_services(counter.unit_id),
         officer_name=counter.officer_name,
         values=values, errors=messages, ticket=ticket, notice=notice,
         profile_open=any(name.startswith("profile") for name in errors),
@@ -177,7 +183,7 @@ def fresh_survey(counter: CounterPage, ticket: str) -> ResponseReturnValue:
     """The survey form as a citizen first sees it (from the kept pages when possible)."""
     survey = current_survey()
     locale = current_locale()
-    services = tuple(services_of(db_session(), counter.unit_id))
+    services = tuple(_services(counter.unit_id))
     values = {"service": counter.default_service_code or ""}
 
     def render(csrf: str, ticket: str) -> str:
@@ -221,9 +227,9 @@ def submit(token: str) -> ResponseReturnValue:
     """Validate and store a response; on error the page comes back with the answers kept."""
     now = utcnow()
     survey = current_survey()
-    session = db_session()
     values = form_values(request.form, survey)
-    lookup = lookup_token(session, token, survey, values["service"], now)
+    with database().reading() as connection:
+        lookup = lookup_token(connection, token, survey, values["service"], now)
     if lookup.counter is None:
         return _token_page(lookup.retired)
     answers, errors = parse_answers(survey, lookup.service_codes(values["service"]), values)
@@ -233,7 +239,6 @@ def submit(token: str) -> ResponseReturnValue:
             return counter
         return render_survey(counter, values, errors, ticket=request.form.get("t", ""),
                              status=422)
-    session.rollback()  # end the read transaction before the short write one
     client_id, measured = _read_ticket(lookup.counter.id)
     submission = Submission(
         client_id=client_id or uuid.uuid4(), channel="qr", created_at=now, received_at=now,
