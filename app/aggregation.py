@@ -15,6 +15,7 @@ half-way leaves the old rows, never a mix.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -38,6 +39,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -205,15 +207,6 @@ def _response_histogram(scope: str, until: datetime, region: Region | None) -> A
     )
 
 
-def _stored_histogram(scope: str, ids: Iterable[int], first: date, last: date,
-                      without_days: Iterable[date]) -> Any:
-    """Stored day histograms of ``ids`` in [first, last), leaving out the given days."""
-    return select(*HISTOGRAM.c).where(
-        HISTOGRAM.c.scope == scope, HISTOGRAM.c.scope_id.in_(sorted(ids)),
-        HISTOGRAM.c.day >= first, HISTOGRAM.c.day < last,
-        HISTOGRAM.c.day.not_in(sorted(without_days)))
-
-
 def _percentile_statement(source: Any, kinds: tuple[str, ...] = LEVELS) -> Any:
     """Measured-wait median and p90 (nearest rank) per day, week and month of a day
     histogram (shaped like ``wait_histogram``): summed per period and cumulated with a
@@ -256,10 +249,26 @@ def _percentiles(session: Session, source: Any, kinds: tuple[str, ...] = LEVELS
     }
 
 
+def _nearest_ranks(minutes: dict[int, int]) -> tuple[int | None, int | None]:
+    """Median and p90 of a histogram of whole minutes: the smallest minute at which the
+    cumulated share reaches 50 % / 90 % (what ``_percentile_statement`` computes in SQL)."""
+    total = sum(minutes.values())
+    cumulated, median = 0, None
+    for minute in sorted(minutes):
+        cumulated += minutes[minute]
+        if median is None and cumulated * 2 >= total:
+            median = minute
+        if cumulated * 10 >= total * 9:
+            return median, minute
+    return median, None
+
+
 def _histogram_rows(session: Session, source: Any) -> list[dict[str, Any]]:
-    return [{**row._mapping, "day": _as_date(row.day), "week": _as_date(row.week),
-             "month": _as_date(row.month), "responses": int(row.responses)}
-            for row in session.execute(source)]
+    return [{"scope": scope, "scope_id": scope_id, "day": _as_date(day),
+             "survey_version_id": version, "minute": minute, "week": _as_date(week),
+             "month": _as_date(month), "responses": int(responses)}
+            for scope, scope_id, day, version, minute, week, month, responses
+            in session.execute(source)]
 
 
 def _finish(row: dict[str, Any], scope: str, computed_at: datetime,
@@ -280,9 +289,11 @@ def _finish(row: dict[str, Any], scope: str, computed_at: datetime,
 
 
 def _rows_for(session: Session, scope: str, until: datetime, region: Region | None,
-              computed_at: datetime, kinds: tuple[str, ...] = LEVELS) -> list[dict[str, Any]]:
+              computed_at: datetime, kinds: tuple[str, ...] = LEVELS,
+              percentiles: Percentiles | None = None) -> list[dict[str, Any]]:
     """Indicator rows of one scope for the period kinds (only those of ``region``)."""
-    percentiles = _percentiles(session, _response_histogram(scope, until, region), kinds)
+    if percentiles is None:
+        percentiles = _percentiles(session, _response_histogram(scope, until, region), kinds)
     result = session.execute(_aggregate_statement(scope, until, region, kinds))
     names = list(result.keys())
     rows = []
@@ -302,19 +313,52 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
 
     Touched days (and their measured-wait histograms) are recomputed from their responses;
     weeks and months are the sums of their day rows (the stored ones summed in SQL, plus the
-    recomputed days), and their percentiles come from the stored day histograms with the
-    touched days replaced by the fresh ones.
+    recomputed days). Percentiles come from the day histograms of the period (the stored
+    ones, with the touched days replaced by the fresh ones), by the same nearest rank as the
+    SQL of a full rebuild, over at most a few thousand histogram rows.
     """
     until = computation.until
     ids = frozenset(scope_id for _, scope_id, _ in wanted)
     days = frozenset(start for kind, _, start in wanted if kind == "day")
     weeks = frozenset(start for kind, _, start in wanted if kind == "week")
     months = frozenset(start for kind, _, start in wanted if kind == "month")
-    # Every (id, day) of ids x days is recomputed; only the wanted ones are written back.
-    recomputed = _rows_for(session, scope, until, Region(ids, days=days), computed_at, ("day",))
-    fresh = [row for row in recomputed if ("day", row["scope_id"], row["period_start"]) in wanted]
     periods = [(kind, start) for kind, starts in (("week", weeks), ("month", months))
                for start in sorted(starts)]
+    # The touched days' histograms replace the stored ones for every (id, day) in ids x days.
+    histogram = _histogram_rows(session, _response_histogram(scope, until, Region(ids, days=days)))
+    computation.histogram_rows.extend(histogram)
+    computation.histogram_replaced[scope] = (ids, days)
+    counts: dict[tuple[str, int, date, int], dict[int, int]] = defaultdict(
+        lambda: defaultdict(int))
+    for h in histogram:
+        for kind in LEVELS:
+            if kind == "day" or (kind, h["scope_id"], h[kind]) in wanted:
+                key = (kind, h["scope_id"], h[kind], h["survey_version_id"])
+                counts[key][h["minute"]] += h["responses"]
+    if periods:
+        first = min(start for _, start in periods)
+        last = max(period_end(kind, start) for kind, start in periods)
+        # Tens of thousands of small rows at a million responses: fetched in one go, their
+        # dates left as the driver gives them (text on SQLite) and matched without conversion.
+        table = HISTOGRAM.c
+        stored_histogram = session.connection().execute(
+            select(table.scope_id, type_coerce(table.week, String),
+                   type_coerce(table.month, String), table.survey_version_id, table.minute,
+                   table.responses)
+            .where(table.scope == scope, table.scope_id.in_(sorted(ids)), table.day >= first,
+                   table.day < last, table.day.not_in(sorted(days)))).fetchall()
+        starts: dict[date | str, date] = {
+            form: start for _, start in periods for form in (start, start.isoformat())}
+        for scope_id, week, month, version, minute, responses in stored_histogram:
+            for kind, text in (("week", week), ("month", month)):
+                start = starts.get(text)
+                if start is not None and (kind, scope_id, start) in wanted:
+                    counts[(kind, scope_id, start, version)][minute] += int(responses)
+    percentiles = {key: _nearest_ranks(minutes) for key, minutes in counts.items()}
+    # Every (id, day) of ids x days is recomputed; only the wanted ones are written back.
+    recomputed = _rows_for(session, scope, until, Region(ids, days=days), computed_at, ("day",),
+                           percentiles)
+    fresh = [row for row in recomputed if ("day", row["scope_id"], row["period_start"]) in wanted]
     rolled: dict[tuple[str, int, date, int], dict[str, Any]] = {}
 
     def add(kind: str, start: date, scope_id: int, version: int, unit_id: int,
@@ -348,17 +392,6 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
             for kind in ("week", "month"):
                 add(kind, period_start(kind, row["period_start"]), row["scope_id"],
                     row["survey_version_id"], row["unit_id"], [row[m] for m in METRICS])
-    # The touched days' histograms replace the stored ones for every (id, day) in ids x days.
-    fresh_histogram = _response_histogram(scope, until, Region(ids, days=days))
-    computation.histogram_rows.extend(_histogram_rows(session, fresh_histogram))
-    computation.histogram_replaced[scope] = (ids, days)
-    percentiles: Percentiles = {}
-    kinds = tuple(kind for kind, starts in (("week", weeks), ("month", months)) if starts)
-    if kinds:
-        first = min(start for _, start in periods)
-        last = max(period_end(kind, start) for kind, start in periods)
-        source = union_all(_stored_histogram(scope, ids, first, last, days), fresh_histogram)
-        percentiles = _percentiles(session, source, kinds)
     return fresh + [_finish(row, scope, computed_at, percentiles) for row in rolled.values()]
 
 
