@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -57,7 +58,12 @@ SURVEY_PAGES_KEPT = 512
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+    return _signer(current_app.config["SECRET_KEY"], purpose)
+
+
+@lru_cache(maxsize=16)
+def _signer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=purpose)
 
 
 def current_survey() -> Survey:
@@ -179,11 +185,11 @@ def _init_pages(state: BlueprintSetupState) -> None:
     state.app.extensions["suara.survey_pages"] = SurveyPages()
 
 
-def fresh_survey(counter: CounterPage, ticket: str) -> ResponseReturnValue:
+def fresh_survey(counter: CounterPage, services: tuple[ServiceChoice, ...], ticket: str
+                 ) -> ResponseReturnValue:
     """The survey form as a citizen first sees it (from the kept pages when possible)."""
     survey = current_survey()
     locale = current_locale()
-    services = tuple(_services(counter.unit_id))
     values = {"service": counter.default_service_code or ""}
 
     def render(csrf: str, ticket: str) -> str:
@@ -200,15 +206,18 @@ def fresh_survey(counter: CounterPage, ticket: str) -> ResponseReturnValue:
 @bp.get("/s/<token>")
 def survey_page(token: str) -> ResponseReturnValue:
     """The survey behind a counter's QR code."""
-    counter = _counter_or_page(token)
-    if not isinstance(counter, CounterPage):
-        return counter
+    with database().reading() as connection:
+        resolved = resolve_token(connection, token, utcnow())
+        counter = resolved.counter
+        services = tuple(services_of(connection, counter.unit_id)) if counter else ()
+    if counter is None:
+        return _token_page(resolved.retired)
     opened_at = utcnow()
     ticket = _serializer("ticket").dumps({
         "c": counter.id, "r": uuid.uuid4().hex,
         "w": _arrival_wait(counter.unit_id, opened_at),
     })
-    return fresh_survey(counter, ticket)
+    return fresh_survey(counter, services, ticket)
 
 
 def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
