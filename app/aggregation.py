@@ -495,7 +495,10 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
         for staging, target in ((_staging_table(), table),
                                 (_histogram_staging_table(), HISTOGRAM)):
             columns = [c.name for c in staging.columns]
-            session.execute(insert(target).from_select(columns, select(*staging.columns)))
+            # In key order: the target's b-tree is appended to rather than split at random.
+            key = [staging.c[c.name] for c in target.primary_key.columns if c.name != "id"]
+            session.execute(insert(target).from_select(
+                columns, select(*staging.columns).order_by(*key)))
             staging.drop(session.connection())
     # Core executemany: the ORM's bulk path would split heterogeneous rows into thousands
     # of statements.

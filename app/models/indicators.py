@@ -89,6 +89,8 @@ class WaitMinutes(Base):
         CheckConstraint("scope IN ('unit', 'counter', 'service', 'officer')",
                         name="scope_known"),
         CheckConstraint("responses > 0", name="responses_positive"),
+        # Stored in primary-key order on SQLite (no second b-tree beside the key).
+        {"sqlite_with_rowid": False},
     )
 
     scope: Mapped[str] = mapped_column(String(8), primary_key=True)

@@ -33,7 +33,8 @@ def upgrade() -> None:
     sa.CheckConstraint("scope IN ('unit', 'counter', 'service', 'officer')", name=op.f('ck_wait_histogram_scope_known')),
     sa.CheckConstraint('responses > 0', name=op.f('ck_wait_histogram_responses_positive')),
     sa.ForeignKeyConstraint(['survey_version_id'], ['survey_versions.id'], name=op.f('fk_wait_histogram_survey_version_id_survey_versions'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('scope', 'scope_id', 'day', 'survey_version_id', 'minute', name=op.f('pk_wait_histogram'))
+    sa.PrimaryKeyConstraint('scope', 'scope_id', 'day', 'survey_version_id', 'minute', name=op.f('pk_wait_histogram')),
+    sqlite_with_rowid=False,
     )
     op.execute("DELETE FROM aggregation_state WHERE name = 'indicators'")
 
