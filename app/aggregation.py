@@ -38,7 +38,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    tuple_,
     type_coerce,
     union_all,
 )
@@ -481,10 +480,16 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
         # criteria against the session for nothing.
         connection = session.connection()
         for (scope, kind), buckets in computation.touched.items():
-            for chunk in _chunks(sorted(buckets), 500):
-                connection.execute(delete(INDICATORS).where(
-                    INDICATORS.c.scope == scope, INDICATORS.c.period_kind == kind,
-                    tuple_(INDICATORS.c.scope_id, INDICATORS.c.period_start).in_(chunk)))
+            # Per period start, the ids: the key index answers each id directly (a row-value
+            # IN over (id, start) pairs is scanned instead).
+            ids_by_start: dict[date, list[int]] = defaultdict(list)
+            for scope_id, start in sorted(buckets):
+                ids_by_start[start].append(scope_id)
+            for start, starting in ids_by_start.items():
+                for chunk in _chunks(starting, 500):
+                    connection.execute(delete(INDICATORS).where(
+                        INDICATORS.c.scope == scope, INDICATORS.c.scope_id.in_(chunk),
+                        INDICATORS.c.period_kind == kind, INDICATORS.c.period_start == start))
         for scope, (ids, days) in computation.histogram_replaced.items():
             for ids_chunk in _chunks(sorted(ids), 500):
                 connection.execute(delete(HISTOGRAM).where(
