@@ -2,7 +2,8 @@
 weekly summary page's p95, at 100,000 and at 1,000,000 responses (20 units, 120 counters,
 300 officers, two years), on SQLite and, with BENCH_PG_URL, on PostgreSQL.
 
-Run: ``.venv/bin/python -m bench.aggregation`` (``BENCH_SIZES=100000,1000000`` by default).
+Run: ``.venv/bin/python -m bench.aggregation`` (``BENCH_SIZES=100000,1000000`` by default;
+``BENCH_ENGINES=sqlite,postgresql`` by default, PostgreSQL only with ``BENCH_PG_URL``).
 
 Floors measured in the same run: one plain scan of the responses table (what any rebuild must
 read at least once) and the p95 of ``/healthz`` (what any page costs).
@@ -196,10 +197,12 @@ def main() -> None:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
     print(f"{UNITS} units, {UNITS * COUNTERS_PER_UNIT} counters, "
           f"{UNITS * OFFICERS_PER_UNIT} officers, {DAYS} days; {os.cpu_count()} cores")
+    engines = os.environ.get("BENCH_ENGINES", "sqlite,postgresql").split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        bench_engine("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp), sizes)
+        if "sqlite" in engines:
+            bench_engine("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp), sizes)
         pg = os.environ.get("BENCH_PG_URL")
-        if pg:
+        if pg and "postgresql" in engines:
             from sqlalchemy import create_engine
 
             engine = create_engine(pg)
