@@ -37,7 +37,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.feedback import salted_hash
 from app.models import Counter, DailySalt, Officer, Response
-from app.org import issue_token
+from app.org import assign_officer, issue_token
 
 PRIVACY_ID = "Anonim — kami tidak meminta nama atau NIK"
 PRIVACY_EN = "Anonymous — we do not ask for your name or NIK"
@@ -562,17 +562,20 @@ def test_a_submission_without_optional_answers_stores_nulls(
     assert (row.sex, row.age_band, row.education, row.occupation) == (None, None, None, None)
 
 
+def hand_over(session: Session, world: World, at: datetime) -> Officer:
+    """World's officer serves the home counter until ``at``, a second officer from then."""
+    second = make_officer(session, world.home, OTHER_NIP, "Siti Lestari")
+    assign_officer(session, world.officer, world.home.counter, at - timedelta(hours=3), at)
+    assign_officer(session, second, world.home.counter, at, at + timedelta(hours=3))
+    session.commit()
+    return second
+
+
 def test_the_officer_is_the_one_on_duty_at_the_moment_of_submission(
     client: FlaskClient, session: Session, world: World, clock: Clock
 ) -> None:
     handover = clock.now
-    second = make_officer(session, world.home, OTHER_NIP, "Siti Lestari")
-    from app.org import assign_officer
-
-    assign_officer(session, world.officer, world.home.counter,
-                   handover - timedelta(hours=3), handover)
-    assign_officer(session, second, world.home.counter, handover, handover + timedelta(hours=3))
-    session.commit()
+    second = hand_over(session, world, handover)
 
     clock.now = handover - timedelta(minutes=2)
     page = client.get(f"/s/{world.home.token}")
@@ -681,13 +684,7 @@ def test_the_page_follows_a_handover_between_two_views(
     client: FlaskClient, session: Session, world: World, clock: Clock
 ) -> None:
     handover = clock.now
-    second = make_officer(session, world.home, OTHER_NIP, "Siti Lestari")
-    from app.org import assign_officer
-
-    assign_officer(session, world.officer, world.home.counter,
-                   handover - timedelta(hours=3), handover)
-    assign_officer(session, second, world.home.counter, handover, handover + timedelta(hours=3))
-    session.commit()
+    second = hand_over(session, world, handover)
     clock.now = handover - timedelta(minutes=1)
     for _ in range(2):
         html = html_of(client.get(f"/s/{world.home.token}"))
