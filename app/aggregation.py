@@ -41,6 +41,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
@@ -505,12 +506,9 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
             session.execute(insert(target).from_select(
                 columns, select(*staging.columns).order_by(*key)))
             staging.drop(session.connection())
-    # Core executemany: the ORM's bulk path would split heterogeneous rows into thousands
-    # of statements.
-    for chunk in _chunks(computation.rows, 5000):
-        session.connection().execute(insert(table), list(chunk))
-    for chunk in _chunks(computation.histogram_rows, 5000):
-        session.connection().execute(insert(HISTOGRAM), list(chunk))
+    for target, rows in ((table, computation.rows), (HISTOGRAM, computation.histogram_rows)):
+        for chunk in _chunks(rows, 5000):
+            _write_chunk(session.connection(), target, chunk)
     if state is None:
         session.add(AggregationState(name=STATE_NAME, watermark=computation.until,
                                      last_run_at=now,
@@ -522,6 +520,26 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
             state.last_full_at = now
     session.flush()
     return computation.staged if computation.staged is not None else len(computation.rows)
+
+
+def _write_chunk(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows of one shape: COPY on PostgreSQL (one stream, where a multi-row INSERT
+    is parsed and planned per batch), a Core executemany elsewhere (the ORM's bulk path
+    would split heterogeneous rows into many statements)."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    quote = connection.dialect.identifier_preparer.quote
+    copy_sql = (f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+                "FROM STDIN")
+    driver = connection.connection.driver_connection
+    assert driver is not None  # noqa: S101 (an open connection has its driver connection)
+    with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 STAGING_TABLE = "indicator_staging"

@@ -49,6 +49,11 @@ def run_aggregation(db: Database, *, now: datetime, full: bool = False) -> Aggre
         with Session(bind=connection) as session:
             rows = apply_indicators(session, computation, now=now)
             session.commit()
+        if computation.full and connection.dialect.name == "postgresql":
+            # Both tables were just rewritten: fresh statistics now, not when autovacuum
+            # gets to them, or the next incremental runs plan for empty tables.
+            with connection.begin():
+                connection.exec_driver_sql("ANALYZE indicators, wait_histogram")
     return AggregationRun(computation.full, computation.bucket_count, rows, computation.until)
 
 

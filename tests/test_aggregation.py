@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy
 from factories import (
     NIP,
     OTHER_NIP,
@@ -850,14 +849,16 @@ def test_an_interrupted_run_leaves_the_old_rows_and_watermark(
     def small_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield from real_chunks(items, 3)
 
-    def failing_insert(table: Any) -> Any:
+    real_write = aggregation._write_chunk
+
+    def failing_write(connection: Any, table: Any, chunk: Sequence[Any]) -> None:
         inserts.append(1)
         if len(inserts) == 2:
             raise RuntimeError("disk full")
-        return sqlalchemy.insert(table)
+        real_write(connection, table, chunk)
 
     monkeypatch.setattr(aggregation, "_chunks", small_chunks)
-    monkeypatch.setattr("app.aggregation.insert", failing_insert)
+    monkeypatch.setattr(aggregation, "_write_chunk", failing_write)
     with pytest.raises(RuntimeError, match="disk full"):
         run_aggregation(world.db, now=utc(2026, 11, 7))
     assert len(inserts) == 2  # the deletes and the first chunk had run
@@ -1029,3 +1030,50 @@ def test_cli_indicators_table(world: World, session: Session, runner: FlaskCliRu
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[2].split() == [
         "2025-03-17", "DUKCAPIL", "L1", "n=3", "IKM", "50.0", "D"]
+
+
+def test_a_survey_version_change_mid_week_with_late_syncs(
+    world: World, session: Session
+) -> None:
+    """v1 and v2 answers in one week spanning two months, late syncs, no officer on most."""
+    v1 = latest(world.app.extensions["suara.surveys"], "skm-2017")
+    v2 = replace(v1, version=v1.version + 1, content_hash="ab" * 32)
+    tz = world.app.extensions["suara.settings"].tz
+    start = utc(2026, 9, 28, 1)  # Monday 08:00 WIB; the week ends on Sunday 4 October
+    assign_officer(session, world.officer, world.dukcapil.counter, start, start + timedelta(days=3))
+    session.commit()
+    rng = random.Random(7)  # noqa: S311
+    counters = counters_of(world)
+    nows = [start + timedelta(days=d, hours=10) for d in (1, 2, 3, 5, 8, 12)]
+    planned = []
+    for k in range(120):
+        created = start + timedelta(days=rng.randrange(7), minutes=rng.randrange(9 * 60))
+        late = rng.random() < 0.3
+        received = created + (timedelta(days=rng.randint(1, 6)) if late else timedelta(seconds=5))
+        planned.append((received, created, k))
+    planned.sort()
+    done = 0
+    for now in nows:
+        for received, created, k in planned[done:]:
+            if received > now - SETTLE:
+                break
+            survey = v1 if created < start + timedelta(days=2, hours=5) else v2
+            submission = Submission(
+                client_id=uuid.uuid4(), channel="kiosk", created_at=created,
+                received_at=received, measured_wait_min=rng.choice([None, rng.randint(0, 90)]),
+                honeypot_filled=rng.random() < 0.05)
+            answers = Answers(tuple(rng.randint(1, 4) for _ in range(9)), None, None, None)
+            outcome, _ = record_response(session, survey, counters[k % 3], answers,
+                                         submission, tz)
+            assert outcome is Outcome.CREATED
+            done += 1
+        session.commit()
+        run_aggregation(world.db, now=now)
+    assert done == len(planned)
+    incremental = indicator_map(world.db)
+    assert len({k[4] for k in incremental}) == 2
+    assert incremental == reference_rows(world.db)
+    assert histogram_map(world.db) == reference_histogram(world.db)
+    run_aggregation(world.db, now=nows[-1] + timedelta(hours=1), full=True)
+    assert indicator_map(world.db) == incremental
+
