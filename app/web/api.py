@@ -113,7 +113,9 @@ def create_response() -> ResponseReturnValue:
         return jsonify(errors=errors), 422
 
     survey = current_survey()
-    created_at = submitted_at or now
+    # An instant already refused (out of range, or not convertible to UTC at all) is not
+    # looked up with; the 422 below names it.
+    created_at = submitted_at if submitted_at is not None and "submitted_at" not in errors else now
     # A short read on its own, so that on SQLite the write lock is held only for the insert.
     with database().reading() as connection:
         lookup = lookup_token(connection, str(token), survey, body.get("service"), created_at)
