@@ -211,8 +211,9 @@ class TodaysSalt:
 
     A day's salt never changes once committed, so reading it on every submission is wasted
     work. Only a salt that was already stored when read is remembered (one this transaction
-    inserted may still roll back), and only the latest day's: the day after, the first
-    submission replaces it, so a past day's salt does not stay in memory once it is deleted.
+    inserted may still roll back), and only the latest day's: the first submission of the
+    next day replaces it. A process that gets no submission after midnight keeps the past
+    day's salt in memory (never on disk) until it does, or until it stops.
     """
 
     def __init__(self) -> None:
