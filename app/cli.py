@@ -14,16 +14,17 @@ from typing import IO
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.serving import run_simple
 
 from app import migrate
+from app.aggregation import STATE_NAME as AGGREGATION_STATE
 from app.db import utcnow
 from app.demo import clear_all, demo_logins, demo_present, seed_demo, seed_history
 from app.export import export_rows, write_csv, write_jsonl
 from app.extensions import database, settings, surveys
 from app.feedback import DEFAULT_SURVEY_ID
-from app.models import Officer, Response
+from app.models import AggregationState, Officer, Response
 from app.org import DomainError, counters_with_urls, import_officers, unit_by_code
 from app.survey_versions import SurveyVersionChanged, sync_survey_versions
 from app.surveys import latest
@@ -106,6 +107,10 @@ def demo_command(reset: bool, weeks: int, seed: int) -> None:
         if weeks and session.scalar(select(Response.id).limit(1)) is None:
             count = seed_history(session, latest(surveys(), DEFAULT_SURVEY_ID), today=today,
                                  tz=config.tz, weeks=weeks, seed=seed)
+            # The history was received in the past, behind any aggregation watermark:
+            # the next aggregation run must be a full rebuild to see it.
+            session.execute(delete(AggregationState).where(
+                AggregationState.name == AGGREGATION_STATE))
             click.echo(f"Created {count} demo responses over {weeks} weeks.")
     # Printed after the commit: a closed pipe (`| head`) must not roll the seed back.
     with database().session_scope(write=False) as session:
