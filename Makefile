@@ -14,11 +14,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-## Migrate, seed the demo Kotabumi if the database is empty, serve on :5000 with the scheduler.
+## Migrate, seed the demo Kotabumi (and eight weeks of responses) if the database is empty,
+## serve on :5000 with the scheduler.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) surveys sync
-	$(FLASK) demo
+	$(FLASK) demo --weeks 8
 	$(FLASK) serve
 
 ## The whole suite. Set TEST_DATABASE_URL to run the database tests on PostgreSQL too.
