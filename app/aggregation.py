@@ -1,11 +1,13 @@
 """Indicators per unit, counter, service and officer for every local day, ISO week and month.
 
-Everything is computed in SQL with GROUP BY on both engines; no response is loaded into
-Python. Waiting-time percentiles come from a histogram of whole minutes, cumulated with a
-window function (nearest-rank: the smallest minute at which the share reaches 50 % / 90 %).
-The day histograms are stored (``wait_histogram``) beside the indicators, so an incremental
-run recomputes the touched days from their responses and reads weeks and months from the
-stored histograms of their other days, never a month of responses.
+Every aggregate is computed in SQL with GROUP BY on both engines; no response is loaded
+into Python. Waiting-time percentiles come from a histogram of whole minutes (nearest rank:
+the smallest minute at which the share reaches 50 % / 90 %). The day histograms are stored
+(``wait_histogram``) beside the indicators. A full rebuild cumulates them with a window
+function in the database; an incremental run recomputes only the touched days (rows and
+histograms) from their responses, sums weeks and months from the stored day rows in SQL,
+and picks their percentiles from the stored day histograms (a few thousand aggregate rows,
+the same nearest rank in Python), never reading a month of responses.
 
 A run has two transactions. ``compute_indicators`` reads a consistent snapshot without any
 write lock (so citizens keep submitting on SQLite); ``apply_indicators`` then replaces the
