@@ -2,8 +2,12 @@
 weekly summary page's p95, at 100,000 and at 1,000,000 responses (20 units, 120 counters,
 300 officers, two years), on SQLite and, with BENCH_PG_URL, on PostgreSQL.
 
+Then the same daily traffic as the largest size over only ``BENCH_SHORT_DAYS`` (61) days:
+the incremental run there against the one after two years shows what history costs it.
+
 Run: ``.venv/bin/python -m bench.aggregation`` (``BENCH_SIZES=100000,1000000`` by default;
-``BENCH_ENGINES=sqlite,postgresql`` by default, PostgreSQL only with ``BENCH_PG_URL``).
+``BENCH_ENGINES=sqlite,postgresql`` by default, PostgreSQL only with ``BENCH_PG_URL``;
+``BENCH_SHORT_DAYS=0`` leaves out the short history).
 
 Floors measured in the same run: one plain scan of the responses table (what any rebuild must
 read at least once) and the p95 of ``/healthz`` (what any page costs).
@@ -153,7 +157,8 @@ def page_p95(app: Any, path: str, requests: int = 60) -> float:
     return statistics.quantiles(samples, n=20)[18]
 
 
-def bench_engine(label: str, url: str, workdir: Path, sizes: list[int]) -> None:
+def bench_engine(label: str, url: str, workdir: Path, sizes: list[int],
+                 days: int = DAYS) -> None:
     migrate.upgrade(url)
     settings = Settings(app_env="test", secret_key="bench-secret-key-0123456789",
                         database_url=url, instance_dir=workdir / "instance",
@@ -163,10 +168,10 @@ def bench_engine(label: str, url: str, workdir: Path, sizes: list[int]) -> None:
     world = seed_organisation(db)
     rng = random.Random(14)
     have = 0
-    first = NOW - timedelta(days=DAYS)
+    first = NOW - timedelta(days=days)
     week = (NOW.astimezone(TZ) - timedelta(days=7)).date()
     for step, size in enumerate(sizes):
-        rows = response_rows(world, size - have, rng, first=first, days=DAYS - 1)
+        rows = response_rows(world, size - have, rng, first=first, days=days - 1)
         generated, _ = timed(lambda rows=rows: insert_rows(db, rows))
         have = size
         # Each size's runs happen later than the previous size's (the watermark only advances).
@@ -186,7 +191,8 @@ def bench_engine(label: str, url: str, workdir: Path, sizes: list[int]) -> None:
         floor = scan_floor(db)
         p95 = page_p95(app, f"/dashboard/units/U00?week={week.isoformat()}")
         health = page_p95(app, "/healthz")
-        print(f"{label:<10} {size:>9,} responses (+{generated:5.1f} s to load)")
+        print(f"{label:<10} {size:>9,} responses over {days} days "
+              f"(+{generated:5.1f} s to load)")
         print(f"  full rebuild      {full:7.2f} s  ({run.rows:,} indicator rows; floor: one "
               f"scan {floor:.2f} s)   goal <= 60 s: {'PASS' if full <= 60 else 'FAIL'}")
         print(f"  incremental 1,000 {incremental:7.2f} s  median of {INCREMENTAL_RUNS}, slowest "
@@ -197,26 +203,40 @@ def bench_engine(label: str, url: str, workdir: Path, sizes: list[int]) -> None:
     db.dispose()
 
 
+def postgres_schema(url: str, schema: str) -> str:
+    """A fresh, empty schema on the PostgreSQL server; the URL that works in it."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
+    engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
 def main() -> None:
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
+    # The same daily traffic as the largest size, over a short history: an incremental run
+    # should cost what it costs after two years (it depends on the traffic, not the history).
+    short = int(os.environ.get("BENCH_SHORT_DAYS", "61"))
+    short_size = round(max(sizes) * short / DAYS)
     print(f"{UNITS} units, {UNITS * COUNTERS_PER_UNIT} counters, "
-          f"{UNITS * OFFICERS_PER_UNIT} officers, {DAYS} days; {os.cpu_count()} cores")
+          f"{UNITS * OFFICERS_PER_UNIT} officers; {os.cpu_count()} cores")
     engines = os.environ.get("BENCH_ENGINES", "sqlite,postgresql").split(",")
     with tempfile.TemporaryDirectory() as tmp:
         if "sqlite" in engines:
             bench_engine("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp), sizes)
+            if short:
+                bench_engine("SQLite", f"sqlite:///{Path(tmp) / 'short.db'}", Path(tmp),
+                             [short_size], days=short)
         pg = os.environ.get("BENCH_PG_URL")
         if pg and "postgresql" in engines:
-            from sqlalchemy import create_engine
-
-            engine = create_engine(pg)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
-                connection.execute(text("CREATE SCHEMA bench"))
-                connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
-            engine.dispose()
-            sep = "&" if "?" in pg else "?"
-            bench_engine("PostgreSQL", f"{pg}{sep}options=-csearch_path%3Dbench", Path(tmp), sizes)
+            bench_engine("PostgreSQL", postgres_schema(pg, "bench"), Path(tmp), sizes)
+            if short:
+                bench_engine("PostgreSQL", postgres_schema(pg, "bench_short"), Path(tmp),
+                             [short_size], days=short)
 
 
 if __name__ == "__main__":
