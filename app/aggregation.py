@@ -122,17 +122,15 @@ METRICS = ("n", *(f"sum_u{i}" for i in range(1, 10)), "sum_total_sq", *WAIT_COLU
 
 @dataclass(frozen=True)
 class Region:
-    """Which responses a run reads: whole weeks and months of some scope ids (None: all).
+    """Which responses an incremental run reads: those of some scope ids on some local days.
 
-    Week and month rows are sums of whole periods, so an incremental run reads every
-    response of a touched week or month; cost follows the traffic of those periods, not
-    the length of the history.
+    Weeks and months are never read from responses by an incremental run (they are summed
+    from stored day rows and day histograms), so its cost follows the touched days' traffic,
+    not the length of the history.
     """
 
     ids: frozenset[int]
-    weeks: frozenset[date] = frozenset()
-    months: frozenset[date] = frozenset()
-    days: frozenset[date] = frozenset()  # when given, only these days are read
+    days: frozenset[date]
 
 
 def _response_filter(scope_col: Any, until: datetime, region: Region | None) -> list[Any]:
@@ -142,11 +140,8 @@ def _response_filter(scope_col: Any, until: datetime, region: Region | None) -> 
     conditions = [func.coalesce(Response.received_at, Response.received_at) <= until,
                   func.coalesce(scope_col, -1) != -1]
     if region is not None:
-        chosen = [column.in_(sorted(values)) for column, values in (
-            (Response.local_day, region.days), (Response.local_week, region.weeks),
-            (Response.local_month, region.months)) if values]
-        periods = chosen[0] if len(chosen) == 1 else or_(*chosen)
-        conditions += [periods, func.coalesce(scope_col, -1).in_(sorted(region.ids))]
+        conditions += [Response.local_day.in_(sorted(region.days)),
+                       func.coalesce(scope_col, -1).in_(sorted(region.ids))]
     return conditions
 
 
@@ -327,7 +322,7 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
     periods = [(kind, start) for kind, starts in (("week", weeks), ("month", months))
                for start in sorted(starts)]
     # The touched days' histograms replace the stored ones for every (id, day) in ids x days.
-    histogram = _histogram_rows(session, _response_histogram(scope, until, Region(ids, days=days)))
+    histogram = _histogram_rows(session, _response_histogram(scope, until, Region(ids, days)))
     computation.histogram_rows.extend(histogram)
     computation.histogram_replaced[scope] = (ids, days)
     counts: dict[tuple[str, int, date, int], dict[int, int]] = defaultdict(
@@ -358,7 +353,7 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
                     counts[(kind, scope_id, start, version)][minute] += int(responses)
     percentiles = {key: _nearest_ranks(minutes) for key, minutes in counts.items()}
     # Every (id, day) of ids x days is recomputed; only the wanted ones are written back.
-    recomputed = _rows_for(session, scope, until, Region(ids, days=days), computed_at, ("day",),
+    recomputed = _rows_for(session, scope, until, Region(ids, days), computed_at, ("day",),
                            percentiles)
     fresh = [row for row in recomputed if ("day", row["scope_id"], row["period_start"]) in wanted]
     rolled: dict[tuple[str, int, date, int], dict[str, Any]] = {}
