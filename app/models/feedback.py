@@ -53,8 +53,6 @@ class Response(Base):
         Index("ix_responses_device_counter", "device_hash", "counter_id", "created_at"),
         Index("ix_responses_unit_week", "unit_id", "local_week"),
         Index("ix_responses_local_day", "local_day"),
-        Index("ix_responses_local_week", "local_week"),
-        Index("ix_responses_local_month", "local_month"),
     )
 
     id: Mapped[intpk]
