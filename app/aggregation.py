@@ -136,7 +136,7 @@ class Region:
 def _response_filter(scope_col: Any, until: datetime, region: Region | None) -> list[Any]:
     # coalesce() hides the received_at and scope indexes from SQLite's planner: walking an
     # index over nearly the whole table is many times slower than scanning it in order,
-    # and an incremental run must be narrowed by the local period index instead.
+    # and an incremental run must be narrowed by the local day index instead.
     conditions = [func.coalesce(Response.received_at, Response.received_at) <= until,
                   func.coalesce(scope_col, -1) != -1]
     if region is not None:
