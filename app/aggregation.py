@@ -495,8 +495,8 @@ def apply_indicators(session: Session, computation: Computation, *, now: datetim
                     HISTOGRAM.c.day.in_(sorted(days))))
     table = INDICATORS
     if computation.staged is not None:
-        for staging, target in ((_staging_table(), table),
-                                (_histogram_staging_table(), HISTOGRAM)):
+        for target in (table, HISTOGRAM):
+            staging = _staging_for(target)
             columns = [c.name for c in staging.columns]
             # In key order: the target's b-tree is appended to rather than split at random.
             key = [staging.c[c.name] for c in target.primary_key.columns if c.name != "id"]
@@ -539,22 +539,10 @@ def _write_chunk(connection: Connection, table: Table, rows: Sequence[dict[str, 
             copy.write_row([row[c] for c in columns])
 
 
-STAGING_TABLE = "indicator_staging"
-HISTOGRAM_STAGING_TABLE = "wait_histogram_staging"
-
-
-def _staging_table() -> Table:
-    """A temporary table shaped like ``indicators`` (without its id and constraints)."""
-    source = INDICATORS
-    return Table(STAGING_TABLE, MetaData(),
-                 *(Column(c.name, c.type) for c in source.columns if c.name != "id"),
-                 prefixes=["TEMPORARY"])
-
-
-def _histogram_staging_table() -> Table:
-    """A temporary table shaped like ``wait_histogram`` (without its constraints)."""
-    return Table(HISTOGRAM_STAGING_TABLE, MetaData(),
-                 *(Column(c.name, c.type) for c in HISTOGRAM.columns),
+def _staging_for(target: Table) -> Table:
+    """A temporary table shaped like ``target``, without its surrogate id and constraints."""
+    return Table(f"{target.name}_staging", MetaData(),
+                 *(Column(c.name, c.type) for c in target.columns if c.name != "id"),
                  prefixes=["TEMPORARY"])
 
 
@@ -564,8 +552,8 @@ def _stage_full_rebuild(session: Session, until: datetime, now: datetime) -> int
     The IKM is computed in integer arithmetic in the database, exactly as
     ``scoring.ikm_hundredths`` does (tests hold the two paths equal).
     """
-    staging = _staging_table()
-    histogram = _histogram_staging_table()
+    staging = _staging_for(INDICATORS)
+    histogram = _staging_for(HISTOGRAM)
     connection = session.connection()
     for table in (staging, histogram):
         table.drop(connection, checkfirst=True)
