@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, String, bindparam, select
 from sqlalchemy.orm import Session
 
-from app.db import UTCDateTime, dialect_insert
+from app.db import UTCDateTime, dialect_insert, dialect_name
 from app.models import (
     Counter,
     CounterToken,
@@ -174,24 +174,31 @@ def payload_hash(counter_id: int, answers: Answers, created_at: datetime | None)
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def survey_version_id(session: Session, survey: Survey) -> int:
-    """The id of the survey version row, recording the version on first use."""
+def survey_version_id(session: Session | Connection, survey: Survey) -> int:
+    """The id of the survey version row, recording the version on first use (within the
+    caller's transaction, also when that is a plain connection's)."""
     found = session.scalar(select(SurveyVersion.id).where(
         SurveyVersion.survey_id == survey.survey_id, SurveyVersion.version == survey.version))
     if found is not None:
         return found
     from app.survey_versions import sync_survey_versions
 
-    (row,) = sync_survey_versions(session, [survey])
-    return row.id
+    if isinstance(session, Session):
+        (row,) = sync_survey_versions(session, [survey])
+        return row.id
+    # A session on the connection's transaction: its commit only releases a savepoint.
+    with Session(bind=session, join_transaction_mode="create_savepoint") as orm:
+        (row,) = sync_survey_versions(orm, [survey])
+        orm.commit()
+        return row.id
 
 
-def daily_salt(session: Session, day: date) -> str:
+def daily_salt(session: Session | Connection, day: date) -> str:
     """The salt of a local day, created on first use (concurrent first uses agree)."""
     return _daily_salt(session, day)[0]
 
 
-def _daily_salt(session: Session, day: date) -> tuple[str, bool]:
+def _daily_salt(session: Session | Connection, day: date) -> tuple[str, bool]:
     """The day's salt, and whether it was already stored (committed) before this call."""
     salt = session.scalar(select(DailySalt.salt).where(DailySalt.day == day))
     if salt is not None:
@@ -219,7 +226,7 @@ class TodaysSalt:
     def __init__(self) -> None:
         self._known: tuple[date, str] | None = None
 
-    def get(self, session: Session, day: date) -> str:
+    def get(self, session: Session | Connection, day: date) -> str:
         """The salt of ``day`` (normally today), from memory when it is known."""
         known = self._known
         if known is not None and known[0] == day:
@@ -417,7 +424,7 @@ def prepare_response(
 
 
 def store_response(
-    session: Session, prepared: Prepared, answers: Answers, submission: Submission,
+    session: Session | Connection, prepared: Prepared, answers: Answers, submission: Submission,
     tz: ZoneInfo, *, salts: TodaysSalt | None = None,
 ) -> tuple[Outcome, Stored]:
     """Write one response in the caller's (short) transaction; a repeated id is not doubled.
@@ -468,20 +475,24 @@ def store_response(
     if inserted is not None:
         return Outcome.CREATED, Stored(inserted, submission.client_id, repeat,
                                        submission.honeypot_filled)
-    existing = _by_client_id(session, submission.client_id)
-    assert existing is not None  # noqa: S101 (the conflict means it exists)
+    existing = session.execute(_BY_CLIENT_ID, {"client_id": submission.client_id}).one()
     outcome = Outcome.DUPLICATE if existing.payload_hash == digest else Outcome.CONFLICT
     return outcome, Stored(existing.id, existing.client_id, existing.flag_repeat,
                            existing.flag_bot)
 
 
+_BY_CLIENT_ID = select(
+    _responses.c.id, _responses.c.client_id, _responses.c.payload_hash,
+    _responses.c.flag_repeat, _responses.c.flag_bot,
+).where(_responses.c.client_id == bindparam("client_id"))
+
 _INSERT_RESPONSE: dict[str, Any] = {}
 
 
-def _insert_response(session: Session) -> Any:
+def _insert_response(session: Session | Connection) -> Any:
     """The insert statement, built once per dialect: building it per row costs more than
     the insert itself on SQLite. On the table, not the entity: no ORM bulk-insert work."""
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_name(session)
     if dialect not in _INSERT_RESPONSE:
         _INSERT_RESPONSE[dialect] = (
             dialect_insert(session, _responses)
@@ -509,10 +520,6 @@ def record_response(
     row = session.get(Response, stored.id)
     assert row is not None  # noqa: S101 (just stored or found)
     return outcome, row
-
-
-def _by_client_id(session: Session, client_id: uuid.UUID) -> Response | None:
-    return session.scalars(select(Response).where(Response.client_id == client_id)).one_or_none()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +80,20 @@ def gunicorn(app_spec: str, port: int, env: dict[str, str], cwd: Path) -> subpro
     )
 
 
-def load(port: int, total: int, one: Callable[[http.client.HTTPConnection, int], None]
-         ) -> tuple[float, list[float]]:
-    """Run ``total`` operations from CLIENTS threads; return (ops/s, latencies in ms)."""
+def cpu_seconds(server: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) used so far by a gunicorn master's worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
+def load(port: int, total: int, one: Callable[[http.client.HTTPConnection, int], None],
+         server: subprocess.Popen[bytes] | None = None) -> Load:
+    """Run ``total`` operations from CLIENTS threads; measure rate, latencies and CPU."""
     latencies: list[float] = []
     lock = threading.Lock()
     per_client = total // CLIENTS
@@ -102,15 +114,31 @@ def load(port: int, total: int, one: Callable[[http.client.HTTPConnection, int],
             latencies.extend(mine)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    workers_before = cpu_seconds(server) if server else 0.0
+    client_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - client_before
+    workers_cpu = cpu_seconds(server) - workers_before if server else 0.0
     if errors:
         raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]!r}")
-    return len(latencies) / elapsed, latencies
+    n = len(latencies)
+    return Load(n / elapsed, latencies, workers_cpu / n * 1000, client_cpu / n * 1000)
+
+
+@dataclass(frozen=True)
+class Load:
+    """One scenario's run: operations per second, latencies (ms), CPU ms per operation of
+    the server's workers and of this load generator."""
+
+    rate: float
+    latencies: list[float]
+    worker_cpu_ms: float
+    client_cpu_ms: float
 
 
 def expect(response: http.client.HTTPResponse, status: int) -> bytes:
@@ -157,13 +185,15 @@ def form_op(token: str) -> Callable[[http.client.HTTPConnection, int], None]:
     return op
 
 
-def report(name: str, rate: float, latencies: list[float], floor: float | None) -> None:
-    ordered = sorted(latencies)
+def report(name: str, run: Load, floor: float | None) -> None:
+    ordered = sorted(run.latencies)
     p50 = statistics.median(ordered)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    versus = f"  {rate / floor:5.0%} of floor ({'PASS' if rate >= floor / 2 else 'FAIL'}" \
+    versus = f"  {run.rate / floor:5.0%} of floor ({'PASS' if run.rate >= floor / 2 else 'FAIL'}" \
              f" goal >= 50%)" if floor else ""
-    print(f"{name:<34} {rate:8.1f}/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms{versus}")
+    print(f"{name:<34} {run.rate:8.1f}/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
+          f"cpu/op workers {run.worker_cpu_ms:5.2f} ms client {run.client_cpu_ms:5.2f} ms"
+          f"{versus}")
 
 
 def prepare_app(workdir: Path, database_url: str) -> tuple[dict[str, str], str]:
@@ -189,10 +219,8 @@ def bench_app(label: str, database_url: str, workdir: Path, total: int, floor: f
     server = gunicorn("app:create_app()", port, env, ROOT)
     try:
         wait_for(port)
-        rate, lat = load(port, total, api_op(token))
-        report(f"API POST ({label})", rate, lat, floor)
-        rate, lat = load(port, total // 2, form_op(token))
-        report(f"form GET+POST ({label})", rate, lat, floor)
+        report(f"API POST ({label})", load(port, total, api_op(token), server), floor)
+        report(f"form GET+POST ({label})", load(port, total // 2, form_op(token), server), floor)
     finally:
         server.terminate()
         server.wait()
@@ -210,11 +238,12 @@ def main() -> None:
                           workdir)
         try:
             wait_for(port, "/")
-            floor, lat = load(port, total, floor_op)
+            floor_run = load(port, total, floor_op, server)
         finally:
             server.terminate()
             server.wait()
-        report("floor: bare Flask + 1 SQLite insert", floor, lat, None)
+        report("floor: bare Flask + 1 SQLite insert", floor_run, None)
+        floor = floor_run.rate
         bench_app("SQLite", f"sqlite:///{workdir / 'bench.db'}", workdir, total, floor)
         pg = os.environ.get("BENCH_PG_URL")
         if pg:

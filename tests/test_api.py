@@ -465,6 +465,7 @@ def test_the_fourth_post_in_a_minute_gets_a_json_429(
     blocked = post(client, body(world))
     assert blocked.status_code == 429
     assert blocked.is_json and "error" in blocked.get_json()
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
     assert response_count(session) == 3
 
 

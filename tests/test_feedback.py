@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from factories import make_officer, make_other_unit, make_unit, put_on_duty
 from flask import Flask
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.feedback import TodaysSalt, daily_salt, lookup_token, resolve_token
-from app.models import DailySalt
+from app.feedback import TodaysSalt, daily_salt, lookup_token, resolve_token, survey_version_id
+from app.models import DailySalt, SurveyVersion
 from app.org import issue_token
 from app.surveys import latest
 
@@ -85,3 +86,28 @@ def test_a_token_lookup_finds_counter_service_officer_and_version_in_one_go(
     gone = lookup_token(session, home.token, survey, "KK", AT)
     assert (gone.counter, gone.retired) == (None, True)
     assert resolve_token(session, home.token, AT).retired is True
+
+
+def test_a_plain_write_connection_records_a_new_survey_version_in_its_own_transaction(
+    app: Flask,
+) -> None:
+    db: Database = app.extensions["suara.db"]
+    survey = latest(app.extensions["suara.surveys"], "skm-2017")
+    with db.session_scope() as session:
+        session.execute(delete(SurveyVersion))
+
+    class Abandon(Exception):
+        pass
+
+    with pytest.raises(Abandon), db.writing() as connection:
+        survey_version_id(connection, survey)
+        raise Abandon  # the version goes with the transaction
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(SurveyVersion)) == 0
+    with db.writing() as connection:
+        recorded = survey_version_id(connection, survey)
+        assert survey_version_id(connection, survey) == recorded
+    with db.session() as session:
+        row = session.get(SurveyVersion, recorded)
+        assert row is not None and (row.survey_id, row.version) == (survey.survey_id,
+                                                                    survey.version)

@@ -842,6 +842,7 @@ def test_the_fourth_submission_in_a_minute_gets_a_friendly_429(
     html = html_of(blocked)
     assert blocked.status_code == 429
     assert "Terlalu banyak permintaan" in html
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
     assert "Mohon tunggu sebentar" in html
     assert response_count(session) == 3
 

@@ -23,7 +23,7 @@ from app.feedback import (
 )
 from app.i18n import Catalogue
 from app.openapi import openapi_document
-from app.web.common import limiter
+from app.web.common import per_address
 from app.web.public import current_survey
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -75,7 +75,7 @@ def _parse_time(value: object, errors: dict[str, str]) -> datetime | None:
 
 
 @bp.post("/responses")
-@limiter.limit(lambda: settings().rate_limit_submit)
+@per_address(lambda: settings().rate_limit_submit)
 def create_response() -> ResponseReturnValue:
     """Store one response; a retried id is answered, never stored twice."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
@@ -139,7 +139,7 @@ def create_response() -> ResponseReturnValue:
         client_id=client_id, channel=channel, created_at=created_at, received_at=now,
         ip=request.remote_addr, declared_submitted_at=submitted_at,
     )
-    with database().session_scope() as write:
+    with database().writing() as write:
         outcome, row = store_response(write, lookup.prepared(survey, parsed), parsed,
                                       submission, settings().tz, salts=todays_salt())
     if outcome is Outcome.CONFLICT:

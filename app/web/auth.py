@@ -16,7 +16,7 @@ from app.auth import TOKEN_USE_RESOLUTION, authenticate, record_token_use, user_
 from app.db import utcnow
 from app.extensions import database, db_session
 from app.models import User
-from app.web.common import limiter
+from app.web.common import per_address
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -78,7 +78,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
-@limiter.limit("10 per minute;100 per hour", methods=["POST"])
+@per_address("10 per minute;100 per hour", methods=("POST",))
 def login() -> ResponseReturnValue:
     """The sign-in form; attempts are throttled per address."""
     error = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -19,9 +19,15 @@ def _wants_json() -> bool:
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
+    # Headers the error carries (Retry-After on a 429, Allow on a 405) survive the page.
     if _wants_json():
-        return jsonify(error=error.description), status
-    return message_page(PAGES.get(status, "error"), status)
+        response = make_response(jsonify(error=error.description), status)
+    else:
+        response = make_response(message_page(PAGES.get(status, "error"), status))
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _csrf_error(error: CSRFError) -> ResponseReturnValue:

@@ -45,7 +45,7 @@ from app.feedback import (
 from app.models import Unit
 from app.org import TOKEN_PATTERN, ServiceChoice, services_of
 from app.surveys import Survey, latest
-from app.web.common import current_locale, limiter, t
+from app.web.common import current_locale, per_address, t
 
 bp = Blueprint("public", __name__)
 
@@ -231,7 +231,7 @@ def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
 
 
 @bp.post("/s/<token>")
-@limiter.limit(lambda: settings().rate_limit_submit)
+@per_address(lambda: settings().rate_limit_submit)
 def submit(token: str) -> ResponseReturnValue:
     """Validate and store a response; on error the page comes back with the answers kept."""
     now = utcnow()
@@ -255,7 +255,7 @@ def submit(token: str) -> ResponseReturnValue:
         measured_wait_min=measured, honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
     )
     prepared = lookup.prepared(survey, answers)
-    with database().session_scope() as write:
+    with database().writing() as write:
         outcome, _stored = store_response(write, prepared, answers, submission, settings().tz,
                                           salts=todays_salt())
         if outcome is Outcome.CONFLICT:
