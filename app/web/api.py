@@ -15,14 +15,17 @@ from app.extensions import database, settings, todays_salt
 from app.feedback import (
     MAX_CLOCK_SKEW,
     MAX_LATE_SYNC,
+    Answers,
     Outcome,
     Submission,
+    TokenLookup,
     lookup_token,
     parse_answers,
     store_response,
 )
 from app.i18n import Catalogue
 from app.openapi import openapi_document
+from app.surveys import Survey
 from app.web.common import per_address
 from app.web.public import current_survey
 
@@ -74,6 +77,23 @@ def _parse_time(value: object, errors: dict[str, str]) -> datetime | None:
     return parsed
 
 
+def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
+                   body: dict[str, Any], errors: dict[str, str]) -> Answers | None:
+    """The body's answers validated for the looked-up counter; messages go into ``errors``."""
+    codes = survey.element_codes
+    for key in answers:
+        if key not in codes:
+            errors[f"answers.{str(key)[:16]}"] = _msg("answer_key")
+    raw = {**{k: v for k, v in answers.items() if k in codes},
+           **{k: body.get(k) for k in ("wait_band", "service", "comment", "profile")}}
+    parsed, field_errors = parse_answers(survey, lookup.service_codes(raw["service"]), raw)
+    catalogue: Catalogue = current_app.extensions["suara.messages"]
+    for name, error in field_errors.items():
+        key = f"answers.{name}" if name in codes else name
+        errors[key] = catalogue.get(error.key, _locale(), **error.params)
+    return parsed
+
+
 @bp.post("/responses")
 @per_address(lambda: settings().rate_limit_submit)
 def create_response() -> ResponseReturnValue:
@@ -116,32 +136,22 @@ def create_response() -> ResponseReturnValue:
     # An instant already refused (out of range, or not convertible to UTC at all) is not
     # looked up with; the 422 below names it.
     created_at = submitted_at if submitted_at is not None and "submitted_at" not in errors else now
-    # A short read on its own, so that on SQLite the write lock is held only for the insert.
+    # One connection for the lookup and the write (on SQLite the read ends before the write
+    # lock is taken; see Database.writing).
     with database().reading() as connection:
         lookup = lookup_token(connection, str(token), survey, body.get("service"), created_at)
-    if lookup.counter is None:
-        return _error(404, "unknown or revoked counter token")
-    codes = survey.element_codes
-    for key in answers:
-        if key not in codes:
-            errors[f"answers.{str(key)[:16]}"] = _msg("answer_key")
-    raw = {**{k: v for k, v in answers.items() if k in codes},
-           **{k: body.get(k) for k in ("wait_band", "service", "comment", "profile")}}
-    parsed, field_errors = parse_answers(survey, lookup.service_codes(raw["service"]), raw)
-    catalogue: Catalogue = current_app.extensions["suara.messages"]
-    for name, error in field_errors.items():
-        key = f"answers.{name}" if name in survey.element_codes else name
-        errors[key] = catalogue.get(error.key, _locale(), **error.params)
-    if errors or parsed is None:
-        return jsonify(errors=errors), 422
-
-    submission = Submission(
-        client_id=client_id, channel=channel, created_at=created_at, received_at=now,
-        ip=request.remote_addr, declared_submitted_at=submitted_at,
-    )
-    with database().writing() as write:
-        outcome, row = store_response(write, lookup.prepared(survey, parsed), parsed,
-                                      submission, settings().tz, salts=todays_salt())
+        if lookup.counter is None:
+            return _error(404, "unknown or revoked counter token")
+        parsed = _parse_answers(survey, lookup, answers, body, errors)
+        if errors or parsed is None:
+            return jsonify(errors=errors), 422
+        submission = Submission(
+            client_id=client_id, channel=channel, created_at=created_at, received_at=now,
+            ip=request.remote_addr, declared_submitted_at=submitted_at,
+        )
+        with database().writing(connection) as write:
+            outcome, row = store_response(write, lookup.prepared(survey, parsed), parsed,
+                                          submission, settings().tz, salts=todays_salt())
     if outcome is Outcome.CONFLICT:
         return _error(409, "this id was already used for a different response")
     status = 201 if outcome is Outcome.CREATED else 200

@@ -25,16 +25,18 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from werkzeug.datastructures import MultiDict
 
 from app.db import utcnow
 from app.extensions import database, db_session, settings, surveys, todays_salt
 from app.feedback import (
     DEFAULT_SURVEY_ID,
+    Answers,
     CounterPage,
     FieldError,
     Outcome,
+    Prepared,
     Submission,
     lookup_token,
     measured_wait_minutes,
@@ -237,25 +239,31 @@ def submit(token: str) -> ResponseReturnValue:
     now = utcnow()
     survey = current_survey()
     values = form_values(request.form, survey)
+    # One connection for the lookup and the write (see Database.writing).
     with database().reading() as connection:
         lookup = lookup_token(connection, token, survey, values["service"], now)
-    if lookup.counter is None:
-        return _token_page(lookup.retired)
-    answers, errors = parse_answers(survey, lookup.service_codes(values["service"]), values)
-    if answers is None:
-        counter = _counter_or_page(token)
-        if not isinstance(counter, CounterPage):
-            return counter
-        return render_survey(counter, values, errors, ticket=request.form.get("t", ""),
-                             status=422)
-    client_id, measured = _read_ticket(lookup.counter.id)
+        if lookup.counter is None:
+            return _token_page(lookup.retired)
+        answers, errors = parse_answers(survey, lookup.service_codes(values["service"]),
+                                        values)
+        if answers is not None:
+            _store(connection, lookup.prepared(survey, answers), answers, now)
+            return redirect(url_for("public.thanks", token=token), 303)
+    counter = _counter_or_page(token)
+    if not isinstance(counter, CounterPage):
+        return counter
+    return render_survey(counter, values, errors, ticket=request.form.get("t", ""), status=422)
+
+
+def _store(connection: Connection, prepared: Prepared, answers: Answers, now: datetime) -> None:
+    """Store a valid form submission, with its ticket, device and honeypot."""
+    client_id, measured = _read_ticket(prepared.counter_id)
     submission = Submission(
         client_id=client_id or uuid.uuid4(), channel="qr", created_at=now, received_at=now,
         ip=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE),
         measured_wait_min=measured, honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
     )
-    prepared = lookup.prepared(survey, answers)
-    with database().writing() as write:
+    with database().writing(connection) as write:
         outcome, _stored = store_response(write, prepared, answers, submission, settings().tz,
                                           salts=todays_salt())
         if outcome is Outcome.CONFLICT:
@@ -263,7 +271,6 @@ def submit(token: str) -> ResponseReturnValue:
             submission = replace(submission, client_id=uuid.uuid4())
             store_response(write, prepared, answers, submission, settings().tz,
                            salts=todays_salt())
-    return redirect(url_for("public.thanks", token=token), 303)
 
 
 @bp.get("/s/<token>/terima-kasih")
