@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import weakref
@@ -23,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -131,6 +134,7 @@ class WriterQueue:
         self.path = path
         self._thread_lock = threading.Lock()
         self._descriptor: int | None = None
+        self._unusable = False
         _QUEUES.add(self)
 
     def _after_fork(self) -> None:
@@ -141,19 +145,39 @@ class WriterQueue:
             os.close(self._descriptor)  # the parent's flock stays: its own descriptor holds it
             self._descriptor = None
 
+    def _open(self) -> int | None:
+        if self._descriptor is None and not self._unusable:
+            try:  # flock needs no write access: any user who can read the folder can queue
+                self._descriptor = os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC,
+                                           0o644)
+            except OSError as error:
+                self._unusable = True  # a speed-up only: fall back to the busy timeout
+                logger.warning("writer queue off, %s cannot be opened: %s", self.path, error)
+        return self._descriptor
+
     @contextmanager
     def turn(self) -> Iterator[None]:
-        """Wait for this writer's turn (blocking, no polling) and hold it for the block."""
+        """Wait for this writer's turn (blocking, no polling) and hold it for the block.
+
+        A turn is waited for as long as the writers before it take: each holds it for one
+        short transaction, whose BEGIN gives up after SQLite's busy timeout. Not re-entrant:
+        a writer that asks again while holding a turn would wait for itself, so it is an error.
+        """
+        held: set[str] = _HELD.__dict__.setdefault("paths", set())
+        if self.path in held:
+            raise RuntimeError(f"nested write transaction on {self.path}: it would wait for "
+                               "itself; finish the outer one first")
         with self._thread_lock:
-            if self._descriptor is None:
-                self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                                           0o600)
-            descriptor = self._descriptor
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            descriptor = self._open()
+            if descriptor is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+            held.add(self.path)
             try:
                 yield
             finally:
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
+                held.discard(self.path)
+                if descriptor is not None:
+                    fcntl.flock(descriptor, fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Close this process's descriptor (the lock file stays for other processes)."""
@@ -164,9 +188,11 @@ class WriterQueue:
 
 
 _QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
+_HELD = threading.local()  # per thread: the paths whose turn it holds
 
 
 def _after_fork_in_child() -> None:
+    _HELD.__dict__.pop("paths", None)  # the parent's turns stay the parent's
     for queue in list(_QUEUES):
         queue._after_fork()
 
@@ -191,7 +217,6 @@ class Database:
         self.url = url
         self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, **engine_kwargs)
         write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        self._write_engine = write_engine
         self.writer_queue = _writer_queue(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(write_engine, expire_on_commit=False)
@@ -229,10 +254,10 @@ class Database:
         needs no ORM.
 
         On ``connection`` when given, so that a request's reads and its write share one
-        checkout (on PostgreSQL one transaction too: fewer round trips). On SQLite the
-        connection's read transaction is ended first, and the write waits its turn in the
-        ``WriterQueue`` and then takes the write lock as it begins; keep the block short and
-        free of other waits.
+        checkout (on PostgreSQL one transaction too: fewer round trips); only reads may be
+        pending on it. On SQLite that read transaction is ended first, and the write waits
+        its turn in the ``WriterQueue`` and then takes the write lock as it begins; keep the
+        block short and free of other waits.
         """
         if connection is None:
             with self.engine.connect() as own, self.writing(own) as write:
@@ -243,15 +268,19 @@ class Database:
                 connection.rollback()
             connection.execution_options(sqlite_begin="IMMEDIATE")
         queue = self.writer_queue
-        with queue.turn() if queue else nullcontext():
-            if not connection.in_transaction():
-                connection.begin()
-            try:
-                yield connection
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
+        try:
+            with queue.turn() if queue else nullcontext():
+                if not connection.in_transaction():
+                    connection.begin()
+                try:
+                    yield connection
+                except BaseException:
+                    connection.rollback()
+                    raise
+                connection.commit()
+        finally:
+            if connection.dialect.name == "sqlite":
+                connection.execution_options(sqlite_begin="DEFERRED")  # later reads: no lock
 
     def dispose(self) -> None:
         """Close every pooled connection."""

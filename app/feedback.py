@@ -187,7 +187,8 @@ def survey_version_id(session: Session | Connection, survey: Survey) -> int:
         (row,) = sync_survey_versions(session, [survey])
         return row.id
     # A session on the connection's transaction: its commit only releases a savepoint.
-    with Session(bind=session, join_transaction_mode="create_savepoint") as orm:
+    with Session(bind=session, join_transaction_mode="create_savepoint",
+                 expire_on_commit=False) as orm:
         (row,) = sync_survey_versions(orm, [survey])
         orm.commit()
         return row.id

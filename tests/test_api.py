@@ -18,6 +18,7 @@ from factories import (
     make_officer,
     make_other_unit,
     make_unit,
+    open_and_submit,
     put_on_duty,
     release,
     response_count,
@@ -25,6 +26,7 @@ from factories import (
 )
 from flask import Flask
 from flask.testing import FlaskClient
+from limits import parse
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -34,6 +36,7 @@ from app.config import Settings
 from app.feedback import salted_hash
 from app.models import Counter, DailySalt, Officer, Response
 from app.org import issue_token
+from app.web.common import limiter
 
 URL = "/api/v1/responses"
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)  # Monday 09.30 WIB
@@ -467,6 +470,31 @@ def test_the_fourth_post_in_a_minute_gets_a_json_429(
     assert blocked.is_json and "error" in blocked.get_json()
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60
     assert response_count(session) == 3
+
+
+def test_a_request_the_short_limit_refuses_does_not_spend_the_long_one(
+    settings: Settings, world: World
+) -> None:
+    """Limits apply shortest window first, however the setting lists them."""
+    application = create_app(settings.replace(rate_limit_submit="3 per hour;2 per minute"))
+    application.config.update(TESTING=True)
+    client = application.test_client()
+    statuses = [post(client, body(world)).status_code for _ in range(4)]
+    assert statuses == [201, 201, 429, 429]
+    assert "2 per 1 minute" in post(client, body(world)).get_json()["error"]
+    hour = parse("3 per hour")
+    stats = limiter.limiter.get_window_stats(hour, "app.web.api.create_response", "127.0.0.1")
+    assert stats.remaining == 1  # only the two stored responses counted against the hour
+    # The form has a budget of its own: the API's refusals don't hold it back.
+    assert open_and_submit(client, world.home.token).status_code == 303
+    application.extensions["suara.db"].dispose()
+
+
+def test_a_wrong_method_is_a_json_405_that_names_the_allowed_ones(client: FlaskClient) -> None:
+    answer = client.put(URL, json={})
+    assert answer.status_code == 405
+    assert answer.is_json and "error" in answer.get_json()
+    assert set(answer.headers["Allow"].replace(" ", "").split(",")) >= {"POST"}
 
 
 def test_the_openapi_document_describes_the_responses_endpoint(

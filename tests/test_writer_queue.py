@@ -130,3 +130,58 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     path.write_bytes(sqlite_template.read_bytes())
     return f"sqlite:///{path}"
 
+
+
+def test_a_nested_write_is_an_error_not_a_wait_for_itself(sqlite_url: str) -> None:
+    database, same_file = Database(sqlite_url), Database(sqlite_url)
+    with (database.writing(), pytest.raises(RuntimeError, match="nested write transaction"),
+          same_file.writing()):
+        pass
+    with same_file.writing() as connection:  # both turns were given back
+        connection.execute(insert(DailySalt).values(day=date(1999, 1, 2), salt="2" * 64))
+    database.dispose()
+    same_file.dispose()
+
+
+def test_a_failed_write_gives_its_turn_back(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    assert database.writer_queue is not None
+    with pytest.raises(ZeroDivisionError), database.writing() as connection:
+        connection.execute(insert(DailySalt).values(day=date(1999, 1, 3), salt="3" * 64))
+        1 / 0  # noqa: B018 (fails the block)
+    taken = threading.Event()
+
+    def take_turn() -> None:  # another thread of the process: the thread lock and the flock
+        assert database.writer_queue is not None
+        with database.writer_queue.turn():
+            taken.set()
+
+    other = threading.Thread(target=take_turn)
+    other.start()
+    assert taken.wait(30)
+    other.join(30)
+    with database.reading() as connection:  # and the failed write was rolled back
+        assert connection.scalar(select(func.count()).select_from(DailySalt)) == 0
+    database.dispose()
+
+
+def test_reads_after_a_write_on_the_same_connection_take_no_write_lock(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    with database.reading() as connection:
+        connection.execute(select(func.count()).select_from(DailySalt))
+        with database.writing(connection) as write:
+            write.execute(insert(DailySalt).values(day=date(1999, 1, 4), salt="4" * 64))
+        assert connection.get_execution_options()["sqlite_begin"] == "DEFERRED"
+        assert connection.scalar(select(func.count()).select_from(DailySalt)) == 1
+    database.dispose()
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_writes_to_the_busy_timeout(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = WriterQueue(str(tmp_path / "no-such-folder" / "db.writers"))
+    with caplog.at_level("WARNING", logger="app.db"), queue.turn():
+        pass
+    assert "writer queue off" in caplog.text
+    with queue.turn():  # and again, without another try at the file
+        pass

@@ -31,7 +31,8 @@ R = TypeVar("R")
 
 @lru_cache(maxsize=64)
 def _limits(spec: str) -> tuple[RateLimitItem, ...]:
-    return tuple(parse_many(spec))
+    # Shortest window first: a request the minute refuses never spends the hour's budget.
+    return tuple(sorted(parse_many(spec)))
 
 
 def _hit(spec: str, scope: str) -> None:
@@ -43,7 +44,9 @@ def _hit(spec: str, scope: str) -> None:
     for item in _limits(spec):
         if not strategy.hit(item, scope, key):
             reset = strategy.get_window_stats(item, scope, key).reset_time
-            raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
+            wait = max(1, math.ceil(reset - time.time()))
+            raise TooManyRequests(f"too many requests from this address (limit {item}); "
+                                  f"retry after {wait} s", retry_after=wait)
 
 
 def per_address(
