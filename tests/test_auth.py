@@ -19,7 +19,7 @@ from factories import (
 )
 from flask import Flask
 from flask.testing import FlaskClient
-from itsdangerous import TimestampSigner
+from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -142,6 +142,31 @@ def test_signing_in_starts_a_fresh_session(client: FlaskClient, head: User) -> N
     assert sign_in(client, HEAD).status_code == 303
     with client.session_transaction() as session:
         assert "planted" not in session
+
+
+def test_a_rotated_secret_key_keeps_sessions_only_while_the_old_one_is_a_fallback(
+    app: Flask, client: FlaskClient, head: User
+) -> None:
+    assert sign_in(client, HEAD).status_code == 303
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    interface = app.session_interface
+
+    def user_id() -> object:
+        serializer = interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        try:
+            return serializer.loads(cookie.value).get("_user_id")
+        except BadSignature:
+            return None
+
+    signed_in = user_id()
+    assert signed_in is not None
+    old_key = app.secret_key
+    app.secret_key = "another-secret-key-for-the-rotation-test"
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert user_id() == signed_in
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert user_id() is None
 
 
 def test_passwords_are_stored_hashed(app: Flask, head: User) -> None:

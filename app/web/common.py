@@ -10,8 +10,10 @@ from functools import lru_cache, wraps
 from typing import ParamSpec, TypeVar
 
 from flask import Flask, Response, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from itsdangerous import URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 
@@ -115,8 +117,28 @@ def _compress(response: Response) -> Response:
     return response
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per key set
+    instead of once per request (every request opens the session)."""
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        fallbacks = tuple(app.config.get("SECRET_KEY_FALLBACKS") or ())
+        return self._serializer((*fallbacks, app.secret_key))  # current key last, as Flask
+
+    @lru_cache(maxsize=4)  # noqa: B019 (one interface per application, kept for its lifetime)
+    def _serializer(self, keys: tuple[str | bytes, ...]) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(
+            list(keys), salt=self.salt, serializer=self.serializer,  # type: ignore[arg-type]
+            signer_kwargs={"key_derivation": self.key_derivation,
+                           "digest_method": self.digest_method},
+        )
+
+
 def init_web(app: Flask) -> None:
     """Register the shared hooks, the template helpers and the rate limiter."""
+    app.session_interface = SessionInterface()
     settings = app.extensions["suara.settings"]
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_uri
     limiter.init_app(app)
