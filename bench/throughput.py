@@ -234,7 +234,8 @@ def serve_app(label: str, database_url: str, workdir: Path, total: int) -> Serve
                                         (f"form GET+POST ({label})", form_op(token), total // 2)])
 
 
-def main() -> None:
+def main() -> int:
+    """Run the rounds and print the verdicts; non-zero when a scenario misses the goal."""
     total = int(os.environ.get("BENCH_REQUESTS", "1600"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     print(f"gunicorn {WORKERS} sync workers, {CLIENTS} concurrent clients, {total} requests "
@@ -270,12 +271,15 @@ def main() -> None:
                 server.wait()
     print(f"median of {rounds} rounds, each against the floor measured just before it "
           "(goal: at least 50%)")
+    missed = 0
     for name, values in ratios.items():
         median = statistics.median(values)
         spread = ", ".join(f"{v:.0%}" for v in values)
+        missed += median < 0.5
         print(f"  {name:<32} {median:5.0%} of floor  ({'PASS' if median >= 0.5 else 'FAIL'}; "
               f"rounds: {spread})")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
