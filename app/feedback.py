@@ -16,9 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, String, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.db import UTCDateTime, dialect_insert, dialect_name
+from app.db import DriverStatement, UTCDateTime, dialect_insert
 from app.models import (
     Counter,
     CounterToken,
@@ -388,16 +390,17 @@ def lookup_token(
     """
     if not TOKEN_PATTERN.fullmatch(token):
         return TokenLookup(None)  # not a token we issue (also keeps NUL bytes off the wire)
-    row = session.execute(_SUBMISSION_LOOKUP, {
+    rows = _LOOKUP.rows(session, {
         "token": token, "at": at,
         # Only what could be a code reaches the database (NUL bytes upset PostgreSQL).
         "service": service_code if isinstance(service_code, str)
         and CODE_PATTERN.fullmatch(service_code) else None,
         "survey_id": survey.survey_id, "version": survey.version,
-    }).first()
-    if row is None:
+    })
+    if not rows:
         return TokenLookup(None)
-    counter_id, unit_id, active, retired_at, service_id, officer_id, version_id = row
+    # Raw driver values: ids are integers, "active" may be 0/1, retired_at is only tested.
+    counter_id, unit_id, active, retired_at, service_id, officer_id, version_id = rows[0]
     if retired_at is not None or not active:
         return TokenLookup(None, retired=True)
     return TokenLookup(CounterRef(counter_id, unit_id), False, service_id, officer_id,
@@ -475,9 +478,9 @@ def store_response(
     }
     # ON CONFLICT DO NOTHING: of two requests with one id, exactly one inserts; the other
     # (a retry, or its concurrent twin) finds the stored row and compares the content.
-    inserted = session.execute(_insert_response(session), values).scalar()
-    if inserted is not None:
-        return Outcome.CREATED, Stored(inserted, submission.client_id, repeat,
+    inserted = _INSERT_RESPONSE.rows(session, values)
+    if inserted:
+        return Outcome.CREATED, Stored(inserted[0][0], submission.client_id, repeat,
                                        submission.honeypot_filled)
     existing = session.execute(_BY_CLIENT_ID, {"client_id": submission.client_id}).one()
     outcome = Outcome.DUPLICATE if existing.payload_hash == digest else Outcome.CONFLICT
@@ -490,20 +493,20 @@ _BY_CLIENT_ID = select(
     _responses.c.flag_repeat, _responses.c.flag_bot,
 ).where(_responses.c.client_id == bindparam("client_id"))
 
-_INSERT_RESPONSE: dict[str, Any] = {}
+def _insert_response(dialect: str) -> Any:
+    """Every column but the id, from binds named after them; a repeated id inserts nothing."""
+    insert = pg_insert(Response) if dialect == "postgresql" else sqlite_insert(Response)
+    return (
+        insert.values({column.name: bindparam(column.name, type_=column.type)
+                       for column in _responses.columns if column.name != "id"})
+        .on_conflict_do_nothing(index_elements=["client_id"])
+        .returning(_responses.c.id)
+    )
 
 
-def _insert_response(session: Session | Connection) -> Any:
-    """The insert statement, built once per dialect: building it per row costs more than
-    the insert itself on SQLite. On the table, not the entity: no ORM bulk-insert work."""
-    dialect = dialect_name(session)
-    if dialect not in _INSERT_RESPONSE:
-        _INSERT_RESPONSE[dialect] = (
-            dialect_insert(session, _responses)
-            .on_conflict_do_nothing(index_elements=["client_id"])
-            .returning(_responses.c.id)
-        )
-    return _INSERT_RESPONSE[dialect]
+# The two statements every submission runs, on the driver's cursor (see DriverStatement).
+_INSERT_RESPONSE = DriverStatement(_insert_response)
+_LOOKUP = DriverStatement(lambda _dialect: _SUBMISSION_LOOKUP)
 
 
 def record_response(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from factories import make_officer, make_other_unit, make_unit, put_on_duty
@@ -11,9 +12,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.feedback import TodaysSalt, daily_salt, lookup_token, resolve_token, survey_version_id
+from app.feedback import (
+    _INSERT_RESPONSE,
+    TodaysSalt,
+    _insert_response,
+    daily_salt,
+    lookup_token,
+    resolve_token,
+    survey_version_id,
+)
 from app.models import DailySalt, SurveyVersion
-from app.org import issue_token
+from app.org import assign_officer, issue_token
 from app.surveys import latest
 
 DAY = date(2026, 1, 5)
@@ -111,3 +120,61 @@ def test_a_plain_write_connection_records_a_new_survey_version_in_its_own_transa
         row = session.get(SurveyVersion, recorded)
         assert row is not None and (row.survey_id, row.version) == (survey.survey_id,
                                                                     survey.version)
+
+
+def test_the_driver_insert_stores_exactly_what_sqlalchemy_stores(app: Flask) -> None:
+    """The submission insert runs on the driver's cursor; byte for byte, its row is the one
+    SQLAlchemy's own execution of the same statement stores."""
+    db: Database = app.extensions["suara.db"]
+    with db.session_scope() as session:
+        home = make_unit(session)
+        officer = make_officer(session, home)
+        put_on_duty(session, officer, home.counter, AT)
+        survey_version = survey_version_id(session, latest(app.extensions["suara.surveys"],
+                                                           "skm-2017"))
+    base = {
+        "payload_hash": "ab" * 32, "survey_version_id": survey_version,
+        "unit_id": home.unit.id, "counter_id": home.counter.id,
+        "service_id": home.services[0].id, "officer_id": officer.id, "channel": "kiosk",
+        "created_at": datetime(2026, 1, 5, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=7))),
+        "received_at": datetime(2026, 1, 5, 3, 0, 1, tzinfo=UTC),
+        "local_day": date(2026, 1, 5), "local_week": date(2026, 1, 5),
+        "local_month": date(2026, 1, 1), "local_hour": 9, "wait_band": "15-30",
+        "measured_wait_min": 17, "comment": "Pelayanan ramah 'sekali' — 👍", "flag_repeat": True,
+        "flag_bot": False, "ip_hash": "cd" * 32, "device_hash": None,
+        **{f"u{i}": 1 + i % 4 for i in range(1, 10)},
+        "sex": "P", "age_band": "30-39", "education": None, "occupation": None,
+    }
+    by_driver, by_sqlalchemy = uuid.uuid4(), uuid.uuid4()
+    with db.writing() as connection:
+        (stored,) = _INSERT_RESPONSE.rows(connection, {**base, "client_id": by_driver})
+        assert _INSERT_RESPONSE.rows(connection, {**base, "client_id": by_driver}) == []
+        connection.execute(_insert_response(connection.dialect.name),
+                           {**base, "client_id": by_sqlalchemy})
+    with db.reading() as connection:
+        raw = connection.exec_driver_sql(
+            "SELECT * FROM responses ORDER BY id").mappings().all()
+    assert [row["id"] for row in raw][0] == stored[0]
+    driver_row, sqlalchemy_row = ({k: v for k, v in row.items() if k not in ("id", "client_id")}
+                                  for row in raw)
+    assert driver_row == sqlalchemy_row
+    assert [str(row["client_id"]).replace("-", "") for row in raw] == [by_driver.hex,
+                                                                         by_sqlalchemy.hex]
+
+
+def test_at_a_handover_instant_the_lookup_finds_the_officer_who_starts(
+    app: Flask, session: Session
+) -> None:
+    """Shifts are half-open: at the exact instant of a handover (whole seconds, as a shift
+    planner writes them) the next officer is on duty, not the one who just left."""
+    home = make_unit(session)
+    leaving = make_officer(session, home)
+    arriving = make_officer(session, home, "199001152016032002", "Rina Pengganti")
+    handover = datetime(2026, 1, 5, 5, 0, tzinfo=UTC)
+    assign_officer(session, leaving, home.counter, handover - timedelta(hours=4), handover)
+    assign_officer(session, arriving, home.counter, handover, handover + timedelta(hours=4))
+    session.commit()
+    survey = latest(app.extensions["suara.surveys"], "skm-2017")
+    assert lookup_token(session, home.token, survey, None, handover).officer_id == arriving.id
+    before = handover - timedelta(microseconds=1)
+    assert lookup_token(session, home.token, survey, None, before).officer_id == leaving.id
