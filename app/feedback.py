@@ -580,15 +580,18 @@ _PAGE_LOOKUP = (
 )
 
 
+_PAGE = DriverStatement(lambda _dialect: _PAGE_LOOKUP)  # every survey page view runs it
+
+
 def resolve_token(session: Session | Connection, token: str, at: datetime) -> ResolvedToken:
     """Find the counter of a public token and its officer on duty at ``at``, in one query;
     retired tokens and inactive counters are 'retired'. Read afresh on every call."""
     if not TOKEN_PATTERN.fullmatch(token):
         return ResolvedToken(None, False)  # also keeps NUL bytes off the wire
-    row = session.execute(_PAGE_LOOKUP, {"token": token, "at": at}).first()
-    if row is None:
+    rows = _PAGE.rows(session, {"token": token, "at": at})
+    if not rows:
         return ResolvedToken(None, False)
-    counter_id, unit_id, active, retired_at, name, unit_name, service_code, officer = row
+    counter_id, unit_id, active, retired_at, name, unit_name, service_code, officer = rows[0]
     if retired_at is not None or not active:
         return ResolvedToken(None, True)
     return ResolvedToken(CounterPage(counter_id, name, UnitRef(unit_id, unit_name),

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.db import utcnow
+from app.db import DriverStatement, utcnow
 from app.models import Assignment, Counter, CounterToken, Officer, Service, Unit
 from app.models.org import UNIT_KINDS
 from app.nip import InvalidNip, parse_nip
@@ -367,8 +367,11 @@ _SERVICES_OF = (select(_services.c.code, _services.c.name)
                 .order_by(_services.c.code))
 
 
+_SERVICES_OF_DRIVER = DriverStatement(lambda _dialect: _SERVICES_OF)
+
+
 def services_of(session: Session | Connection, unit_id: int) -> list[ServiceChoice]:
     """A unit's services in code order (a prepared plain query: the survey page asks often)."""
     return [ServiceChoice(code, name)
-            for code, name in session.execute(_SERVICES_OF, {"unit_id": unit_id})]
+            for code, name in _SERVICES_OF_DRIVER.rows(session, {"unit_id": unit_id})]
 
