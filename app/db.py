@@ -8,7 +8,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -300,22 +301,28 @@ class DriverStatement:
     SQLAlchemy's execution path (execution context, parameter and result processing) costs
     more than SQLite takes to run a small statement: on a citizen's submission it was about
     a fifth of the request's CPU (``bench.hot_paths``). The SQL is SQLAlchemy's compilation
-    of the statement, and every parameter goes through its own type's bind processor, so
-    values are stored exactly as SQLAlchemy stores them; it runs in the caller's transaction.
-    Rows come back as the driver returns them (no result processing), so use it only where
-    the result columns need none (integers, NULL checks). Statement events do not see it.
+    of the statement, and every parameter goes through its type's bind processor for the
+    dialect, so values are stored exactly as SQLAlchemy stores them. Like ``execute``, it
+    flushes a Session, runs in the caller's transaction (beginning one if none), and raises
+    SQLAlchemy's exceptions (invalidating a connection the database dropped). Rows come back
+    as the driver returns them (no result processing): use it only where the result columns
+    need none (integers, text, NULL checks). Statement events do not see it.
     """
 
     def __init__(self, build: Callable[[str], Any]) -> None:
         self._build = build  # dialect name -> the statement for that dialect
-        self._compiled: dict[str, tuple[Any, str, tuple[str, ...] | None,
-                                        dict[str, Callable[[Any], Any]]]] = {}
+        self._compiled: dict[tuple[str, str, str], tuple[
+            Any, str, tuple[str, ...] | None, dict[str, Callable[[Any], Any]]]] = {}
 
     def _for(self, dialect: Dialect) -> tuple[Any, str, tuple[str, ...] | None,
                                               dict[str, Callable[[Any], Any]]]:
-        found = self._compiled.get(dialect.name)
+        key = (dialect.name, dialect.driver, dialect.paramstyle)
+        found = self._compiled.get(key)
         if found is None:
             compiled = self._build(dialect.name).compile(dialect=dialect)
+            # Parameters rendered into the SQL at execution time would need SQLAlchemy's
+            # own execution: such a statement does not belong here.
+            assert not compiled.literal_execute_params and not compiled.post_compile_params  # noqa: S101
             processors = {}
             for bind, name in compiled.bind_names.items():
                 # The dialect's implementation of the type, as SQLAlchemy's own execution uses
@@ -325,25 +332,43 @@ class DriverStatement:
                 if processor is not None:
                     processors[name] = processor
             order = tuple(compiled.positiontup) if compiled.positional else None
-            found = self._compiled[dialect.name] = (compiled, str(compiled), order, processors)
+            found = self._compiled[key] = (compiled, str(compiled), order, processors)
         return found
 
     def rows(self, session: Session | Connection, params: Mapping[str, Any]) -> list[Any]:
         """Run with ``params`` (by bind name) and fetch every row (the statement is then
         finished: on SQLite an unfinished one would keep its read snapshot open)."""
-        connection = session.connection() if isinstance(session, Session) else session
-        compiled, sql, order, processors = self._for(connection.dialect)
+        if isinstance(session, Session):
+            if session.autoflush:
+                session.flush()
+            connection = session.connection()
+        else:
+            connection = session
+            if not connection.in_transaction():
+                connection.begin()  # as execute() would: the statement is the caller's
+        dialect = connection.dialect
+        compiled, sql, order, processors = self._for(dialect)
         values = compiled.construct_params(params)
         for name, processor in processors.items():
             values[name] = processor(values[name])
+        arguments = tuple(values[name] for name in order) if order else values
         driver = connection.connection.driver_connection
         assert driver is not None  # noqa: S101 (a checked-out connection has its driver's)
         cursor = driver.cursor()
         try:
-            cursor.execute(sql, tuple(values[name] for name in order) if order else values)
+            cursor.execute(sql, arguments)
             return list(cursor.fetchall())
+        except dialect.loaded_dbapi.Error as error:
+            gone = dialect.is_disconnect(error, driver, cursor)
+            with suppress(dialect.loaded_dbapi.Error):
+                cursor.close()
+            if gone:
+                connection.invalidate(error)
+            raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=gone, dialect=dialect) from error
         finally:
-            cursor.close()
+            if not connection.invalidated:
+                cursor.close()
 
 
 def dialect_name(session: Session | Connection) -> str:

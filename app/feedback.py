@@ -349,7 +349,7 @@ _REPEAT = select(_responses.c.counter_id).where(
     _responses.c.device_hash == bindparam("device", type_=String()),
     _responses.c.created_at > bindparam("since", type_=UTCDateTime()),
     _responses.c.created_at <= bindparam("until", type_=UTCDateTime()),
-)
+).distinct()
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,20 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from factories import make_officer, make_other_unit, make_unit, put_on_duty
 from flask import Flask
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.feedback import (
     _INSERT_RESPONSE,
     TodaysSalt,
-    _insert_response,
     daily_salt,
     lookup_token,
     resolve_token,
     survey_version_id,
 )
-from app.models import DailySalt, SurveyVersion
+from app.models import DailySalt, Response, SurveyVersion
 from app.org import assign_officer, issue_token
 from app.surveys import latest
 
@@ -123,8 +123,8 @@ def test_a_plain_write_connection_records_a_new_survey_version_in_its_own_transa
 
 
 def test_the_driver_insert_stores_exactly_what_sqlalchemy_stores(app: Flask) -> None:
-    """The submission insert runs on the driver's cursor; byte for byte, its row is the one
-    SQLAlchemy's own execution of the same statement stores."""
+    """The submission insert runs on the driver's cursor; its row, as the driver reads it
+    back, is the one a plain SQLAlchemy insert of the same values stores."""
     db: Database = app.extensions["suara.db"]
     with db.session_scope() as session:
         home = make_unit(session)
@@ -149,8 +149,7 @@ def test_the_driver_insert_stores_exactly_what_sqlalchemy_stores(app: Flask) -> 
     with db.writing() as connection:
         (stored,) = _INSERT_RESPONSE.rows(connection, {**base, "client_id": by_driver})
         assert _INSERT_RESPONSE.rows(connection, {**base, "client_id": by_driver}) == []
-        connection.execute(_insert_response(connection.dialect.name),
-                           {**base, "client_id": by_sqlalchemy})
+        connection.execute(insert(Response), {**base, "client_id": by_sqlalchemy})
     with db.reading() as connection:
         raw = connection.exec_driver_sql(
             "SELECT * FROM responses ORDER BY id").mappings().all()
@@ -178,3 +177,56 @@ def test_at_a_handover_instant_the_lookup_finds_the_officer_who_starts(
     assert lookup_token(session, home.token, survey, None, handover).officer_id == arriving.id
     before = handover - timedelta(microseconds=1)
     assert lookup_token(session, home.token, survey, None, before).officer_id == leaving.id
+
+
+def _base_values(app: Flask, session: Session) -> dict[str, object]:
+    home = make_unit(session)
+    version = survey_version_id(session, latest(app.extensions["suara.surveys"], "skm-2017"))
+    session.commit()
+    return {
+        "client_id": uuid.uuid4(), "payload_hash": "ab" * 32, "survey_version_id": version,
+        "unit_id": home.unit.id, "counter_id": home.counter.id, "service_id": None,
+        "officer_id": None, "channel": "api", "created_at": AT, "received_at": AT,
+        "local_day": DAY, "local_week": DAY, "local_month": date(2026, 1, 1), "local_hour": 9,
+        "wait_band": None, "measured_wait_min": None, "comment": None, "flag_repeat": False,
+        "flag_bot": False, "ip_hash": None, "device_hash": None,
+        **{f"u{i}": 3 for i in range(1, 10)},
+        "sex": None, "age_band": None, "education": None, "occupation": None,
+    }
+
+
+def test_a_driver_statement_is_part_of_the_callers_transaction(
+    app: Flask, session: Session
+) -> None:
+    db: Database = app.extensions["suara.db"]
+    values = _base_values(app, session)
+    with db.engine.connect() as connection:  # no transaction begun yet
+        assert _INSERT_RESPONSE.rows(connection, values)
+        connection.rollback()
+    with db.reading() as connection:
+        assert connection.scalar(select(func.count()).select_from(Response)) == 0
+    with db.engine.connect() as connection:
+        assert _INSERT_RESPONSE.rows(connection, values)
+        connection.commit()
+    with db.reading() as connection:
+        assert connection.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_a_driver_statement_raises_sqlalchemy_errors(app: Flask, session: Session) -> None:
+    db: Database = app.extensions["suara.db"]
+    values = {**_base_values(app, session), "u1": 7}  # outside 1-4: the CHECK refuses it
+    with pytest.raises(IntegrityError), db.writing() as connection:
+        _INSERT_RESPONSE.rows(connection, values)
+    with db.reading() as connection:
+        assert connection.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_a_driver_lookup_sees_the_sessions_pending_changes(
+    app: Flask, session: Session
+) -> None:
+    home = make_unit(session)
+    survey = latest(app.extensions["suara.surveys"], "skm-2017")
+    assert lookup_token(session, home.token, survey, None, AT).counter is not None
+    home.counter.active = False  # not flushed: the lookup flushes, as execute() would
+    assert lookup_token(session, home.token, survey, None, AT).retired is True
+    session.rollback()
