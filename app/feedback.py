@@ -493,6 +493,7 @@ _BY_CLIENT_ID = select(
     _responses.c.flag_repeat, _responses.c.flag_bot,
 ).where(_responses.c.client_id == bindparam("client_id"))
 
+
 def _insert_response(dialect: str) -> Any:
     """Every column but the id, from binds named after them; a repeated id inserts nothing."""
     insert = pg_insert(Response) if dialect == "postgresql" else sqlite_insert(Response)
