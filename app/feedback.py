@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, String, bindparam, select
+from sqlalchemy import ColumnElement, Connection, String, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -324,22 +324,30 @@ _versions = SurveyVersion.__table__
 _responses = Response.__table__
 _AT = bindparam("at", type_=UTCDateTime())
 
-_SUBMISSION_LOOKUP = (
-    select(
-        _counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
+def _lookups(counter_id: ColumnElement[int], unit_id: ColumnElement[int]) -> list[Any]:
+    """What a response at a counter needs, as scalar subqueries: the id of the service coded
+    ``:service`` in the unit, the officer on duty at ``:at``, and the survey version row."""
+    return [
         select(_services.c.id).where(
-            _services.c.unit_id == _counters.c.unit_id,
+            _services.c.unit_id == unit_id,
             _services.c.code == bindparam("service", type_=String()),
         ).scalar_subquery(),
-        on_duty_query(_counters.c.id, _AT).scalar_subquery(),
+        on_duty_query(counter_id, _AT).scalar_subquery(),
         select(_versions.c.id).where(
             _versions.c.survey_id == bindparam("survey_id", type_=String()),
             _versions.c.version == bindparam("version"),
         ).scalar_subquery(),
-    )
+    ]
+
+
+# By the scanned token (the web's submissions) and by a known counter (demo, jobs, tests).
+_SUBMISSION_LOOKUP = (
+    select(_counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
+           *_lookups(_counters.c.id, _counters.c.unit_id))
     .join(_tokens, _tokens.c.counter_id == _counters.c.id)
     .where(_tokens.c.token == bindparam("token", type_=String()))
 )
+_COUNTER_LOOKUP = select(*_lookups(bindparam("counter_id"), bindparam("unit_id")))
 
 # The counters this device answered at within the window (a handful at most). The counter is
 # compared in Python: with it in the WHERE clause PostgreSQL estimates "the last 10 minutes"
@@ -417,15 +425,11 @@ def prepare_response(
     insert itself, not for the lookups.
     """
     # One round trip: the three lookups as scalar subqueries of a single statement.
-    service = select(Service.id).where(
-        Service.unit_id == counter.unit_id, Service.code == answers.service_code)
-    version = select(SurveyVersion.id).where(
-        SurveyVersion.survey_id == survey.survey_id, SurveyVersion.version == survey.version)
-    row = session.execute(select(
-        service.scalar_subquery(),
-        on_duty_query(counter.id, created_at).scalar_subquery(),
-        version.scalar_subquery(),
-    )).one()
+    row = session.execute(_COUNTER_LOOKUP, {
+        "counter_id": counter.id, "unit_id": counter.unit_id, "at": created_at,
+        "service": answers.service_code, "survey_id": survey.survey_id,
+        "version": survey.version,
+    }).one()
     service_id = row[0] if answers.service_code is not None else None
     return Prepared(survey, row[2], counter.id, counter.unit_id, service_id, row[1])
 
