@@ -25,12 +25,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SECRET_KEY_FALLBACKS=list(settings.secret_key_fallbacks),
         MAX_CONTENT_LENGTH=64 * 1024,
         MAX_FORM_MEMORY_SIZE=64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
         WTF_CSRF_TIME_LIMIT=4 * 3600,
+        # Flask-WTF passes this to itsdangerous, which signs with the last key of a list and
+        # accepts any: CSRF tokens of forms opened before a key rotation stay valid.
+        WTF_CSRF_SECRET_KEY=[*settings.secret_key_fallbacks, settings.secret_key],
     )
     # Citizen pages come from kiosk_templates/ so a deployment can re-brand them.
     app.jinja_loader = ChoiceLoader([

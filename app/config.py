@@ -52,6 +52,19 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
+def _fallback_keys(env: Mapping[str, str], name: str, secret_key: str) -> tuple[str, ...]:
+    """Old secret keys, separated by spaces; each as long as a key must be, none the key."""
+    keys = tuple((env.get(name) or "").split())
+    for number, key in enumerate(keys, start=1):
+        if len(key) < 16:
+            raise ConfigError(f"{name}: key {number} must be at least 16 characters long")
+    if keys and not secret_key:
+        raise ConfigError(f"{name}: set SECRET_KEY too (the new key); these are the old ones")
+    if secret_key in keys:
+        raise ConfigError(f"{name}: the current SECRET_KEY must not be listed as an old key")
+    return keys
+
+
 def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
     value = (env.get(name) or default).rstrip("/")
     parts = urlsplit(value)
@@ -100,6 +113,8 @@ class Settings:
 
     app_env: str = "development"
     secret_key: str = field(default="", repr=False)
+    # Keys retired by a rotation: still accepted on signed data, never used to sign.
+    secret_key_fallbacks: tuple[str, ...] = field(default=(), repr=False)
     database_url: str = ""
     instance_dir: Path = PROJECT_ROOT / "instance"
     surveys_dir: Path = PROJECT_ROOT / "surveys"
@@ -152,6 +167,7 @@ class Settings:
         return cls(
             app_env=app_env,
             secret_key=secret_key,
+            secret_key_fallbacks=_fallback_keys(env, "SECRET_KEY_FALLBACKS", secret_key),
             database_url=_database_url(env, "DATABASE_URL", default_db),
             instance_dir=instance_dir,
             surveys_dir=surveys_dir,

@@ -179,3 +179,24 @@ def test_create_app_refuses_production_without_a_secret_key(tmp_path: Path) -> N
     assert "ConfigError" in result.stderr
     # Nothing was generated as a fallback.
     assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_secret_key_fallbacks_are_the_old_keys_separated_by_spaces() -> None:
+    settings = Settings.from_env({"SECRET_KEY": "n" * 32,
+                                  "SECRET_KEY_FALLBACKS": f" {'a' * 16}  {'b' * 40} "})
+    assert settings.secret_key_fallbacks == ("a" * 16, "b" * 40)
+    assert Settings.from_env({"SECRET_KEY": "n" * 32}).secret_key_fallbacks == ()
+    assert "a" * 16 not in repr(settings)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SECRET_KEY": "n" * 32, "SECRET_KEY_FALLBACKS": f"{'a' * 16} short"},
+     "SECRET_KEY_FALLBACKS: key 2 must be at least 16 characters long"),
+    ({"SECRET_KEY_FALLBACKS": "a" * 16},
+     "SECRET_KEY_FALLBACKS: set SECRET_KEY too"),
+    ({"SECRET_KEY": "n" * 32, "SECRET_KEY_FALLBACKS": "n" * 32},
+     "SECRET_KEY_FALLBACKS: the current SECRET_KEY must not be listed"),
+])
+def test_bad_secret_key_fallbacks_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)

@@ -60,12 +60,15 @@ SURVEY_PAGES_KEPT = 512
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return _signer(current_app.config["SECRET_KEY"], purpose)
+    """Signs with the current key; also accepts the keys retired by a rotation."""
+    config = current_app.config
+    keys = (*config.get("SECRET_KEY_FALLBACKS", ()), config["SECRET_KEY"])
+    return _signer(keys, purpose)
 
 
 @lru_cache(maxsize=16)
-def _signer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=purpose)
+def _signer(keys: tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(list(keys), salt=purpose)  # itsdangerous signs with the last
 
 
 def current_survey() -> Survey:
