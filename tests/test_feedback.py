@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from factories import make_officer, make_other_unit, make_unit, put_on_duty
 from flask import Flask
-from sqlalchemy import delete, func, insert, select
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -230,3 +231,29 @@ def test_a_driver_lookup_sees_the_sessions_pending_changes(
     home.counter.active = False  # not flushed: the lookup flushes, as execute() would
     assert lookup_token(session, home.token, survey, None, AT).retired is True
     session.rollback()
+
+
+def _driver_in_transaction(connection: Connection) -> bool:
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        return bool(driver.info.transaction_status != TransactionStatus.IDLE)  # type: ignore[union-attr]
+    return bool(driver.in_transaction)  # type: ignore[union-attr]
+
+
+def test_autocommit_reads_open_no_transaction_on_postgresql_and_leave_none_behind(
+    app: Flask, session: Session
+) -> None:
+    home = make_unit(session)
+    session.commit()
+    db: Database = app.extensions["suara.db"]
+    survey = latest(app.extensions["suara.surveys"], "skm-2017")
+    postgresql = db.engine.dialect.name == "postgresql"
+    with db.reading(autocommit=True) as connection:
+        first = connection.connection.driver_connection
+        assert lookup_token(connection, home.token, survey, None, AT).counter is not None
+        # PostgreSQL: the read was its own transaction, already over (no BEGIN, no ROLLBACK).
+        assert _driver_in_transaction(connection) is not postgresql
+    with db.reading() as connection:  # the same pooled connection, transactional again
+        assert connection.connection.driver_connection is first
+        assert lookup_token(connection, home.token, survey, None, AT).counter is not None
+        assert _driver_in_transaction(connection)

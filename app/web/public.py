@@ -87,7 +87,7 @@ def _token_page(retired: bool) -> ResponseReturnValue:
 
 
 def _counter_or_page(token: str) -> CounterPage | ResponseReturnValue:
-    with database().reading() as connection:
+    with database().reading(autocommit=True) as connection:
         resolved = resolve_token(connection, token, utcnow())
     return resolved.counter if resolved.counter is not None else _token_page(resolved.retired)
 
@@ -118,7 +118,7 @@ def _read_ticket(counter_id: int) -> tuple[uuid.UUID | None, int | None]:
 
 
 def _services(unit_id: int) -> list[ServiceChoice]:
-    with database().reading() as connection:
+    with database().reading(autocommit=True) as connection:
         return services_of(connection, unit_id)
 
 
@@ -211,7 +211,7 @@ def fresh_survey(counter: CounterPage, services: tuple[ServiceChoice, ...], tick
 @bp.get("/s/<token>")
 def survey_page(token: str) -> ResponseReturnValue:
     """The survey behind a counter's QR code."""
-    with database().reading() as connection:
+    with database().reading(autocommit=True) as connection:
         resolved = resolve_token(connection, token, utcnow())
         counter = resolved.counter
         services = tuple(services_of(connection, counter.unit_id)) if counter else ()
