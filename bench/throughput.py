@@ -83,12 +83,16 @@ def gunicorn(app_spec: str, port: int, env: dict[str, str], cwd: Path) -> subpro
     )
 
 
+def workers(server: subprocess.Popen[bytes]) -> list[str]:
+    """The process ids of a gunicorn master's workers."""
+    return Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+
+
 def cpu_seconds(server: subprocess.Popen[bytes]) -> float:
     """CPU time (user + system) used so far by a gunicorn master's worker processes."""
     ticks = os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     total = 0
-    for pid in children:
+    for pid in workers(server):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
     return total / ticks
@@ -117,6 +121,7 @@ def load(port: int, total: int, one: Callable[[http.client.HTTPConnection, int],
             latencies.extend(mine)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    pids = workers(server) if server else []
     workers_before = cpu_seconds(server) if server else 0.0
     client_before = time.process_time()
     started = time.perf_counter()
@@ -127,6 +132,9 @@ def load(port: int, total: int, one: Callable[[http.client.HTTPConnection, int],
     elapsed = time.perf_counter() - started
     client_cpu = time.process_time() - client_before
     workers_cpu = cpu_seconds(server) - workers_before if server else 0.0
+    if server and workers(server) != pids:
+        # A worker that died took its CPU time with it: the figure would flatter.
+        raise RuntimeError("a gunicorn worker was replaced during the run; run again")
     if errors:
         raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]!r}")
     n = len(latencies)
