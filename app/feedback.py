@@ -10,7 +10,7 @@ import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,11 +88,25 @@ def _score(value: object) -> int | None:
     return None
 
 
+# Dropped from free text: control characters (but newline and tab), lone surrogates, the
+# bidirectional embeddings, overrides and isolates that could make a comment display as
+# something else on a staff page, and the zero-width space and BOM, which mean nothing here.
+# Other format characters stay: the zero-width joiner holds emoji such as 👨‍👩‍👧 together.
+# Characters newer than Python's Unicode tables (unassigned to it) stay too.
+_DROPPED = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\ufeff")
+
+
+def _kept(ch: str) -> bool:
+    if ch in "\n\t":
+        return True
+    return unicodedata.category(ch) not in ("Cc", "Cs") and ch not in _DROPPED
+
+
 def clean_text(value: str) -> str:
-    """Normalise a free-text answer: NFC, no control characters except newline and tab."""
+    """Normalise a free-text answer: NFC, without control characters (but newline and
+    tab), lone surrogates, bidirectional controls, zero-width spaces and BOMs."""
     value = unicodedata.normalize("NFC", value)
-    kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return kept.replace("\r", "").strip()
+    return "".join(ch for ch in value if _kept(ch)).strip()
 
 
 def parse_answers(
@@ -143,7 +157,9 @@ def parse_answers(
         comment = comment or None
 
     profile: dict[str, str] = {}
-    raw_profile = raw.get("profile") or {}
+    raw_profile = raw.get("profile")
+    if raw_profile is None:
+        raw_profile = {}
     if not isinstance(raw_profile, Mapping):
         errors["profile"] = FieldError("error_profile")
         raw_profile = {}
@@ -172,7 +188,8 @@ def parse_answers(
 def payload_hash(counter_id: int, answers: Answers, created_at: datetime | None) -> str:
     """sha256 of what was submitted, to tell a safe retry from a conflicting reuse of an id."""
     body = {"counter": counter_id, "answers": answers.canonical(),
-            "submitted_at": created_at.isoformat() if created_at else None}
+            # The instant, not how it was written: 09.12+07:00 and 02.12Z are one retry.
+            "submitted_at": created_at.astimezone(UTC).isoformat() if created_at else None}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 

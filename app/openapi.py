@@ -6,8 +6,9 @@ from typing import Any
 
 _ERRORS = {"type": "object", "properties": {"errors": {
     "type": "object", "additionalProperties": {"type": "string"},
-    "description": "Message per invalid field (answers.U3, wait_band, profile.sex, …), in "
-                   "Indonesian when Accept-Language prefers id, else English."}}}
+    "description": "Message per invalid field (answers.U3, wait_band, profile.sex, …), "
+                   "in the language of ?lang=id|en, else Indonesian when Accept-Language "
+                   "prefers id, else English (the same for the error of a 400, 404, 409, 413)."}}}
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import uuid
@@ -157,6 +158,21 @@ def test_the_same_id_and_content_is_a_duplicate_not_a_second_row(
     assert response_count(session) == 1
 
 
+def test_a_retry_writing_the_same_instant_in_another_offset_is_a_duplicate(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    payload = body(world, submitted_at="2026-01-05T09:12:00+07:00")
+    assert post(client, payload).status_code == 201
+    for written in ("2026-01-05T02:12:00Z", "2026-01-05T02:12:00.000+00:00",
+                    "2026-01-05T11:12:00+09:00"):
+        again = post(client, {**payload, "submitted_at": written})
+        assert again.status_code == 200, written
+        assert again.get_json()["duplicate"] is True
+    later = post(client, {**payload, "submitted_at": "2026-01-05T09:13:00+07:00"})
+    assert later.status_code == 409
+    assert response_count(session) == 1
+
+
 def test_the_same_id_with_other_content_is_a_409(
     client: FlaskClient, session: Session, world: World
 ) -> None:
@@ -212,6 +228,17 @@ INVALID = [
     ("unknown-answer-key", {"answers": {**ANSWERS, "U10": 3}}, "answers.U10",
      "unknown element", "elemen tidak dikenal"),
     ("bad-uuid", {"id": "not-a-uuid"}, "id", "must be a UUID", "harus berupa UUID"),
+    # 32 digits read as hex would make a UUID: the id is a string, as documented.
+    ("uuid-as-a-number", {"id": 12345678901234567890123456789012}, "id",
+     "must be a UUID", "harus berupa UUID"),
+    ("U3-as-a-string", {"answers": {**ANSWERS, "U3": "3"}}, "answers.U3",
+     "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
+    ("U3-true", {"answers": {**ANSWERS, "U3": True}}, "answers.U3",
+     "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
+    ("profile-a-list", {"profile": []}, "profile", "Unknown choice.", "Pilihan tidak dikenal."),
+    ("profile-false", {"profile": False}, "profile", "Unknown choice.", "Pilihan tidak dikenal."),
+    ("profile-empty-text", {"profile": ""}, "profile", "Unknown choice.",
+     "Pilihan tidak dikenal."),
     ("missing-id", {"id": None}, "id", "must be a UUID", "harus berupa UUID"),
     ("unknown-wait-band", {"wait_band": "3-days"}, "wait_band",
      "Unknown waiting-time choice.", "Pilihan waktu tunggu tidak dikenal."),
@@ -391,6 +418,71 @@ def test_a_body_over_16_kb_is_a_413(
     assert answer.status_code == 413
     assert "error" in answer.get_json()
     assert response_count(session) == 1
+
+
+def chunked(client: FlaskClient, data: bytes, content_type: str, path: str = URL
+            ) -> TestResponse:
+    """POST ``data`` as a chunked body: no Content-Length, as gunicorn hands it on."""
+    return client.post(path, input_stream=io.BytesIO(data), content_type=content_type,
+                       headers={"Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_a_chunked_body_is_read_whole(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    assert chunked(client, json.dumps(body(world)).encode(), "application/json"
+                   ).status_code == 201
+    assert response_count(session) == 1
+
+
+def test_a_chunked_body_over_16_kb_is_a_413_even_when_its_start_is_valid_json(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    encoded = json.dumps(body(world))
+    valid_start = (encoded + " " * (16 * 1024 - len(encoded))).encode() + b"GARBAGE" * 100
+    for data in (valid_start, (encoded + " " * 20_000).encode(), b"x" * 200_000):
+        answer = chunked(client, data, "application/json")
+        assert answer.status_code == 413, len(data)
+        assert "error" in answer.get_json()
+    assert response_count(session) == 0
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({"Accept-Language": "id"}, "token QR loket tidak dikenal atau sudah dicabut"),
+    ({}, "unknown or revoked counter token"),
+    ({"Accept-Language": "fr, id;q=0.5"}, "token QR loket tidak dikenal atau sudah dicabut"),
+    ({"Accept-Language": "fr"}, "unknown or revoked counter token"),
+])
+def test_refusals_follow_accept_language(
+    client: FlaskClient, world: World, headers: dict[str, str], expected: str
+) -> None:
+    answer = post(client, body(world, token="Unknown0Token0123"), headers=headers)
+    assert answer.status_code == 404
+    assert answer.get_json() == {"error": expected}
+
+
+def test_every_refusal_speaks_indonesian_when_asked_and_lang_overrides_the_header(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    indonesian = {"Accept-Language": "id-ID,id;q=0.9"}
+    not_json = client.post(URL, data="{", content_type="application/json", headers=indonesian)
+    assert not_json.get_json() == {"error": "isi permintaan bukan JSON"}
+    a_list = post(client, [1], headers=indonesian)
+    assert a_list.get_json() == {"error": "isi permintaan harus berupa objek JSON"}
+    too_big = client.post(URL, data="x" * (17 * 1024), content_type="application/json",
+                          headers=indonesian)
+    assert too_big.get_json() == {"error": "isi permintaan lebih dari 16 KB"}
+    payload = body(world)
+    assert post(client, payload).status_code == 201
+    conflict = post(client, {**payload, "comment": "lain"}, headers=indonesian)
+    assert conflict.get_json() == {"error": "id ini sudah dipakai untuk tanggapan lain"}
+    english = client.post(f"{URL}?lang=en", json={**payload, "comment": "lain"},
+                          headers=indonesian)
+    assert english.get_json() == {
+        "error": "this id was already used for a different response"}
+    field = client.post(f"{URL}?lang=en", json=body(world, wait_band="?"), headers=indonesian)
+    assert field.get_json() == {"errors": {"wait_band": "Unknown waiting-time choice."}}
 
 
 def test_a_body_over_the_global_limit_is_a_json_413(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from factories import (
@@ -806,6 +809,64 @@ def test_an_oversized_form_gets_a_friendly_413_and_stores_nothing(
     assert "Kiriman terlalu besar" in html
     assert "Persingkat komentar" in html
     assert response_count(session) == 0
+
+
+def _chunked_form(client: FlaskClient, token: str, data: dict[str, str],
+                  padding: str = "") -> TestResponse:
+    """POST the form as a chunked body (no Content-Length), as gunicorn hands it on."""
+    encoded = (urlencode(data) + padding).encode()
+    return client.post(f"/s/{token}", input_stream=io.BytesIO(encoded),
+                       content_type="application/x-www-form-urlencoded",
+                       headers={"Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_a_chunked_form_is_read_whole_and_stored(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    page = client.get(f"/s/{world.home.token}")
+    posted = _chunked_form(client, world.home.token, survey_form(page, comment="lewat chunked"))
+    assert posted.status_code == 303
+    (row,) = response_rows(session)
+    assert row.comment == "lewat chunked"
+
+
+def test_an_oversized_chunked_form_gets_the_413_even_when_its_start_is_valid(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    page = client.get(f"/s/{world.home.token}")
+    # Complete, valid answers first; 100 KB of padding after them.
+    posted = _chunked_form(client, world.home.token, survey_form(page),
+                           padding="&zz=" + "a" * (100 * 1024))
+    assert posted.status_code == 413
+    assert "Kiriman terlalu besar" in html_of(posted)
+    assert response_count(session) == 0
+
+
+def test_a_comment_keeps_its_emoji_and_loses_bidirectional_controls(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # joined by zero-width joiners
+    shaking = "\U0001fae8"  # Unicode 15: unassigned in Python 3.11's tables
+    comment = f"Keluarga {family} senang {shaking} \u202eharga\u202c \u2066ok\u2069"
+    posted = open_and_submit(client, world.home.token, comment=comment)
+    assert posted.status_code == 303
+    (row,) = response_rows(session)
+    assert row.comment == f"Keluarga {family} senang {shaking} harga ok"
+
+
+@pytest.mark.parametrize(("accept", "gzipped"), [
+    ("gzip", True), ("gzip, deflate, br", True), ("*", True), ("gzip;q=0, identity", False),
+    ("identity", False), ("", False),
+])
+def test_the_page_is_gzipped_only_for_clients_that_accept_it(
+    client: FlaskClient, world: World, accept: str, gzipped: bool
+) -> None:
+    page = client.get(f"/s/{world.home.token}", headers={"Accept-Encoding": accept})
+    assert page.status_code == 200
+    assert (page.headers.get("Content-Encoding") == "gzip") is gzipped
+    body = gzip.decompress(page.get_data()) if gzipped else page.get_data()
+    assert b'name="csrf_token"' in body
 
 
 def test_a_long_comment_under_the_body_limit_is_a_422_with_the_count(

@@ -16,6 +16,7 @@ from app.feedback import (
     MAX_CLOCK_SKEW,
     MAX_LATE_SYNC,
     Answers,
+    FieldError,
     Outcome,
     Submission,
     TokenLookup,
@@ -26,7 +27,7 @@ from app.feedback import (
 from app.i18n import Catalogue
 from app.openapi import openapi_document
 from app.surveys import Survey
-from app.web.common import per_address
+from app.web.common import api_locale, per_address
 from app.web.public import current_survey
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -48,16 +49,20 @@ API_MESSAGES = {
     "future": ("lebih dari 5 menit di masa depan", "is more than 5 minutes in the future"),
     "channel": ("harus 'api' atau 'kiosk'", "must be 'api' or 'kiosk'"),
     "unknown": ("isian tidak dikenal", "unknown field"),
+    "too_large": (f"isi permintaan lebih dari {MAX_BODY_BYTES // 1024} KB",
+                  f"body over {MAX_BODY_BYTES // 1024} KB"),
+    "not_json": ("isi permintaan bukan JSON", "body is not JSON"),
+    "not_object": ("isi permintaan harus berupa objek JSON", "body must be a JSON object"),
+    "unknown_token": ("token QR loket tidak dikenal atau sudah dicabut",
+                      "unknown or revoked counter token"),
+    "conflict": ("id ini sudah dipakai untuk tanggapan lain",
+                 "this id was already used for a different response"),
 }
-
-
-def _locale() -> str:
-    return "id" if request.accept_languages.best_match(["id", "en"]) == "id" else "en"
 
 
 def _msg(key: str) -> str:
     indonesian, english = API_MESSAGES[key]
-    return indonesian if _locale() == "id" else english
+    return indonesian if api_locale() == "id" else english
 
 
 def _error(status: int, message: str) -> ResponseReturnValue:
@@ -87,11 +92,15 @@ def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
     raw = {**{k: v for k, v in answers.items() if k in codes},
            **{k: body.get(k) for k in ("wait_band", "service", "comment", "profile")}}
     parsed, field_errors = parse_answers(survey, lookup.service_codes(raw["service"]), raw)
+    for code in codes:
+        # The API's scores are JSON integers, as documented; only the form sends text.
+        if isinstance(answers.get(code), str) and code not in field_errors:
+            field_errors[code] = FieldError("error_score_range", {"code": code})
     catalogue: Catalogue = current_app.extensions["suara.messages"]
     for name, error in field_errors.items():
         key = f"answers.{name}" if name in codes else name
-        errors[key] = catalogue.get(error.key, _locale(), **error.params)
-    return parsed
+        errors[key] = catalogue.get(error.key, api_locale(), **error.params)
+    return None if field_errors else parsed
 
 
 @bp.post("/responses")
@@ -99,18 +108,19 @@ def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
 def create_response() -> ResponseReturnValue:
     """Store one response; a retried id is answered, never stored twice."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        return _error(413, f"body over {MAX_BODY_BYTES // 1024} KB")
+        return _error(413, _msg("too_large"))
     request.max_content_length = MAX_BODY_BYTES
     try:
         body: Any = json.loads(request.get_data())
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return _error(400, "body is not JSON")
+        return _error(400, _msg("not_json"))
     if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
+        return _error(400, _msg("not_object"))
 
     errors: dict[str, str] = {key: _msg("unknown") for key in body if key not in FIELDS}
+    raw_id = body.get("id")
     try:
-        client_id = uuid.UUID(str(body.get("id")))
+        client_id = uuid.UUID(raw_id if isinstance(raw_id, str) else "")
     except ValueError:
         errors["id"] = _msg("id")
     token = body.get("token")
@@ -141,7 +151,7 @@ def create_response() -> ResponseReturnValue:
     with database().reading() as connection:
         lookup = lookup_token(connection, str(token), survey, body.get("service"), created_at)
         if lookup.counter is None:
-            return _error(404, "unknown or revoked counter token")
+            return _error(404, _msg("unknown_token"))
         parsed = _parse_answers(survey, lookup, answers, body, errors)
         if errors or parsed is None:
             return jsonify(errors=errors), 422
@@ -153,7 +163,7 @@ def create_response() -> ResponseReturnValue:
             outcome, row = store_response(write, lookup.prepared(survey, parsed), parsed,
                                           submission, settings().tz, salts=todays_salt())
     if outcome is Outcome.CONFLICT:
-        return _error(409, "this id was already used for a different response")
+        return _error(409, _msg("conflict"))
     status = 201 if outcome is Outcome.CREATED else 200
     return jsonify(id=str(row.client_id), duplicate=outcome is Outcome.DUPLICATE,
                    flags={"repeat": row.flag_repeat, "bot": row.flag_bot}), status

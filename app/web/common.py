@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache, wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
@@ -18,7 +19,7 @@ from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 
 import app.ratelimit  # noqa: F401  (registers the lazymemory:// storage scheme)
-from app.i18n import Catalogue, pick_locale
+from app.i18n import LOCALES, Catalogue, pick_locale
 
 LANG_COOKIE = "lang"
 COMPRESSIBLE = ("text/html", "text/css", "application/json", "image/svg+xml", "text/csv")
@@ -90,6 +91,16 @@ def t(key: str, /, **params: object) -> str:
     return catalogue.get(key, current_locale(), **params)
 
 
+def api_locale() -> str:
+    """The language of a JSON answer: ``?lang=``, else Indonesian when Accept-Language
+    prefers it, else English (the API's documented default: its readers are programs and
+    their developers; pages for people default to Bahasa Indonesia)."""
+    requested = request.args.get("lang")
+    if requested in LOCALES:
+        return requested
+    return "id" if request.accept_languages.best_match(LOCALES) == "id" else "en"
+
+
 def _remember_language(response: Response) -> Response:
     requested = request.args.get("lang")
     if requested and requested == g.get("locale"):
@@ -104,7 +115,7 @@ def _compress(response: Response) -> Response:
         response.direct_passthrough
         or response.status_code < 200
         or "Content-Encoding" in response.headers
-        or "gzip" not in request.headers.get("Accept-Encoding", "")
+        or not request.accept_encodings["gzip"]  # absent, or refused with q=0
         or response.mimetype not in COMPRESSIBLE
     ):
         return response
@@ -136,9 +147,43 @@ class SessionInterface(SecureCookieSessionInterface):
         )
 
 
+class BufferedBody:
+    """WSGI middleware: a body sent without Content-Length (chunked) is read here, up to
+    one byte over ``limit``, and handed on with its length, so that every limit applies
+    to it as to any other body.
+
+    Werkzeug reads such a body only up to ``MAX_CONTENT_LENGTH`` and then stops without an
+    error: an oversized chunked form or JSON body would be parsed cut short, its valid
+    beginning stored. With the length known, an oversized body gets the usual 413.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        if chunked or (environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH")):
+            stream = environ["wsgi.input"]
+            body = bytearray()
+            while len(body) <= self.limit:
+                piece = stream.read(self.limit + 1 - len(body))
+                if not piece:
+                    break
+                body += piece
+            environ["wsgi.input"] = io.BytesIO(bytes(body))
+            environ["CONTENT_LENGTH"] = str(len(body))  # limit + 1 when it was longer
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+            environ.pop("wsgi.input_terminated", None)
+        return self.app(environ, start_response)
+
+
 def init_web(app: Flask) -> None:
     """Register the shared hooks, the template helpers and the rate limiter."""
     app.session_interface = SessionInterface()
+    app.wsgi_app = BufferedBody(  # type: ignore[method-assign]
+        app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     settings = app.extensions["suara.settings"]
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_uri
     limiter.init_app(app)
