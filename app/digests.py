@@ -35,10 +35,18 @@ def digest_recipients(session: Session, unit_id: int) -> list[str]:
 
 def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Settings, *,
                    now: datetime) -> Digest:
-    """The digest row of a unit and week, created (with its text) if missing."""
+    """The digest row of a unit and week, created (with its text) if missing.
+
+    Until it is sent, its recipients are the unit's active heads as of now: a retry after a
+    failed send never goes to a head deactivated or moved meanwhile, and reaches one added
+    since. Once sent, the row records who received it.
+    """
     digest = session.scalars(select(Digest).where(
         Digest.unit_id == unit.id, Digest.week_start == week_start)).one_or_none()
     if digest is not None:
+        if digest.sent_at is None:
+            digest.recipients = ", ".join(digest_recipients(session, unit.id))
+            session.flush()
         return digest
     summary = weekly_summary(session, unit.id, week_start,
                              officer_min_n=settings.officer_min_n, tz=settings.tz)

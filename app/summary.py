@@ -524,7 +524,8 @@ def _wait_grid(session: Session, unit_id: int, week: date
 
 def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
               officer_id: int | None = None, with_scores: bool = True) -> tuple[Comment, ...]:
-    """The week's comments, lowest total score first, at most COMMENT_LIMIT."""
+    """The week's comments, at most COMMENT_LIMIT: lowest total score first, or, when the
+    scores are withheld, in time order (an order by score would tell them)."""
     total = Response.u1 + Response.u2 + Response.u3 + Response.u4 + Response.u5 \
         + Response.u6 + Response.u7 + Response.u8 + Response.u9
     query = (
@@ -533,7 +534,7 @@ def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
         .where(Response.unit_id == unit_id, Response.local_week == week,
                Response.comment.is_not(None),
                Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
-        .order_by(total, Response.created_at, Response.id)
+        .order_by(*(total,) * with_scores, Response.created_at, Response.id)
         .limit(COMMENT_LIMIT)
     )
     if officer_id is not None:

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from app.models import Officer, ServedCount
+from app.models import Counter, Officer, ServedCount
 from app.org import create_counter
 
 WEEK = date(2026, 11, 16)  # Monday; the last complete week on CLOCK
@@ -48,6 +48,7 @@ class World:
     officer: Officer  # home unit, 12 answers on duty: scored
     newcomer: Officer  # home unit, 2 answers: "data belum cukup"
     stranger: Officer  # the other unit
+    newcomer_counter_id: int  # L2, where the newcomer works
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -88,7 +89,7 @@ def world(app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch) -> Worl
     make_user(session, "petugas.pkm@contoh.go.id", "officer", unit=other.unit,
               officer=stranger)
     release(session)
-    return World(home, other, officer, newcomer, stranger)
+    return World(home, other, officer, newcomer, stranger, side.id)
 
 
 def signed_in(app: Flask, email: str) -> FlaskClient:
@@ -184,6 +185,17 @@ def test_a_unit_head_cannot_see_another_unit(app: Flask, session: Session, world
     assert served_rows(session) == 0
     units = html(client.get("/dashboard/units"))
     assert "Disdukcapil Lampung Utara" in units and "Puskesmas Kotabumi II" not in units
+
+
+def test_another_units_page_answers_exactly_as_a_unit_that_does_not_exist(
+    app: Flask, world: World
+) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    hidden = client.get(unit_url(world, "PKM-KTB2"))
+    missing = client.get(unit_url(world, "TIDAK-ADA"))
+    assert hidden.status_code == missing.status_code == 404
+    assert html(hidden) == html(missing)
+    assert "Puskesmas" not in html(hidden)
 
 
 def test_a_unit_head_sees_their_officers_page_with_the_nip(app: Flask, world: World) -> None:
@@ -326,6 +338,25 @@ def test_an_officer_below_the_minimum_sees_no_score(app: Flask, session: Session
     body = html(client.get("/dashboard/me?week=2026-11-16"))
     assert "data belum cukup" in body
     assert "100,00" not in body  # their two all-4 answers are not scored
+
+
+def test_below_the_minimum_comments_come_in_time_order_not_by_hidden_score(
+    app: Flask, session: Session, world: World
+) -> None:
+    survey = skm_survey(app)
+    side = session.get(Counter, world.newcomer_counter_id)
+    assert side is not None
+    add_response(session, survey, side, (1,) * 9, local(WEEK, 10, 5), comment="Lambat sekali")
+    make_user(session, "baru@contoh.go.id", "officer", unit=world.home.unit,
+              officer=world.newcomer)
+    release(session)
+    body = html(signed_in(app, "baru@contoh.go.id").get("/dashboard/me?week=2026-11-16"))
+    assert "data belum cukup" in body
+    # Sorted by score, the all-1 answer would come first and give its score away.
+    assert body.index("Cepat 0") < body.index("Cepat 1") < body.index("Lambat sekali")
+    # The unit head, who sees scores, gets the lowest first.
+    head = html(signed_in(app, "kepala@contoh.go.id").get(unit_url(world)))
+    assert head.index(LOW_COMMENT) < head.index("Lambat sekali") < head.index("Cepat 0")
 
 
 # Viewer ------------------------------------------------------------------------------------------

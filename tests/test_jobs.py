@@ -16,7 +16,7 @@ from app.config import Settings
 from app.db import Database
 from app.feedback import daily_salt
 from app.jobs import housekeeping, run_aggregation, send_weekly_digests
-from app.models import DailySalt, Digest, JobRun, Response
+from app.models import DailySalt, Digest, JobRun, Response, Unit, User
 from app.summary import last_complete_week
 
 WIB = timedelta(hours=7)
@@ -94,6 +94,33 @@ def test_a_failed_send_is_retried_and_then_sent_once(
                                   now=MONDAY_7AM + timedelta(hours=1))
     assert {o.unit: o.status for o in retried}["DUKCAPIL"] == "written"
     assert len(_outbox_messages(settings)) == 1
+
+
+def test_a_retry_goes_to_the_heads_of_the_moment_not_those_of_the_failed_try(
+    app: Flask, session: Session, settings: Settings
+) -> None:
+    _seed_week(app, session)
+    db: Database = app.extensions["suara.db"]
+    unreachable = replace(settings, smtp_host="127.0.0.1", smtp_port=1)
+    failed = send_weekly_digests(db, unreachable, week_start=WEEK, now=MONDAY_7AM)
+    assert {o.unit: o.status for o in failed} == {"DUKCAPIL": "failed",
+                                                  "PKM-KTB2": "no-recipients"}
+    with db.session_scope() as change:
+        deputy = change.scalars(select(User).where(User.email == "wakil@dukcapil.test")).one()
+        deputy.active = False  # left the office between the two tries
+        health_centre = change.scalars(select(Unit).where(Unit.code == "PKM-KTB2")).one()
+        make_user(change, "kepala@pkm.test", "unit_head", unit=health_centre)  # appointed
+
+    retried = send_weekly_digests(db, settings, week_start=WEEK,
+                                  now=MONDAY_7AM + timedelta(hours=1))
+    assert {o.unit: o.status for o in retried} == {"DUKCAPIL": "written",
+                                                   "PKM-KTB2": "written"}
+    messages = _outbox_messages(settings)
+    assert messages["DUKCAPIL-2026-11-23.eml"]["To"] == "kepala@dukcapil.test"
+    assert messages["PKM-KTB2-2026-11-23.eml"]["To"] == "kepala@pkm.test"
+    with db.session_scope(write=False) as check:
+        assert set(check.scalars(select(Digest.recipients))) == {"kepala@dukcapil.test",
+                                                                 "kepala@pkm.test"}
 
 
 def test_housekeeping_forgets_old_salts_and_hashes_but_keeps_answers(

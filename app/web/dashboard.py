@@ -79,10 +79,9 @@ def _week(raw: str | None) -> date:
 
 def _visible_unit(code: str) -> Unit:
     unit = unit_by_code(db_session(), code)
-    if unit is None:
+    # Another unit's page answers as a unit that does not exist: no code is confirmed.
+    if unit is None or not can_view_unit(db_session(), staff(), unit.id):
         abort(404)
-    if not can_view_unit(db_session(), staff(), unit.id):
-        abort(403)
     return unit
 
 
