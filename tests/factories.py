@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -235,3 +236,20 @@ def csrf_token_of(page: TestResponse) -> str:
 def cached_password_hash(password: str) -> str:
     """scrypt costs 0.1 s per account; tests about scopes, not hashing, reuse one hash."""
     return generate_password_hash(password)
+
+
+class Clock:
+    """A settable stand-in for ``utcnow`` in the citizen pages (see ``freeze_public_clock``)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def freeze_public_clock(monkeypatch: pytest.MonkeyPatch, at: datetime) -> Clock:
+    """Stop the citizen pages' clock at ``at``; move it by setting ``.now``."""
+    clock = Clock(at)
+    monkeypatch.setattr("app.web.public.utcnow", clock)
+    return clock

@@ -42,6 +42,17 @@ def _outbox_messages(settings: Settings) -> dict[str, Message]:
             for path in sorted(outbox.glob("*.eml"))} if outbox.exists() else {}
 
 
+def _seed_week_and_fail_to_send(app: Flask, session: Session, settings: Settings) -> Database:
+    """The seeded week, its digests tried once with the mail server down."""
+    _seed_week(app, session)
+    db: Database = app.extensions["suara.db"]
+    unreachable = replace(settings, smtp_host="127.0.0.1", smtp_port=1)
+    failed = send_weekly_digests(db, unreachable, week_start=WEEK, now=MONDAY_7AM)
+    assert {o.unit: o.status for o in failed} == {"DUKCAPIL": "failed",
+                                                  "PKM-KTB2": "no-recipients"}
+    return db
+
+
 def test_last_complete_week_is_cut_in_local_time() -> None:
     # 06:30 WIB on Monday 30 Nov is still 29 Nov in UTC: the last full week began on 23 Nov.
     assert last_complete_week(datetime(2026, 11, 29, 23, 30, tzinfo=UTC),
@@ -80,12 +91,7 @@ def test_the_weekly_digest_is_written_once_per_unit_and_week(
 def test_a_failed_send_is_retried_and_then_sent_once(
     app: Flask, session: Session, settings: Settings
 ) -> None:
-    _seed_week(app, session)
-    db: Database = app.extensions["suara.db"]
-    unreachable = replace(settings, smtp_host="127.0.0.1", smtp_port=1)
-
-    failed = send_weekly_digests(db, unreachable, week_start=WEEK, now=MONDAY_7AM)
-    assert {o.unit: o.status for o in failed}["DUKCAPIL"] == "failed"
+    db = _seed_week_and_fail_to_send(app, session, settings)
     with db.session_scope(write=False) as check:
         assert check.scalar(select(func.count()).select_from(Digest)
                             .where(Digest.sent_at.is_not(None))) == 0
@@ -99,12 +105,7 @@ def test_a_failed_send_is_retried_and_then_sent_once(
 def test_a_retry_goes_to_the_heads_of_the_moment_not_those_of_the_failed_try(
     app: Flask, session: Session, settings: Settings
 ) -> None:
-    _seed_week(app, session)
-    db: Database = app.extensions["suara.db"]
-    unreachable = replace(settings, smtp_host="127.0.0.1", smtp_port=1)
-    failed = send_weekly_digests(db, unreachable, week_start=WEEK, now=MONDAY_7AM)
-    assert {o.unit: o.status for o in failed} == {"DUKCAPIL": "failed",
-                                                  "PKM-KTB2": "no-recipients"}
+    db = _seed_week_and_fail_to_send(app, session, settings)
     with db.session_scope() as change:
         deputy = change.scalars(select(User).where(User.email == "wakil@dukcapil.test")).one()
         deputy.active = False  # left the office between the two tries

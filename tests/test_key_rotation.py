@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import (
+    Clock,
     SeededUnit,
     form_tokens,
+    freeze_public_clock,
     make_unit,
     make_user,
     response_count,
@@ -33,19 +35,9 @@ NEW_KEY = "the-new-secret-key-after-rotation"
 CARRIED = ("session", "sw_arr", "sw_d")
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fixed = Clock(datetime(2026, 1, 5, 2, 0, tzinfo=UTC))  # 09.00 WIB
-    monkeypatch.setattr("app.web.public.utcnow", fixed)
-    return fixed
+    return freeze_public_clock(monkeypatch, datetime(2026, 1, 5, 2, 0, tzinfo=UTC))  # 09.00 WIB
 
 
 @pytest.fixture

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from factories import (
     NIP,
+    Clock,
     SeededUnit,
     form_tokens,
+    freeze_public_clock,
     make_officer,
     make_other_unit,
     make_unit,
@@ -75,21 +77,9 @@ def test_the_longest_measured_wait_is_eight_hours() -> None:
 # Through the pages -----------------------------------------------------------------------------
 
 
-class Clock:
-    """A settable stand-in for app.web.public.utcnow."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fixed = Clock(utc(2, 0))
-    monkeypatch.setattr("app.web.public.utcnow", fixed)
-    return fixed
+    return freeze_public_clock(monkeypatch, utc(2, 0))
 
 
 @dataclass

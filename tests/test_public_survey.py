@@ -16,8 +16,10 @@ from factories import (
     NIP,
     OTHER_NIP,
     SCORES,
+    Clock,
     SeededUnit,
     form_tokens,
+    freeze_public_clock,
     make_officer,
     make_other_unit,
     make_unit,
@@ -72,22 +74,10 @@ def on_duty(session: Session, world: World) -> Officer:
     return world.officer
 
 
-class Clock:
-    """A settable stand-in for app.web.public.utcnow."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Freeze the citizen pages' clock at Monday 5 January 2026, 09.00 WIB."""
-    fixed = Clock(datetime(2026, 1, 5, 2, 0, tzinfo=UTC))
-    monkeypatch.setattr("app.web.public.utcnow", fixed)
-    return fixed
+    return freeze_public_clock(monkeypatch, datetime(2026, 1, 5, 2, 0, tzinfo=UTC))
 
 
 def html_of(response: TestResponse) -> str:
