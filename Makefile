@@ -22,8 +22,10 @@ run: install
 	$(FLASK) demo --weeks 8
 	$(FLASK) serve
 
-## The whole suite. Set TEST_DATABASE_URL to run the database tests on PostgreSQL too.
+## The whole suite, on two processes (PYTEST_ARGS= for one). Set TEST_DATABASE_URL to run the
+## database tests on PostgreSQL too (each process in its own schema).
 ## pytest's exit code 5 ("no tests collected") is a failure here, not a pass.
+PYTEST_ARGS ?= -n 2
 test: install
 	@$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \

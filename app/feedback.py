@@ -466,10 +466,9 @@ def store_response(
     day = submission.received_at.astimezone(tz).date()
     salt = salts.get(session, day) if salts is not None else daily_salt(session, day)
     device_hash = salted_hash(salt, submission.device) if submission.device else None
-    repeat = device_hash is not None and prepared.counter_id in session.scalars(_REPEAT, {
-        "device": device_hash,
-        "since": submission.created_at - REPEAT_WINDOW, "until": submission.created_at,
-    }).all()
+    repeat = device_hash is not None and (prepared.counter_id,) in _REPEAT_COUNTERS.rows(
+        session, {"device": device_hash, "since": submission.created_at - REPEAT_WINDOW,
+                  "until": submission.created_at})
     version_id = prepared.survey_version_id or survey_version_id(session, prepared.survey)
     periods = local_periods(submission.created_at, tz)
     values: dict[str, object] = {
@@ -526,9 +525,10 @@ def _insert_response(dialect: str) -> Any:
     )
 
 
-# The two statements every submission runs, on the driver's cursor (see DriverStatement).
+# The statements every submission runs, on the driver's cursor (see DriverStatement).
 _INSERT_RESPONSE = DriverStatement(_insert_response)
 _LOOKUP = DriverStatement(lambda _dialect: _SUBMISSION_LOOKUP)
+_REPEAT_COUNTERS = DriverStatement(lambda _dialect: _REPEAT)
 
 
 def record_response(
