@@ -163,8 +163,9 @@ class BufferedBody:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
-        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
-        if chunked or (environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH")):
+        # Only a chunked request has a body without a length (gunicorn marks every request
+        # wsgi.input_terminated, bodiless GETs included: that alone says nothing).
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             stream = environ["wsgi.input"]
             body = bytearray()
             while len(body) <= self.limit:
