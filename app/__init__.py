@@ -32,9 +32,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
         WTF_CSRF_TIME_LIMIT=4 * 3600,
-        # Flask-WTF passes this to itsdangerous, which signs with the last key of a list and
-        # accepts any: CSRF tokens of forms opened before a key rotation stay valid.
-        WTF_CSRF_SECRET_KEY=[*settings.secret_key_fallbacks, settings.secret_key],
     )
     # Citizen pages come from kiosk_templates/ so a deployment can re-brand them.
     app.jinja_loader = ChoiceLoader([

@@ -274,6 +274,9 @@ class Database:
             with self.engine.connect() as own, self.writing(own) as write:
                 yield write
             return
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            # Each statement would commit on its own: no transaction to roll back.
+            raise ValueError("writing() needs a transactional connection, not an autocommit one")
         if connection.dialect.name == "sqlite":
             if connection.in_transaction():
                 connection.rollback()

@@ -91,8 +91,9 @@ def _score(value: object) -> int | None:
 # Dropped from free text: control characters (but newline and tab), lone surrogates, the
 # bidirectional embeddings, overrides and isolates that could make a comment display as
 # something else on a staff page, and the zero-width space and BOM, which mean nothing here.
-# Other format characters stay: the zero-width joiner holds emoji such as 👨‍👩‍👧 together.
-# Characters newer than Python's Unicode tables (unassigned to it) stay too.
+# Other format characters stay (the zero-width joiner holds emoji such as 👨‍👩‍👧 together, tag
+# characters make flags), and so do characters newer than Python's Unicode tables. A comment
+# that shows nothing at all is no comment (see ``_visible``).
 _DROPPED = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\ufeff")
 
 
@@ -100,6 +101,12 @@ def _kept(ch: str) -> bool:
     if ch in "\n\t":
         return True
     return unicodedata.category(ch) not in ("Cc", "Cs") and ch not in _DROPPED
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` shows anything: a character that is neither a control, a format
+    character (joiners, marks) nor white space."""
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
 
 
 def clean_text(value: str) -> str:
@@ -154,7 +161,7 @@ def parse_answers(
             errors["comment"] = FieldError(
                 "error_comment_length", {"max": survey.comment_max_length, "n": len(comment)}
             )
-        comment = comment or None
+        comment = comment if _visible(comment) else None
 
     profile: dict[str, str] = {}
     raw_profile = raw.get("profile")
@@ -185,11 +192,21 @@ def parse_answers(
     ), {}
 
 
-def payload_hash(counter_id: int, answers: Answers, created_at: datetime | None) -> str:
-    """sha256 of what was submitted, to tell a safe retry from a conflicting reuse of an id."""
-    body = {"counter": counter_id, "answers": answers.canonical(),
-            # The instant, not how it was written: 09.12+07:00 and 02.12Z are one retry.
-            "submitted_at": created_at.astimezone(UTC).isoformat() if created_at else None}
+def payload_hash(counter_id: int, answers: Answers, created_at: datetime | None, *,
+                 as_written: bool = False) -> str:
+    """sha256 of what was submitted, to tell a safe retry from a conflicting reuse of an id.
+
+    It hashes the instant, not how it was written: 09.12+07:00 and 02.12Z are one retry.
+    ``as_written``: the hash of rows stored before 2026-11-30, which kept the offset as
+    written; a retry of such a row still matches it (kiosks retry for up to 7 days, so this
+    can go once a week has passed after the upgrade).
+    """
+    if created_at is not None:
+        submitted: str | None = (created_at if as_written
+                                 else created_at.astimezone(UTC)).isoformat()
+    else:
+        submitted = None
+    body = {"counter": counter_id, "answers": answers.canonical(), "submitted_at": submitted}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -503,7 +520,9 @@ def store_response(
         return Outcome.CREATED, Stored(inserted[0][0], submission.client_id, repeat,
                                        submission.honeypot_filled)
     existing = session.execute(_BY_CLIENT_ID, {"client_id": submission.client_id}).one()
-    outcome = Outcome.DUPLICATE if existing.payload_hash == digest else Outcome.CONFLICT
+    same = existing.payload_hash == digest or existing.payload_hash == payload_hash(
+        prepared.counter_id, answers, submission.declared_submitted_at, as_written=True)
+    outcome = Outcome.DUPLICATE if same else Outcome.CONFLICT
     return outcome, Stored(existing.id, existing.client_id, existing.flag_repeat,
                            existing.flag_bot)
 

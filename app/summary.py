@@ -534,7 +534,7 @@ def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
         .where(Response.unit_id == unit_id, Response.local_week == week,
                Response.comment.is_not(None),
                Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
-        .order_by(*(total,) * with_scores, Response.created_at, Response.id)
+        .order_by(*([total] if with_scores else []), Response.created_at, Response.id)
         .limit(COMMENT_LIMIT)
     )
     if officer_id is not None:

@@ -39,6 +39,9 @@ def reset_pg_schema(schema: str, *, recreate: bool = True) -> None:
     removes it."""
     engine = create_engine(PG_URL)
     with engine.begin() as connection:
+        # Test processes start together (make test runs two): IF NOT EXISTS does not stop two
+        # of them creating the extension at once on a fresh database; this lock does.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('suara-warga tests'))"))
         connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         if recreate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Sequence
@@ -253,3 +254,11 @@ def freeze_public_clock(monkeypatch: pytest.MonkeyPatch, at: datetime) -> Clock:
     clock = Clock(at)
     monkeypatch.setattr("app.web.public.utcnow", clock)
     return clock
+
+
+def post_chunked(client: FlaskClient, path: str, data: bytes, content_type: str
+                 ) -> TestResponse:
+    """POST ``data`` as a chunked body: no Content-Length, as gunicorn hands it on."""
+    return client.post(path, input_stream=io.BytesIO(data), content_type=content_type,
+                       headers={"Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})

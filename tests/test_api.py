@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import uuid
@@ -20,6 +19,7 @@ from factories import (
     make_other_unit,
     make_unit,
     open_and_submit,
+    post_chunked,
     put_on_duty,
     release,
     response_count,
@@ -34,7 +34,7 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from app.config import Settings
-from app.feedback import salted_hash
+from app.feedback import Answers, payload_hash, salted_hash
 from app.models import Counter, DailySalt, Officer, Response
 from app.org import issue_token
 from app.web.common import limiter
@@ -173,6 +173,27 @@ def test_a_retry_writing_the_same_instant_in_another_offset_is_a_duplicate(
     assert response_count(session) == 1
 
 
+def test_a_retry_of_a_row_stored_with_the_former_hash_is_still_a_duplicate(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    payload = body(world, submitted_at="2026-01-05T09:12:00+07:00")
+    assert post(client, payload).status_code == 201
+    (row,) = response_rows(session)
+    # Before 2026-11-30 the hash kept the offset as written.
+    former = payload_hash(row.counter_id, Answers(
+        tuple(ANSWERS.values()), "15-30", "KK", "Cepat dan ramah.",
+        {"age_band": "40-49", "sex": "L"}), datetime.fromisoformat(payload["submitted_at"]),
+        as_written=True)
+    assert former != row.payload_hash
+    session.execute(update(Response).values(payload_hash=former))
+    session.commit()
+    again = post(client, payload)
+    assert again.status_code == 200
+    assert again.get_json()["duplicate"] is True
+    assert post(client, {**payload, "comment": "lain"}).status_code == 409
+    assert response_count(session) == 1
+
+
 def test_the_same_id_with_other_content_is_a_409(
     client: FlaskClient, session: Session, world: World
 ) -> None:
@@ -232,7 +253,8 @@ INVALID = [
     ("uuid-as-a-number", {"id": 12345678901234567890123456789012}, "id",
      "must be a UUID", "harus berupa UUID"),
     ("U3-as-a-string", {"answers": {**ANSWERS, "U3": "3"}}, "answers.U3",
-     "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
+     "The value of U3 must be a whole number from 1 to 4, not text.",
+     "Nilai U3 harus berupa bilangan bulat 1 sampai 4, bukan teks."),
     ("U3-true", {"answers": {**ANSWERS, "U3": True}}, "answers.U3",
      "The value of U3 must be between 1 and 4.", "Nilai U3 harus antara 1 dan 4."),
     ("profile-a-list", {"profile": []}, "profile", "Unknown choice.", "Pilihan tidak dikenal."),
@@ -420,19 +442,11 @@ def test_a_body_over_16_kb_is_a_413(
     assert response_count(session) == 1
 
 
-def chunked(client: FlaskClient, data: bytes, content_type: str, path: str = URL
-            ) -> TestResponse:
-    """POST ``data`` as a chunked body: no Content-Length, as gunicorn hands it on."""
-    return client.post(path, input_stream=io.BytesIO(data), content_type=content_type,
-                       headers={"Transfer-Encoding": "chunked"},
-                       environ_overrides={"wsgi.input_terminated": True})
-
-
 def test_a_chunked_body_is_read_whole(
     client: FlaskClient, session: Session, world: World
 ) -> None:
-    assert chunked(client, json.dumps(body(world)).encode(), "application/json"
-                   ).status_code == 201
+    assert post_chunked(client, URL, json.dumps(body(world)).encode(), "application/json"
+                        ).status_code == 201
     assert response_count(session) == 1
 
 
@@ -442,7 +456,7 @@ def test_a_chunked_body_over_16_kb_is_a_413_even_when_its_start_is_valid_json(
     encoded = json.dumps(body(world))
     valid_start = (encoded + " " * (16 * 1024 - len(encoded))).encode() + b"GARBAGE" * 100
     for data in (valid_start, (encoded + " " * 20_000).encode(), b"x" * 200_000):
-        answer = chunked(client, data, "application/json")
+        answer = post_chunked(client, URL, data, "application/json")
         assert answer.status_code == 413, len(data)
         assert "error" in answer.get_json()
     assert response_count(session) == 0

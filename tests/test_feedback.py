@@ -240,6 +240,14 @@ def _driver_in_transaction(connection: Connection) -> bool:
     return bool(driver.in_transaction)  # type: ignore[union-attr]
 
 
+def test_writing_refuses_an_autocommit_connection(app: Flask) -> None:
+    db: Database = app.extensions["suara.db"]
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        with pytest.raises(ValueError, match="transactional"), db.writing(connection):
+            pass
+
+
 def test_autocommit_reads_open_no_transaction_on_postgresql_and_leave_none_behind(
     app: Flask, session: Session
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import re
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from factories import (
     make_other_unit,
     make_unit,
     open_and_submit,
+    post_chunked,
     put_on_duty,
     release,
     response_count,
@@ -803,12 +803,9 @@ def test_an_oversized_form_gets_a_friendly_413_and_stores_nothing(
 
 def _chunked_form(client: FlaskClient, token: str, data: dict[str, str],
                   padding: str = "") -> TestResponse:
-    """POST the form as a chunked body (no Content-Length), as gunicorn hands it on."""
-    encoded = (urlencode(data) + padding).encode()
-    return client.post(f"/s/{token}", input_stream=io.BytesIO(encoded),
-                       content_type="application/x-www-form-urlencoded",
-                       headers={"Transfer-Encoding": "chunked"},
-                       environ_overrides={"wsgi.input_terminated": True})
+    """POST the form as a chunked body (no Content-Length)."""
+    return post_chunked(client, f"/s/{token}", (urlencode(data) + padding).encode(),
+                        "application/x-www-form-urlencoded")
 
 
 def test_a_chunked_form_is_read_whole_and_stored(
@@ -843,6 +840,15 @@ def test_a_comment_keeps_its_emoji_and_loses_bidirectional_controls(
     assert posted.status_code == 303
     (row,) = response_rows(session)
     assert row.comment == f"Keluarga {family} senang {shaking} harga ok"
+
+
+@pytest.mark.parametrize("invisible", ["\u200d", "\u200b\u200d \u2066\u2069", "\ufeff\n\t"])
+def test_a_comment_that_shows_nothing_is_no_comment(
+    client: FlaskClient, session: Session, world: World, invisible: str
+) -> None:
+    assert open_and_submit(client, world.home.token, comment=invisible).status_code == 303
+    (row,) = response_rows(session)
+    assert row.comment is None
 
 
 @pytest.mark.parametrize(("accept", "gzipped"), [

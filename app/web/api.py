@@ -95,7 +95,7 @@ def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
     for code in codes:
         # The API's scores are JSON integers, as documented; only the form sends text.
         if isinstance(answers.get(code), str) and code not in field_errors:
-            field_errors[code] = FieldError("error_score_range", {"code": code})
+            field_errors[code] = FieldError("error_score_type", {"code": code})
     catalogue: Catalogue = current_app.extensions["suara.messages"]
     for name, error in field_errors.items():
         key = f"answers.{name}" if name in codes else name

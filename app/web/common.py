@@ -6,7 +6,7 @@ import gzip
 import io
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache, wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -128,6 +128,12 @@ def _compress(response: Response) -> Response:
     return response
 
 
+def signing_keys(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys signed data is checked with: the retired ones (SECRET_KEY_FALLBACKS), then
+    the current SECRET_KEY, last, which itsdangerous signs with."""
+    return (*(config.get("SECRET_KEY_FALLBACKS") or ()), config["SECRET_KEY"])
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with the signing serializer built once per key set
     instead of once per request (every request opens the session)."""
@@ -135,8 +141,7 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:
             return None
-        fallbacks = tuple(app.config.get("SECRET_KEY_FALLBACKS") or ())
-        return self._serializer((*fallbacks, app.secret_key))  # current key last, as Flask
+        return self._serializer(signing_keys(app.config))
 
     @lru_cache(maxsize=4)  # noqa: B019 (one interface per application, kept for its lifetime)
     def _serializer(self, keys: tuple[str | bytes, ...]) -> URLSafeTimedSerializer:
@@ -183,6 +188,9 @@ class BufferedBody:
 def init_web(app: Flask) -> None:
     """Register the shared hooks, the template helpers and the rate limiter."""
     app.session_interface = SessionInterface()
+    # Flask-WTF hands this to itsdangerous, which signs with the last key of a list and
+    # accepts any: CSRF tokens of forms opened before a key rotation stay valid.
+    app.config["WTF_CSRF_SECRET_KEY"] = list(signing_keys(app.config))
     app.wsgi_app = BufferedBody(  # type: ignore[method-assign]
         app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     settings = app.extensions["suara.settings"]

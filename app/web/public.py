@@ -47,7 +47,7 @@ from app.feedback import (
 from app.models import Unit
 from app.org import TOKEN_PATTERN, ServiceChoice, services_of
 from app.surveys import Survey, latest
-from app.web.common import current_locale, per_address, t
+from app.web.common import current_locale, per_address, signing_keys, t
 
 bp = Blueprint("public", __name__)
 
@@ -61,9 +61,7 @@ SURVEY_PAGES_KEPT = 512
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     """Signs with the current key; also accepts the keys retired by a rotation."""
-    config = current_app.config
-    keys = (*config.get("SECRET_KEY_FALLBACKS", ()), config["SECRET_KEY"])
-    return _signer(keys, purpose)
+    return _signer(signing_keys(current_app.config), purpose)
 
 
 @lru_cache(maxsize=16)
