@@ -266,8 +266,11 @@ def seed_history(
     ).one_or_none()
     services = {c.id: [s.code for s in c.unit.services] for c in counters}
     defaults = {c.id: c.default_service.code if c.default_service else None for c in counters}
-    # The current (possibly partial) week is the last of the ``weeks``.
-    first = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    # The last of the ``weeks`` is the current week once it has a weekday before today (from
+    # Tuesday on); on a Monday it is the week just ended, so that every week has responses.
+    this_monday = today - timedelta(days=today.weekday())
+    last = this_monday if today.weekday() > 0 else this_monday - timedelta(weeks=1)
+    first = last - timedelta(weeks=weeks - 1)
     created = 0
     for day_index in range(weeks * 7):
         day = first + timedelta(days=day_index)

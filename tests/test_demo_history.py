@@ -4,17 +4,21 @@ one Puskesmas improving week by week), and seen by the next aggregation run."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from statistics import mean
 
+import pytest
+from factories import WIB_ZONE
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from app.db import Database, utcnow
-from app.demo import DUKCAPIL, IMPROVING_UNIT, SLOW_COUNTER
+from app.demo import DUKCAPIL, IMPROVING_UNIT, SLOW_COUNTER, seed_demo, seed_history
+from app.feedback import DEFAULT_SURVEY_ID
 from app.jobs import run_aggregation
 from app.models import Counter, Indicator, Officer, Response, Unit
+from app.surveys import latest
 
 WEEKS = 3
 
@@ -40,6 +44,22 @@ def fingerprint(app: Flask) -> list[tuple[object, ...]]:
             .join(Counter, Counter.id == Response.counter_id)
             .order_by(Response.created_at, Response.client_id))
         return [tuple(row) for row in rows]
+
+
+@pytest.mark.parametrize(("today", "weeks"), [
+    (date(2026, 11, 30), [date(2026, 11, 16), date(2026, 11, 23)]),  # a Monday: none today yet
+    (date(2026, 12, 1), [date(2026, 11, 23), date(2026, 11, 30)]),  # a Tuesday: Monday counts
+])
+def test_every_week_of_the_history_has_responses_whatever_the_day(
+    app: Flask, today: date, weeks: list[date]
+) -> None:
+    with db_of(app).session_scope() as session:
+        seed_demo(session, today=today, tz=WIB_ZONE, weeks_back=2, weeks_ahead=0, seed=3)
+        seed_history(session, latest(app.extensions["suara.surveys"], DEFAULT_SURVEY_ID),
+                     today=today, tz=WIB_ZONE, weeks=2, seed=3)
+    with db_of(app).session_scope(write=False) as session:
+        seen = sorted(set(session.scalars(select(Response.local_week))))
+    assert seen == weeks
 
 
 def test_demo_history_is_deterministic_and_tells_its_story(
