@@ -388,7 +388,12 @@ def dialect_name(session: Session | Connection) -> str:
 
 def dialect_insert(session: Session | Connection, table: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing`` on the session's engine."""
-    if dialect_name(session) == "postgresql":
+    return insert_for(dialect_name(session), table)
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """An INSERT that supports ``on_conflict_do_nothing`` on the dialect named."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)

@@ -43,21 +43,17 @@ def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Set
     """
     digest = session.scalars(select(Digest).where(
         Digest.unit_id == unit.id, Digest.week_start == week_start)).one_or_none()
-    if digest is not None:
-        if digest.sent_at is None:
-            digest.recipients = ", ".join(digest_recipients(session, unit.id))
-            session.flush()
-        return digest
-    summary = weekly_summary(session, unit.id, week_start,
-                             officer_min_n=settings.officer_min_n, tz=settings.tz)
-    digest = Digest(
-        unit_id=unit.id, week_start=week_start,
-        subject=f"Ringkasan mingguan SKM — {unit.name} — minggu {week_start:%d-%m-%Y}",
-        body_text=summary_text(summary),
-        recipients=", ".join(digest_recipients(session, unit.id)),
-        created_at=now,
-    )
-    session.add(digest)
+    if digest is None:
+        summary = weekly_summary(session, unit.id, week_start,
+                                 officer_min_n=settings.officer_min_n, tz=settings.tz)
+        digest = Digest(
+            unit_id=unit.id, week_start=week_start,
+            subject=f"Ringkasan mingguan SKM — {unit.name} — minggu {week_start:%d-%m-%Y}",
+            body_text=summary_text(summary), recipients="", created_at=now,
+        )
+        session.add(digest)
+    if digest.sent_at is None:
+        digest.recipients = ", ".join(digest_recipients(session, unit.id))
     session.flush()
     return digest
 

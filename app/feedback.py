@@ -16,11 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, String, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.db import DriverStatement, UTCDateTime, dialect_insert
+from app.db import DriverStatement, UTCDateTime, dialect_insert, insert_for
 from app.models import (
     Counter,
     CounterToken,
@@ -535,10 +533,10 @@ _BY_CLIENT_ID = select(
 
 def _insert_response(dialect: str) -> Any:
     """Every column but the id, from binds named after them; a repeated id inserts nothing."""
-    insert = pg_insert(Response) if dialect == "postgresql" else sqlite_insert(Response)
+    binds = {column.name: bindparam(column.name, type_=column.type)
+             for column in _responses.columns if column.name != "id"}
     return (
-        insert.values({column.name: bindparam(column.name, type_=column.type)
-                       for column in _responses.columns if column.name != "id"})
+        insert_for(dialect, Response).values(binds)
         .on_conflict_do_nothing(index_elements=["client_id"])
         .returning(_responses.c.id)
     )

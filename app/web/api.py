@@ -27,7 +27,7 @@ from app.feedback import (
 from app.i18n import Catalogue
 from app.openapi import openapi_document
 from app.surveys import Survey
-from app.web.common import api_locale, per_address
+from app.web.common import api_locale, api_text, per_address
 from app.web.public import current_survey
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -61,8 +61,7 @@ API_MESSAGES = {
 
 
 def _msg(key: str) -> str:
-    indonesian, english = API_MESSAGES[key]
-    return indonesian if api_locale() == "id" else english
+    return api_text(API_MESSAGES[key])
 
 
 def _error(status: int, message: str) -> ResponseReturnValue:

@@ -21,7 +21,7 @@ from app.models import User
 from app.models.indicators import PERIOD_KINDS, SCOPES
 from app.org import unit_by_code
 from app.web.auth import staff
-from app.web.common import api_locale
+from app.web.common import api_text
 
 bp = Blueprint("api_indicators", __name__, url_prefix="/api/v1")
 
@@ -29,7 +29,7 @@ PARAMETERS = ("scope", "period", "from", "to", "unit")
 ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits, dashes: no '20261130'
 MAX_CODE_LENGTH = 32
 
-# (Indonesian, English); the language is api_locale()'s, as in the rest of the API.
+# (Indonesian, English), picked by api_text() as in the rest of the API.
 MESSAGES = {
     "unauthenticated": ("masuk terlebih dahulu atau kirim header Authorization: Bearer <token>",
                         "sign in first or send an Authorization: Bearer <token> header"),
@@ -76,8 +76,7 @@ class RowFilter:
 
 
 def _msg(key: str) -> str:
-    indonesian, english = MESSAGES[key]
-    return indonesian if api_locale() == "id" else english
+    return api_text(MESSAGES[key])
 
 
 def _day(value: str, name: str, errors: dict[str, str]) -> date | None:

@@ -101,6 +101,11 @@ def api_locale() -> str:
     return "id" if request.accept_languages.best_match(LOCALES) == "id" else "en"
 
 
+def api_text(pair: tuple[str, str]) -> str:
+    """The (Indonesian, English) pair of an API message, in ``api_locale()``'s language."""
+    return pair[0] if api_locale() == "id" else pair[1]
+
+
 def _remember_language(response: Response) -> Response:
     requested = request.args.get("lang")
     if requested and requested == g.get("locale"):
