@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +44,7 @@ from app.db import utcnow
 from app.feedback import salted_hash
 from app.models import Counter, DailySalt, Officer, Response
 from app.org import assign_officer, issue_token
+from app.web.common import HoledText
 
 PRIVACY_ID = "Anonim — kami tidak meminta nama atau NIK"
 PRIVACY_EN = "Anonymous — we do not ask for your name or NIK"
@@ -863,6 +865,38 @@ def test_the_page_is_gzipped_only_for_clients_that_accept_it(
     assert (page.headers.get("Content-Encoding") == "gzip") is gzipped
     body = gzip.decompress(page.get_data()) if gzipped else page.get_data()
     assert b'name="csrf_token"' in body
+
+
+def test_a_kept_page_is_served_compressed_with_this_requests_tokens(
+    client: FlaskClient, world: World
+) -> None:
+    pages = [client.get(f"/s/{world.home.token}", headers={"Accept-Encoding": "gzip"})
+             for _ in range(2)]  # the first renders and keeps the page, the second reuses it
+    plain = client.get(f"/s/{world.home.token}", headers={"Accept-Encoding": "identity"})
+    texts = [gzip.decompress(page.get_data()).decode() for page in pages]  # checks CRC, size
+    texts.append(plain.get_data(as_text=True))
+    holes = re.compile(r'(name="(?:csrf_token|t)" value=")([^"]+)')
+    tokens = [tuple(value for _name, value in holes.findall(text)) for text in texts]
+    assert all(len(found) == 2 for found in tokens) and len(set(tokens)) == 3
+    assert len({holes.sub(r"\1", text) for text in texts}) == 1  # the same page otherwise
+
+
+@pytest.mark.parametrize("values", [
+    {"A": "", "B": ""},
+    {"A": "tiket é ✓ 👨‍👩‍👧", "B": "x" * 70_000},  # over one stored block (65,535 bytes)
+])
+def test_a_holed_text_fills_in_as_one_valid_gzip_member(values: dict[str, str]) -> None:
+    pieces = ["", "A", "<p>Bagaimana pelayanan kami hari ini?</p>" * 40, "B", "</html>\n"]
+    holed = HoledText(pieces)
+    with Flask(__name__).test_request_context(headers={"Accept-Encoding": "gzip"}):
+        response = holed.response(values, 200)
+    body = response.get_data()
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip: the CRC and size are checked
+    assert inflate.decompress(body).decode() == holed.text(values)
+    assert inflate.eof and not inflate.unused_data
+    assert gzip.decompress(body).decode() == "".join(
+        values[p] if i % 2 else p for i, p in enumerate(pieces))
+    assert response.headers["Content-Encoding"] == "gzip"
 
 
 def test_a_long_comment_under_the_body_limit_is_a_422_with_the_count(
