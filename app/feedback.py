@@ -315,6 +315,8 @@ class Submission:
     measured_wait_min: int | None = None
     honeypot_filled: bool = False
     declared_submitted_at: datetime | None = None
+    # Known to come from a citizen who already answered (a form sent again with changes).
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -385,8 +387,11 @@ _COUNTER_LOOKUP = select(*_lookups(bindparam("counter_id"), bindparam("unit_id")
 # compared in Python: with it in the WHERE clause PostgreSQL estimates "the last 10 minutes"
 # as nearly empty (past its statistics) and walks the counter's recent responses instead of
 # this device's, thousands of rows at a busy counter.
+# A device's hash changes with the day's salt: just after local midnight the window also
+# holds hashes made with the day before's ("device_before"; else the same as "device").
 _REPEAT = select(_responses.c.counter_id).where(
-    _responses.c.device_hash == bindparam("device", type_=String()),
+    _responses.c.device_hash.in_([bindparam("device", type_=String()),
+                                  bindparam("device_before", type_=String())]),
     _responses.c.created_at > bindparam("since", type_=UTCDateTime()),
     _responses.c.created_at <= bindparam("until", type_=UTCDateTime()),
 ).distinct()
@@ -481,9 +486,8 @@ def store_response(
     day = submission.received_at.astimezone(tz).date()
     salt = salts.get(session, day) if salts is not None else daily_salt(session, day)
     device_hash = salted_hash(salt, submission.device) if submission.device else None
-    repeat = device_hash is not None and (prepared.counter_id,) in _REPEAT_COUNTERS.rows(
-        session, {"device": device_hash, "since": submission.created_at - REPEAT_WINDOW,
-                  "until": submission.created_at})
+    repeat = submission.repeat or device_hash is not None and _answered_here_just_now(
+        session, prepared.counter_id, submission, device_hash, day, tz)
     version_id = prepared.survey_version_id or survey_version_id(session, prepared.survey)
     periods = local_periods(submission.created_at, tz)
     values: dict[str, object] = {
@@ -508,7 +512,8 @@ def store_response(
         "flag_bot": submission.honeypot_filled,
         "ip_hash": salted_hash(salt, submission.ip) if submission.ip else None,
         "device_hash": device_hash,
-        **{f"u{i}": score for i, score in enumerate(answers.scores, start=1)},
+        **{element.code.lower(): score
+           for element, score in zip(prepared.survey.elements, answers.scores, strict=True)},
         **{column: answers.profile.get(column) for column in PROFILE_COLUMNS},
     }
     # ON CONFLICT DO NOTHING: of two requests with one id, exactly one inserts; the other
@@ -523,6 +528,23 @@ def store_response(
     outcome = Outcome.DUPLICATE if same else Outcome.CONFLICT
     return outcome, Stored(existing.id, existing.client_id, existing.flag_repeat,
                            existing.flag_bot)
+
+
+def _answered_here_just_now(
+    session: Session | Connection, counter_id: int, submission: Submission, device_hash: str,
+    day: date, tz: ZoneInfo,
+) -> bool:
+    """Whether this device answered at this counter within REPEAT_WINDOW before this one."""
+    since = submission.created_at - REPEAT_WINDOW
+    device_before = device_hash
+    day_before = (submission.received_at - REPEAT_WINDOW).astimezone(tz).date()
+    if day_before != day:  # the window reaches back past local midnight
+        salt_before = session.scalar(select(DailySalt.salt).where(DailySalt.day == day_before))
+        if salt_before is not None:  # read only: no salt is made for a day that is over
+            device_before = salted_hash(salt_before, submission.device or "")
+    return (counter_id,) in _REPEAT_COUNTERS.rows(session, {
+        "device": device_hash, "device_before": device_before, "since": since,
+        "until": submission.created_at})
 
 
 _BY_CLIENT_ID = select(

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.scoring import ELEMENT_CODES
+
 #: Codes of the unscored items every survey has; no element or profile item may reuse them.
 FIXED_ITEM_CODES = ("wait_band", "service", "comment")
 #: The SKM answer scale: every element has exactly these four scores.
@@ -305,6 +307,13 @@ def _parse_survey(root: _Table, content_hash: str, path: Path) -> Survey:
         element = _parse_element(element_table)
         _claim(element_table, "code", element.code, item_codes, fold=True)
         elements.append(element)
+    codes = tuple(element.code for element in elements)
+    if codes != ELEMENT_CODES:
+        # Scores are stored, indexed and reported as the nine elements of the regulation's
+        # questionnaire; another order (the scope list puts U9 before U8) or count would put
+        # answers under the wrong element.
+        raise root.error("elements", "must be the nine SKM elements U1–U9 in questionnaire "
+                         f"order (found {', '.join(codes)})")
 
     wait = root.table("wait_band")
     wait.only_keys(frozenset({"label", "options"}))

@@ -635,6 +635,40 @@ def test_a_second_response_from_one_device_within_ten_minutes_is_kept_but_flagge
     assert rows[3].device_hash != rows[0].device_hash
 
 
+def test_a_form_sent_again_with_other_answers_is_a_repeat_however_late(
+    client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    # The same form (one ticket, so one citizen), sent again with a changed answer after the
+    # 10 minutes of the device rule: kept, but only the first counts.
+    page = client.get(f"/s/{world.home.token}")
+    assert client.post(f"/s/{world.home.token}", data=survey_form(page, U1="1")).status_code == 303
+    clock.now += timedelta(minutes=11)
+    assert client.post(f"/s/{world.home.token}", data=survey_form(page, U1="4")).status_code == 303
+    assert [(r.u1, r.flag_repeat) for r in response_rows(session)] == [(1, False), (4, True)]
+
+
+def test_a_repeat_across_local_midnight_is_flagged(
+    client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 1, 5, 16, 58, tzinfo=UTC)  # 23.58 WIB
+    assert open_and_submit(client, world.home.token).status_code == 303
+    clock.now += timedelta(minutes=4)  # 00.02 WIB: another day, another salt
+    assert open_and_submit(client, world.home.token, U1="1").status_code == 303
+    clock.now += timedelta(minutes=1)  # another phone: not a repeat
+    assert open_and_submit(client.application.test_client(), world.home.token).status_code == 303
+    rows = response_rows(session)
+    assert [r.local_day for r in rows] == [date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 6)]
+    assert [r.flag_repeat for r in rows] == [False, True, False]
+
+
+def test_just_after_midnight_no_salt_is_made_for_the_day_before(
+    client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 1, 5, 17, 2, tzinfo=UTC)  # 00.02 WIB on 6 January
+    assert open_and_submit(client, world.home.token).status_code == 303
+    assert session.scalars(select(DailySalt.day)).all() == [date(2026, 1, 6)]
+
+
 def test_a_filled_honeypot_is_stored_but_flagged_as_a_bot(
     client: FlaskClient, session: Session, world: World
 ) -> None:

@@ -309,6 +309,26 @@ def test_duplicate_element_code(tmp_path: Path) -> None:
     assert message == f"{FILENAME}: elements[1].code 'U1' is already used by elements[0].code"
 
 
+def test_elements_in_the_scope_lists_order_are_refused(tmp_path: Path) -> None:
+    # The regulation's scope list puts complaints (U9) before facilities (U8); the
+    # questionnaire, and the columns the scores are stored in, do not.
+    def swap(text: str) -> str:
+        text = _replace(text, 'code = "U8"', 'code = "U0"')
+        return _replace(_replace(text, 'code = "U9"', 'code = "U8"'), 'code = "U0"',
+                        'code = "U9"')
+    message = _load_broken(tmp_path, swap)
+    assert message == (f"{FILENAME}: elements must be the nine SKM elements U1–U9 in "
+                       "questionnaire order (found U1, U2, U3, U4, U5, U6, U7, U9, U8)")
+
+
+def test_eight_elements_are_refused(tmp_path: Path) -> None:
+    def drop_u9(text: str) -> str:
+        start = text.index('[[elements]]\ncode = "U9"')
+        return text[:start] + text[text.index("[wait_band]"):]
+    message = _load_broken(tmp_path, drop_u9)
+    assert message.endswith("(found U1, U2, U3, U4, U5, U6, U7, U8)")
+
+
 def test_malformed_element_code(tmp_path: Path) -> None:
     message = _load_broken(tmp_path, lambda t: _replace(t, 'code = "U5"', 'code = "u5"'))
     assert f"{FILENAME}: elements[4].code 'u5' must be" in message

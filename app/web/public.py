@@ -270,8 +270,9 @@ def _store(connection: Connection, prepared: Prepared, answers: Answers, now: da
         outcome, _stored = store_response(write, prepared, answers, submission, settings().tz,
                                           salts=todays_salt())
         if outcome is Outcome.CONFLICT:
-            # The citizen went back and changed answers: a new response (flagged as a repeat).
-            submission = replace(submission, client_id=uuid.uuid4())
+            # The same form sent again with other answers (the citizen went back and changed
+            # them): a new response, flagged as a repeat of the first however long after it.
+            submission = replace(submission, client_id=uuid.uuid4(), repeat=True)
             store_response(write, prepared, answers, submission, settings().tz,
                            salts=todays_salt())
 
