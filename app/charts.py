@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Protocol
 
 from markupsafe import Markup, escape
+
+from app.scoring import round_half_up
 
 WEEKDAYS_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
 # Lower bounds of the IKM categories A, B, C on the 25-100 scale (PermenPANRB 14/2017).
@@ -41,12 +44,16 @@ class HeatCell(Protocol):
     def median(self) -> int | None: ...
 
 
-def format_number(value: float | Decimal | int | None, places: int = 2) -> str:
-    """A number the Indonesian way: decimal comma, ``-`` for a missing value."""
+def format_number(value: float | Decimal | Fraction | int | None, places: int = 2) -> str:
+    """A number the Indonesian way: decimal comma, ``-`` for a missing value. An exact
+    value (a Fraction) is rounded exactly, half up."""
     if value is None:
         return "–"
-    quantum = Decimal(1).scaleb(-places)
-    rounded = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+    if isinstance(value, Fraction):
+        rounded = round_half_up(value, places)
+    else:
+        quantum = Decimal(1).scaleb(-places)
+        rounded = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
     text = f"{abs(rounded):.{places}f}".replace(".", ",")
     return f"−{text}" if rounded < 0 else text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
 from app.models import Counter, Indicator, Officer, Service, SurveyVersion, Unit
-from app.scoring import category
+from app.scoring import category, round_half_up
 
 NRR_PLACES = 4
 
@@ -25,10 +26,11 @@ def ikm_value(indicator: Indicator) -> Decimal | None:
 
 
 def nrr_values(indicator: Indicator) -> dict[str, float | None]:
-    """NRR per element (sum / n), rounded to 4 decimals as the regulation's tables show."""
+    """NRR per element (sum / n), rounded half up to 4 decimals as the regulation's tables
+    show it and the dashboards do (not float rounding: 97/32 is 3.0313, not 3.0312)."""
     return {
-        f"U{i}": (round(getattr(indicator, f"sum_u{i}") / indicator.n, NRR_PLACES)
-                  if indicator.n else None)
+        f"U{i}": (float(round_half_up(Fraction(getattr(indicator, f"sum_u{i}"), indicator.n),
+                                      NRR_PLACES)) if indicator.n else None)
         for i in range(1, 10)
     }
 

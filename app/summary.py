@@ -127,12 +127,17 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class ElementScore:
-    """One element's NRR (1-4, 4 decimals) and whether it is (one of) the weakest."""
+    """One element's NRR (1-4) and whether it is (one of) the weakest."""
 
     code: str
     name: str
-    nrr: Decimal | None
+    exact: Fraction | None  # rounded once, to what is shown (never 4 decimals, then 2)
     weakest: bool
+
+    @property
+    def nrr(self) -> Decimal | None:
+        """The NRR to 4 decimals, as the regulation's tables show it."""
+        return round_half_up(self.exact, 4) if self.exact is not None else None
 
 
 @dataclass(frozen=True)
@@ -379,7 +384,7 @@ def _elements(totals: _Totals, *, hidden: bool = False) -> tuple[ElementScore, .
     lowest = min(present) if present and not hidden else None
     return tuple(
         ElementScore(code, ELEMENT_NAMES.get(code, code),
-                     None if value is None or hidden else round_half_up(value, 4),
+                     None if value is None or hidden else value,
                      lowest is not None and value == lowest)
         for code, value in nrr.items()
     )
@@ -844,7 +849,7 @@ def summary_text(summary: WeeklySummary) -> str:
     lines += ["", "Unsur (NRR 1–4):"]
     for e in s.elements:
         mark = "  <- terlemah" if e.weakest else ""
-        lines.append(f"  {e.code} {e.name}: {format_number(e.nrr, 2)}{mark}")
+        lines.append(f"  {e.code} {e.name}: {format_number(e.exact, 2)}{mark}")
     lines += ["", "Waktu tunggu:"]
     if s.wait_answered:
         shares = ", ".join(f"{b.label} {format_share(b.share)}" for b in s.wait_bands)

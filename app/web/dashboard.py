@@ -99,7 +99,7 @@ def _trend_chart(trend: tuple[TrendPoint, ...], title: str, *, officer: bool = F
 
 
 def _element_chart(elements: Sequence[ElementScore], title: str) -> Markup:
-    nrr = {e.code: float(e.nrr) if e.nrr is not None else None for e in elements}
+    nrr = {e.code: float(e.exact) if e.exact is not None else None for e in elements}
     weakest = [e.code for e in elements if e.weakest]
     names = {e.code: e.name for e in elements}
     desc = ("Nilai rata-rata (NRR) sembilan unsur pada skala 1–4. Terlemah: "
