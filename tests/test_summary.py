@@ -23,6 +23,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.indicators import indicator_rows
 from app.models import Counter, Officer, ServedCount
 from app.org import create_counter
 from app.summary import (
@@ -85,6 +86,33 @@ def test_the_weekly_ikm_is_the_regulations_value(app: Flask, session: Session) -
     # U3 (100 / 29) is the weakest, and only it.
     assert [e.code for e in summary.weakest] == ["U3"]
     assert summary.week_start == WEEK and summary.week_end == date(2026, 11, 22)
+
+
+def test_an_nrr_is_rounded_once_to_what_is_shown(app: Flask, session: Session) -> None:
+    # U1: 152 / 101 = 1.50495..., so 1.5050 to 4 decimals but 1,50 to 2 (not 1,51, which
+    # rounding the 4-decimal value again would give).
+    seeded = make_unit(session)
+    seed(app, session, seeded, [(2 if i < 51 else 1,) + ALL_3[1:] for i in range(101)], WEEK)
+    aggregate(app, NOW)
+    summary = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
+    release(session)
+    u1 = summary.elements[0]
+    assert (u1.code, u1.nrr) == ("U1", Decimal("1.5050"))
+    assert "  U1 Persyaratan: 1,50  <- terlemah" in summary_text(summary)
+
+
+def test_the_api_rounds_an_nrr_half_up_as_the_dashboards_do(
+    app: Flask, session: Session
+) -> None:
+    # U1: 97 / 32 = 3.03125 exactly; float rounding (half to even) would give 3.0312.
+    seeded = make_unit(session)
+    seed(app, session, seeded, [(4 if i == 0 else 3,) + ALL_3[1:] for i in range(32)], WEEK)
+    aggregate(app, NOW)
+    (row,) = indicator_rows(session, "unit", "week", first=WEEK, last=WEEK)
+    summary = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
+    release(session)
+    assert row["nrr"]["U1"] == 3.0313
+    assert summary.elements[0].nrr == Decimal("3.0313")
 
 
 def test_any_day_of_the_week_gives_the_same_week(app: Flask, session: Session) -> None:
