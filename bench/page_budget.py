@@ -205,7 +205,7 @@ def fetch_with_browser(browser: Any, origin: str, recorder: RecordingApp,
         with recorder.changed:
             recorder.sent.clear()
         if scenario.post_missing:
-            page.get_by_role("button").click()
+            page.locator("main button[type=submit]").click()
             page.wait_for_load_state("load")
         else:
             page.goto(origin + scenario.path, wait_until="load")

@@ -129,9 +129,10 @@ def phone(browser: Browser, site: LiveSite) -> Iterator[Callable[..., Page]]:
     """Open a page in a fresh 360×640 touch-phone context, with or without JavaScript."""
     contexts: list[BrowserContext] = []
 
-    def open_page(*, javascript: bool) -> Page:
+    def open_page(*, javascript: bool, width: int = PHONE["width"]) -> Page:
         context = browser.new_context(
-            viewport=PHONE, is_mobile=True, has_touch=True, java_script_enabled=javascript,
+            viewport={**PHONE, "width": width}, is_mobile=True, has_touch=True,
+            java_script_enabled=javascript,
         )
         contexts.append(context)
         return context.new_page()
@@ -265,6 +266,44 @@ def test_missing_answer_comes_back_beside_its_question(
     assert stored.comment == COMMENT
 
 
+def test_the_language_switch_keeps_the_answers_without_javascript(
+    site: LiveSite, phone: Callable[..., Page], session: Session
+) -> None:
+    page = phone(javascript=False)
+    page.goto(site.survey_url)
+    answered = {code: score for code, score in SCORES.items() if code != "U9"}
+    choose(page, site.survey, answered)
+    fill_optional(page, site.survey)
+
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("button", name="Send my rating")).to_be_visible()
+    expect_answers_checked(page, answered)
+    expect(page.locator(f'#f-wait_band input[value="{WAIT_BAND}"]')).to_be_checked()
+    expect(page.locator("#comment")).to_have_value(COMMENT)
+    expect(page.get_by_role("alert")).to_have_count(0)  # switching is not an error
+    assert session.scalar(select(func.count()).select_from(Response)) == 0
+    session.rollback()  # end the read: on SQLite it holds the write lock the next POST needs
+
+    # Enter on an answer sends the form (its first submit button), not the switch.
+    page.locator("#f-U9 label.o").nth(SCORES["U9"] - 1).click()  # in score order, 1 first
+    page.locator("#f-U9 input:checked").press("Enter")
+    page.wait_for_url(re.compile(r"/terima-kasih$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you!")
+    (stored,) = session.scalars(select(Response)).all()
+    assert stored.scores() == tuple(SCORES.values())
+    assert stored.comment == COMMENT
+
+
+def test_the_survey_fits_a_phone_at_200_percent_zoom(
+    site: LiveSite, phone: Callable[..., Page]
+) -> None:
+    # A 360 px phone at 200 % zoom lays the page out 180 CSS px wide (WCAG 1.4.4).
+    page = phone(javascript=False, width=180)
+    page.goto(site.survey_url)
+    assert document_width(page) <= 180, "the survey scrolls sideways at 200 % zoom"
+
+
 def test_controls_are_named_large_and_keyboard_reachable(
     site: LiveSite, phone: Callable[..., Page]
 ) -> None:
@@ -299,15 +338,15 @@ def test_controls_are_named_large_and_keyboard_reachable(
                                  f"{box['width']:.0f}×{box['height']:.0f}px")
 
     measure("label.o span", wide=True)
-    measure("button[type=submit]", wide=True)
-    measure("a.lang", wide=False)
+    measure("main button[type=submit]", wide=True)
+    measure("button.lang", wide=False)
     measure("select", wide=False)
     measure("summary", wide=False)
     assert not too_small, "tap targets under 44 px: " + "; ".join(too_small)
 
     page.reload()
     first_choice = page.locator("#f-U1 input[type=radio]").first
-    for _ in range(3):  # the language link, then the first answer
+    for _ in range(3):  # the language switch, then the first answer
         page.keyboard.press("Tab")
         if first_choice.evaluate("element => element === document.activeElement"):
             break

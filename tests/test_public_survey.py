@@ -259,6 +259,51 @@ def test_lang_en_switches_to_english_and_a_cookie_remembers_it(
     assert PRIVACY_ID in html_of(client.get(f"/s/{world.home.token}"))
 
 
+def test_the_language_switch_sends_the_answers_and_shows_them_again(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    page = client.get(f"/s/{world.home.token}")
+    html = html_of(page)
+    assert ('name="switch_lang" value="en" formaction="?lang=en" formnovalidate lang="en"'
+            in html)
+    data = survey_form(page, service="KK", comment="Ruang tunggu panas", switch_lang="en")
+    del data["U4"]  # unanswered yet: switching is not sending, so no message about it
+    switched = client.post(f"/s/{world.home.token}?lang=en", data=data)
+    html = html_of(switched)
+    assert switched.status_code == 200
+    assert '<html lang="en">' in html
+    assert checked(html, "U4") == [] and checked(html, "U5") == [data["U5"]]
+    assert selected(html, "service") == ["KK"]
+    assert "Ruang tunggu panas</textarea>" in html
+    assert 'class="err"' not in html
+    assert form_tokens(switched)[1] == data["t"]  # the same ticket: the same response id
+    assert client.get_cookie("lang").value == "en"  # type: ignore[union-attr]
+    assert response_count(session) == 0
+
+
+def test_an_error_page_says_so_in_its_title_and_takes_the_focus(
+    client: FlaskClient, world: World
+) -> None:
+    page = client.get(f"/s/{world.home.token}")
+    posted = client.post(f"/s/{world.home.token}", data=survey_form(page, U2="", U7=""))
+    html = html_of(posted)
+    assert posted.status_code == 422
+    assert "<title>2 jawaban perlu diperbaiki — " in html
+    assert '<div class="box alert" role="alert" tabindex="-1" autofocus>' in html
+    assert "<title>Survei" in html_of(client.get(f"/s/{world.home.token}"))  # fresh: as before
+
+
+@pytest.mark.parametrize("path", ["/s/{token}/terima-kasih", "/a/{arrival}", "/s/nope-nope-nope"])
+def test_pages_without_a_form_switch_language_with_a_link(
+    client: FlaskClient, world: World, path: str
+) -> None:
+    url = path.format(token=world.home.token, arrival=world.home.unit.arrival_token)
+    html = html_of(client.get(url))
+    assert '<a class="lang" href="?lang=en" lang="en">English</a>' in html
+    english = html_of(client.get(f"{url}?lang=en"))
+    assert '<a class="lang" href="?lang=id" lang="id">Bahasa Indonesia</a>' in english
+
+
 def test_an_unknown_language_falls_back_to_indonesian(
     client: FlaskClient, world: World
 ) -> None:
@@ -956,19 +1001,22 @@ def limited_app(settings: Settings) -> Iterator[Flask]:
     application.extensions["suara.db"].dispose()
 
 
-def test_the_fourth_submission_in_a_minute_gets_a_friendly_429(
+def test_the_fourth_submission_in_a_minute_gets_a_friendly_429_with_its_answers(
     limited_app: Flask, session: Session, world: World
 ) -> None:
     client = limited_app.test_client()
     for _ in range(3):
         assert open_and_submit(client, world.home.token).status_code == 303
     page = client.get(f"/s/{world.home.token}")
-    blocked = client.post(f"/s/{world.home.token}", data=survey_form(page))
+    data = survey_form(page, U3="1", service="KK", comment="Antrean panjang", wait_band="30-60")
+    blocked = client.post(f"/s/{world.home.token}", data=data)
     html = html_of(blocked)
     assert blocked.status_code == 429
-    assert "Terlalu banyak permintaan" in html
-    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
-    assert "Mohon tunggu sebentar" in html
+    wait = int(blocked.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    # The form again, every answer still in it (Back after an error page would lose them).
+    assert f"mohon tunggu {wait} detik, lalu tekan Kirim sekali lagi" in html
+    _answers_are_kept(html, data)
     assert response_count(session) == 3
 
     # Another address is not held back by this one.

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.web.public import csrf_failed_page, message_page
+from app.web.public import form_refused_page, message_page
 
 PAGES = {404: "notfound", 410: "revoked", 413: "toolarge", 429: "ratelimit", 400: "badrequest",
          403: "forbidden"}
@@ -22,6 +22,9 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     # Headers the error carries (Retry-After on a 429, Allow on a 405) survive the page.
     if _wants_json():
         response = make_response(jsonify(error=error.description), status)
+    elif status == 429 and request.endpoint == "public.submit":
+        wait = next((value for name, value in error.get_headers() if name == "Retry-After"), 60)
+        response = make_response(form_refused_page(429, wait=wait))
     else:
         response = make_response(message_page(PAGES.get(status, "error"), status))
     for name, value in error.get_headers():
@@ -32,7 +35,7 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
 
 def _csrf_error(error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "public.submit":
-        return csrf_failed_page()
+        return form_refused_page(400)
     return message_page("badrequest", 400)
 
 

@@ -242,6 +242,8 @@ def submit(token: str) -> ResponseReturnValue:
     now = utcnow()
     survey = current_survey()
     values = form_values(request.form, survey)
+    if request.form.get("switch_lang"):  # the language switch: the same answers, shown again
+        return _form_again(token, values, status=200)
     # One connection for the lookup and the write (see Database.writing).
     with database().reading() as connection:
         lookup = lookup_token(connection, token, survey, values["service"], now)
@@ -308,12 +310,21 @@ def arrival(token: str) -> ResponseReturnValue:
     return response
 
 
-def csrf_failed_page() -> ResponseReturnValue:
-    """A survey POST whose CSRF token expired: show the form again with every answer kept."""
-    token = (request.view_args or {}).get("token", "")
+def _form_again(token: str, values: Mapping[str, object], *, status: int,
+                notice: str | None = None) -> ResponseReturnValue:
+    """The survey form shown again with the answers sent, nothing stored."""
     counter = _counter_or_page(token)
     if not isinstance(counter, CounterPage):
         return counter
+    return render_survey(counter, values, {}, ticket=request.form.get("t", ""),
+                         status=status, notice=notice)
+
+
+def form_refused_page(status: int, **params: object) -> ResponseReturnValue:
+    """A survey POST refused before it was read (CSRF token expired: 400; too many from
+    one address: 429): the form again with every answer kept, and why, instead of a page
+    that loses them."""
+    token = (request.view_args or {}).get("token", "")
     values = form_values(request.form, current_survey())
-    return render_survey(counter, values, {}, ticket=request.form.get("t", ""), status=400,
-                         notice=t("error_csrf"))
+    key = "error_csrf" if status == 400 else "error_ratelimit_form"
+    return _form_again(token, values, status=status, notice=t(key, **params))
