@@ -22,7 +22,9 @@ class DigestOutcome:
     """What happened to one unit's digest in one run."""
 
     unit: str
-    status: str  # "sent", "written" (outbox), "already-sent", "no-recipients", "failed"
+    # "sent", "written" (outbox), "already-sent", "no-recipients", "failed" (not sent, tried
+    # again next time), "uncertain" (the server may have it; not tried again)
+    status: str
     detail: str = ""
 
 
@@ -61,8 +63,10 @@ def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Set
 def claim_for_sending(session: Session, digest: Digest, *, now: datetime) -> bool:
     """Mark a digest as sent before sending, so a rerun never sends it twice.
 
-    At most once: if the process dies between claim and send, the digest is not resent;
-    a send that fails is released again by ``release_claim``.
+    At most once: if the process dies between claim and send, or the server may have the
+    message when the send fails, the digest is not resent (a storm of copies to the heads
+    is worse than one missing digest, which the job's record shows); a send that certainly
+    did not go (NotSent) is released again by ``release_claim``.
     """
     if digest.sent_at is not None:
         return False
@@ -89,18 +93,48 @@ def build_message(digest: Digest, settings: Settings, *, now: datetime) -> Email
     return message
 
 
+class NotSent(Exception):
+    """The mail server could not be reached or refused the message: nothing was handed over,
+    so sending again cannot make a copy."""
+
+
+# Refusals the server answers with a reply code: the message was not accepted.
+_REFUSED = (smtplib.SMTPSenderRefused, smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
+
+
 def deliver(message: EmailMessage, settings: Settings, *, filename: str) -> str:
-    """Send through SMTP, or without SMTP_HOST write an .eml file to instance/outbox/."""
+    """Send through SMTP, or without SMTP_HOST write an .eml file to instance/outbox/.
+
+    Raises NotSent when the message was certainly not accepted (connecting, TLS, login, a
+    refused sender, recipients or message). Any other error while the message is sent means
+    the server may have it (its acceptance may have been lost on the way back): that one
+    propagates as it is. Once accepted, a failing goodbye (QUIT) does not matter.
+    """
     if not settings.smtp_host:
         outbox = Path(settings.instance_dir) / "outbox"
         outbox.mkdir(parents=True, exist_ok=True)
         path = outbox / filename
         path.write_bytes(bytes(message))
         return "written"
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
-        if settings.smtp_user:
-            smtp.login(settings.smtp_user, settings.smtp_password)
-        smtp.send_message(message)
+    try:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotSent(f"mail server unreachable: {exc}") from exc
+    try:
+        try:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise NotSent(f"mail server refused the session: {exc}") from exc
+        try:
+            smtp.send_message(message)
+        except _REFUSED as exc:
+            raise NotSent(f"mail server refused the message: {exc}") from exc
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
     return "sent"

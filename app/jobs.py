@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from app.config import Settings
 from app.db import Database
 from app.digests import (
     DigestOutcome,
+    NotSent,
     build_message,
     claim_for_sending,
     deliver,
@@ -22,6 +25,9 @@ from app.digests import (
     release_claim,
 )
 from app.models import DailySalt, Digest, JobRun, Response, Unit
+from app.summary import last_complete_week
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,15 +88,43 @@ def send_weekly_digests(db: Database, settings: Settings, *, week_start: date,
             digest_id = digest.id
         try:
             status = deliver(message, settings, filename=f"{code}-{week_start}.eml")
-        except (OSError, smtplib.SMTPException) as exc:
+        except NotSent as exc:
             with db.session_scope() as session:
                 claimed = session.get(Digest, digest_id)
                 if claimed is not None:
                     release_claim(session, claimed)
+            log.warning("digest %s %s not sent, tried again next hour: %s", code, week_start,
+                        exc)
             outcomes.append(DigestOutcome(code, "failed", str(exc)))
+            continue
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("digest %s %s may or may not have reached the mail server; not sent "
+                        "again: %r", code, week_start, exc)
+            outcomes.append(DigestOutcome(code, "uncertain", repr(exc)))
             continue
         outcomes.append(DigestOutcome(code, status))
     return outcomes
+
+
+class JobIncomplete(Exception):
+    """A job did its work but part of it failed: its run is recorded as failed."""
+
+
+def digest_job(db: Database, settings: Settings, *, now: datetime) -> str:
+    """The scheduler's digest job: the last full week's digests, and what became of them.
+
+    Raises JobIncomplete when a digest failed or may not have arrived, so that the job's
+    record says so instead of "ok".
+    """
+    outcomes = send_weekly_digests(db, settings, week_start=last_complete_week(now, settings.tz),
+                                   now=now)
+    counts = Counter(outcome.status for outcome in outcomes)
+    summary = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    troubled = [f"{o.unit} ({o.status}: {o.detail})" for o in outcomes
+                if o.status in ("failed", "uncertain")]
+    if troubled:
+        raise JobIncomplete(f"{summary}; " + "; ".join(troubled))
+    return summary
 
 
 def housekeeping(db: Database, settings: Settings, *, now: datetime) -> dict[str, int]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
+from typing import Any
 
+import pytest
 from factories import make_other_unit, make_unit, make_user, record
 from flask import Flask
 from sqlalchemy import func, select
@@ -15,7 +20,13 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.feedback import daily_salt
-from app.jobs import housekeeping, run_aggregation, send_weekly_digests
+from app.jobs import (
+    JobIncomplete,
+    digest_job,
+    housekeeping,
+    run_aggregation,
+    send_weekly_digests,
+)
 from app.models import DailySalt, Digest, JobRun, Response, Unit, User
 from app.summary import last_complete_week
 
@@ -122,6 +133,120 @@ def test_a_retry_goes_to_the_heads_of_the_moment_not_those_of_the_failed_try(
     with db.session_scope(write=False) as check:
         assert set(check.scalars(select(Digest.recipients))) == {"kepala@dukcapil.test",
                                                                  "kepala@pkm.test"}
+
+
+class FakeSMTP:
+    """A mail server on a local port that can refuse recipients, hang up right after the
+    message (before its reply) or answer QUIT with an error; it keeps what it received."""
+
+    def __init__(self, *, refuse_rcpt: bool = False, drop_after_data: bool = False,
+                 quit_reply: str = "221 bye") -> None:
+        self.refuse_rcpt, self.drop_after_data = refuse_rcpt, drop_after_data
+        self.quit_reply = quit_reply
+        self.messages: list[bytes] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            with connection, connection.makefile("rb") as lines:
+                self._talk(connection, lines)
+
+    def _talk(self, connection: socket.socket, lines: Any) -> None:
+        def say(reply: str) -> None:
+            connection.sendall(reply.encode() + b"\r\n")
+        say("220 fake")
+        for raw in lines:
+            command = raw.decode().strip().upper()
+            if command.startswith(("EHLO", "HELO")):
+                say("250 fake")
+            elif command.startswith("RCPT"):
+                say("550 no such mailbox" if self.refuse_rcpt else "250 ok")
+            elif command == "DATA":
+                say("354 go ahead")
+                body = b"".join(iter(lines.readline, b".\r\n"))
+                self.messages.append(body)
+                if self.drop_after_data:
+                    return  # accepted, but the reply never leaves
+                say("250 queued")
+            elif command == "QUIT":
+                say(self.quit_reply)
+                return
+            else:  # MAIL, RSET, NOOP
+                say("250 ok")
+
+    def close(self) -> None:
+        self._server.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[type[FakeSMTP]]:
+    started: list[FakeSMTP] = []
+
+    def start(**behaviour: Any) -> FakeSMTP:
+        server = FakeSMTP(**behaviour)
+        started.append(server)
+        return server
+
+    yield start  # type: ignore[misc]
+    for server in started:
+        server.close()
+
+
+def _through(settings: Settings, server: FakeSMTP) -> Settings:
+    return replace(settings, smtp_host="127.0.0.1", smtp_port=server.port, smtp_starttls=False)
+
+
+def test_a_digest_the_server_accepted_is_sent_once_even_if_its_goodbye_fails(
+    app: Flask, session: Session, settings: Settings, smtp_server: type[FakeSMTP]
+) -> None:
+    _seed_week(app, session)
+    db: Database = app.extensions["suara.db"]
+    server = smtp_server(quit_reply="421 closing")
+    through = _through(settings, server)
+    first = send_weekly_digests(db, through, week_start=WEEK, now=MONDAY_7AM)
+    again = send_weekly_digests(db, through, week_start=WEEK, now=MONDAY_7AM + timedelta(hours=1))
+    assert [o.status for o in first if o.unit == "DUKCAPIL"] == ["sent"]
+    assert [o.status for o in again if o.unit == "DUKCAPIL"] == ["already-sent"]
+    assert len(server.messages) == 1
+
+
+def test_a_digest_whose_acceptance_was_lost_is_not_sent_again(
+    app: Flask, session: Session, settings: Settings, smtp_server: type[FakeSMTP]
+) -> None:
+    # The server has the message; the reply was lost. Sending every hour would flood the heads.
+    _seed_week(app, session)
+    db: Database = app.extensions["suara.db"]
+    server = smtp_server(drop_after_data=True)
+    through = _through(settings, server)
+    first = send_weekly_digests(db, through, week_start=WEEK, now=MONDAY_7AM)
+    again = send_weekly_digests(db, through, week_start=WEEK, now=MONDAY_7AM + timedelta(hours=1))
+    assert [o.status for o in first if o.unit == "DUKCAPIL"] == ["uncertain"]
+    assert [o.status for o in again if o.unit == "DUKCAPIL"] == ["already-sent"]
+    assert len(server.messages) == 1
+    with pytest.raises(JobIncomplete, match="uncertain"):  # and the job's record says so
+        digest_job(db, through, now=MONDAY_7AM + timedelta(weeks=1))
+
+
+def test_a_digest_the_server_refused_is_tried_again(
+    app: Flask, session: Session, settings: Settings, smtp_server: type[FakeSMTP]
+) -> None:
+    _seed_week(app, session)
+    db: Database = app.extensions["suara.db"]
+    refusing = smtp_server(refuse_rcpt=True)
+    with pytest.raises(JobIncomplete, match=r"DUKCAPIL \(failed: mail server refused"):
+        digest_job(db, _through(settings, refusing), now=MONDAY_7AM)
+    assert refusing.messages == []
+    willing = smtp_server()
+    assert digest_job(db, _through(settings, willing), now=MONDAY_7AM + timedelta(hours=1)) \
+        == "no-recipients 1, sent 1"
+    assert len(willing.messages) == 1
+    assert b"Ringkasan mingguan SKM" in willing.messages[0]
 
 
 def test_housekeeping_forgets_old_salts_and_hashes_but_keeps_answers(

@@ -6,9 +6,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from app.config import PROJECT_ROOT, Settings
 from app.db import Database
+from app.feedback import daily_salt
 from app.locks import acquire_lock, release_lock
-from app.models import JobRun, SchedulerLock
+from app.models import DailySalt, JobRun, SchedulerLock
+from app.scheduler import JobRunner
 
 T = TypeVar("T")
 T0 = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
@@ -81,12 +84,13 @@ def schedulers(settings: Settings, app: Flask, tmp_path: Path
     }
     started: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(database_url: str | None = None) -> subprocess.Popen[bytes]:
         log = tmp_path / f"scheduler-{len(started)}.log"
         with log.open("wb") as output:  # the child keeps its own copy of the descriptor
             process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
                 [sys.executable, "-m", "flask", "--app", "app", "scheduler"],
-                cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+                cwd=PROJECT_ROOT, env={**env, "DATABASE_URL": database_url or env["DATABASE_URL"]},
+                stdout=output, stderr=subprocess.STDOUT)
         started.append(process)
         return process
 
@@ -133,3 +137,82 @@ def test_two_scheduler_processes_run_each_job_only_once(
         lambda: [r for r in _runs(db) if int(r.holder.split(":")[1]) == standby.pid] or None,
         "the standby to take over")
     assert taken_over[0].outcome == "ok"
+
+
+def test_a_stopping_runner_starts_no_job_and_keeps_the_lock_until_its_jobs_end(
+    app: Flask, settings: Settings
+) -> None:
+    db: Database = app.extensions["suara.db"]
+    runner = JobRunner(db, settings)
+    release = threading.Event()
+    ran: list[str] = []
+
+    def slow() -> str:
+        ran.append("slow")
+        release.wait(timeout=30)
+        return "done"
+
+    job = threading.Thread(target=runner.guarded("slow", slow))
+    job.start()
+    _wait_for(lambda: ran or None, "the slow job to start", timeout=10)
+    stopper = threading.Thread(target=runner.stop_and_wait, args=(0.05,))
+    stopper.start()
+    time.sleep(0.3)
+    assert stopper.is_alive(), "stop_and_wait returned while a job was still running"
+    runner.guarded("late", lambda: ran.append("late"))()  # after the stop: never runs
+    with db.session_scope(write=False) as session:
+        lock = session.get(SchedulerLock, "scheduler")
+        assert lock is not None and lock.holder == runner.holder
+    release.set()
+    job.join(timeout=10)
+    stopper.join(timeout=10)
+    assert not stopper.is_alive() and ran == ["slow"]
+    runner.release()
+    with db.session_scope(write=False) as session:
+        assert [(r.job, r.outcome) for r in session.scalars(select(JobRun))] == [("slow", "ok")]
+
+
+def test_ctrl_c_twice_lets_the_running_job_finish_and_exits_cleanly(
+    app: Flask, schedulers: Callable[[], subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    db: Database = app.extensions["suara.db"]
+    process = schedulers()
+    _wait_for(lambda: _runs(db) or None, "a first aggregation run")
+    # `flask serve` passes the terminal's Ctrl-C on: the scheduler gets SIGINT twice.
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    log = (tmp_path / "scheduler-0.log").read_text()
+    assert "Traceback" not in log, log
+    with db.session_scope(write=False) as session:
+        assert session.scalar(select(SchedulerLock.holder)) is None  # released at the end
+
+
+def test_the_scheduler_forgets_old_salts_at_start_up(
+    app: Flask, session: Session, schedulers: Callable[[], subprocess.Popen[bytes]]
+) -> None:
+    # It was not running at 00:15 (an office PC switched off at night).
+    daily_salt(session, date(2026, 1, 1))
+    session.commit()
+    db: Database = app.extensions["suara.db"]
+    schedulers()
+    _wait_for(lambda: [r for r in _all_runs(db) if r.job == "housekeeping"] or None,
+              "a housekeeping run")
+    with db.session_scope(write=False) as check:
+        assert check.scalar(select(DailySalt.day).where(DailySalt.day == date(2026, 1, 1))) \
+            is None
+
+
+def test_a_scheduler_started_while_the_database_is_down_keeps_trying(
+    schedulers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    process = schedulers(database_url="postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    time.sleep(4)
+    log = (tmp_path / "scheduler-0.log").read_text()
+    assert process.poll() is None, f"the scheduler exited: {log}"
+    assert "database unavailable" in log or "heartbeat failed" in log, log
+
+
+def _all_runs(db: Database) -> list[JobRun]:
+    with db.session_scope(write=False) as session:
+        return list(session.scalars(select(JobRun).order_by(JobRun.id)))
