@@ -148,7 +148,10 @@ def run_scheduler(settings: Settings) -> None:
     scheduler = build_scheduler(settings, runner)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        # Ctrl-C under `flask serve` arrives twice (terminal and parent): stop once.
+        # Ctrl-C under `flask serve` arrives twice (terminal and parent): stop once, and
+        # ignore the rest until the running job has ended and the lock is released.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if scheduler.running:
             log.info("scheduler: signal %s, shutting down after the running jobs", signum)
             scheduler.shutdown(wait=False)
