@@ -108,8 +108,7 @@ class StaleWatermark(Exception):
     """Another run moved the watermark since this one read it; its result is discarded."""
 
 
-def unflagged() -> ColumnElement[bool]:
-    """Responses that count: not flagged as a repeat or a bot."""
+def _unflagged() -> ColumnElement[bool]:
     return and_(Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
 
 
@@ -154,7 +153,7 @@ def _aggregate_statement(scope: str, until: datetime, region: Region | None,
     """One scan of the responses per scope: day rows in a CTE, rolled up to weeks and months
     (week and month depend on the day, so grouping by them does not split a day)."""
     scope_col = SCOPE_COLUMNS[scope]
-    ok = unflagged()
+    ok = _unflagged()
     total = sum(SCORES[1:], SCORES[0])
     day = select(
         scope_col.label("scope_id"), Response.local_day.label("day"),
@@ -199,7 +198,7 @@ def _response_histogram(scope: str, until: datetime, region: Region | None) -> A
         minute.label("minute"), Response.local_week.label("week"),
         Response.local_month.label("month"), func.count().label("responses"),
     ).where(*_response_filter(scope_col, until, region), minute.is_not(None),
-            unflagged()).group_by(
+            _unflagged()).group_by(
         scope_col, Response.local_day, Response.local_week, Response.local_month,
         Response.survey_version_id, minute,
     )

@@ -8,11 +8,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.aggregation import WAIT_COLUMNS, unflagged
-from app.models import Counter, Indicator, Officer, Response, Service, SurveyVersion, Unit
+from app.aggregation import WAIT_COLUMNS
+from app.models import Counter, Indicator, Officer, Service, SurveyVersion, Unit
 from app.scoring import category, round_half_up
 
 NRR_PLACES = 4
@@ -101,40 +101,3 @@ def _scope_names(session: Session, scope: str) -> dict[int, str]:
     if scope == "officer":
         return {row[0]: row[1] for row in session.execute(select(Officer.id, Officer.nip))}
     return {}
-
-
-# The column a period kind's responses are cut by (local time, as the indicators are).
-_BUCKETS = {"day": Response.local_day, "week": Response.local_week,
-            "month": Response.local_month}
-
-
-def one_officer_rows(
-    session: Session, scope: str, period: str, *, first: date | None = None,
-    last: date | None = None, unit_ids: Collection[int] | None = None,
-) -> set[tuple[str, str, str]]:
-    """The counter or service rows whose figures are one officer's: (unit code, counter or
-    service code, period start), as ``indicator_rows`` names them.
-
-    When every counted response of a counter (or service) in a period that names an officer
-    names the same one, the row's scores are that officer's scores: shown to someone who
-    may not see per-officer figures (a viewer), they would give them away.
-    """
-    target: type[Counter] | type[Service] = Counter if scope == "counter" else Service
-    scope_column = Response.counter_id if scope == "counter" else Response.service_id
-    bucket = _BUCKETS[period]
-    query = (
-        select(Unit.code, target.code, bucket)
-        .select_from(Response)
-        .join(Unit, Unit.id == Response.unit_id)
-        .join(target, target.id == scope_column)
-        .where(unflagged(), Response.officer_id.is_not(None))
-        .group_by(Unit.code, target.code, bucket)
-        .having(func.count(distinct(Response.officer_id)) == 1)
-    )
-    if first:
-        query = query.where(bucket >= first)
-    if last:
-        query = query.where(bucket <= last)
-    if unit_ids is not None:
-        query = query.where(Response.unit_id.in_(list(unit_ids)))
-    return {(unit, code, start.isoformat()) for unit, code, start in session.execute(query)}

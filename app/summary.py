@@ -183,8 +183,6 @@ class CounterRow:
     category: Category | None
     weakest: tuple[str, ...]
     measured: MeasuredWait
-    # Left out for this reader: every response names one officer, so these are their scores.
-    withheld: bool = False
 
 
 @dataclass(frozen=True)

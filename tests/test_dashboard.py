@@ -391,20 +391,6 @@ def test_a_viewer_sees_every_unit_but_no_officer(app: Flask, session: Session,
     assert served_rows(session) == 0
 
 
-def test_a_viewer_gets_no_scores_of_a_counter_served_by_one_officer(
-    app: Flask, world: World
-) -> None:
-    # Loket 1 was served by Ahmad alone this week, L2 by Rina alone: their counter IKMs
-    # (70,83 and 100,00) are these officers' own. The unit's (75,00) mixes both.
-    viewer = html(signed_in(app, "pemantau@contoh.go.id").get(unit_url(world)))
-    counters = viewer[viewer.index('id="loket"'):]
-    assert counters.count("dilayani satu petugas — tidak ditampilkan") == 2
-    assert "70,83" not in viewer and "100,00" not in viewer
-    assert "75,00" in viewer
-    head = html(signed_in(app, "kepala@contoh.go.id").get(unit_url(world)))
-    assert "70,83" in head and "100,00" in head and "dilayani satu petugas" not in head
-
-
 # Admin -----------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.auth import unit_scope
 from app.extensions import db_session, settings
-from app.indicators import indicator_rows, one_officer_rows
+from app.indicators import indicator_rows
 from app.models import User
 from app.models.indicators import PERIOD_KINDS, SCOPES
 from app.org import unit_by_code
@@ -152,8 +152,7 @@ def indicators() -> ResponseReturnValue:
     """Stored indicators of one scope and period kind, limited to what the caller may see.
 
     Per-officer rows with fewer than OFFICER_MIN_N responses are left out (and counted in
-    ``withheld``): with so few answers an officer could tell who gave which score. So are,
-    for viewers, counter and service rows whose responses all name one officer.
+    ``withheld``): with so few answers an officer could tell who gave which score.
     """
     if not current_user.is_authenticated:
         bearer = request.headers.get("Authorization", "").startswith("Bearer ")
@@ -170,12 +169,6 @@ def indicators() -> ResponseReturnValue:
                           last=query.last, unit_ids=allowed.unit_ids,
                           officer_id=allowed.officer_id)
     shown = _enough_responses(query.scope, rows)
-    if staff().role == "viewer" and query.scope in ("counter", "service"):
-        # A counter or service served by one officer alone: its figures are that officer's.
-        theirs = one_officer_rows(session, query.scope, query.period, first=query.first,
-                                  last=query.last, unit_ids=allowed.unit_ids)
-        shown = [row for row in shown
-                 if (row["unit"], row[query.scope], row["period_start"]) not in theirs]
     response = jsonify(_body(query, shown, withheld=len(rows) - len(shown)))
     response.headers["Cache-Control"] = "private, no-store"  # personal data of officers
     response.vary.update(("Authorization", "Cookie"))

@@ -16,14 +16,12 @@ from app import charts
 from app.auth import can_view_officer, can_view_unit, unit_scope
 from app.db import utcnow
 from app.extensions import database, db_session, settings
-from app.indicators import one_officer_rows
 from app.models import Officer, Unit
 from app.org import unit_by_code
 from app.summary import (
     NOT_A_GRADE,
     WAIT_LABELS,
     WEEKDAYS,
-    CounterRow,
     ElementScore,
     OfficerSummary,
     TrendPoint,
@@ -129,8 +127,7 @@ def _unit_page(unit: Unit, week: date, *, errors: Mapping[str, str] | None = Non
                              tz=settings().tz)
     show_officers = user.role in ("admin", "unit_head")
     if not show_officers:  # viewers never receive per-officer figures, not even hidden
-        summary = replace(summary, officers=(), counters=_without_one_officer_counters(
-            unit, summary.week_start, summary.counters))
+        summary = replace(summary, officers=())
     linked = {row.officer_id for row in summary.officers
               if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
     current = last_complete_week(utcnow(), settings().tz) + timedelta(weeks=1)
@@ -139,18 +136,6 @@ def _unit_page(unit: Unit, week: date, *, errors: Mapping[str, str] | None = Non
         show_officers=show_officers, linked=linked, current_week=current,
         can_edit_served=user.role in ("admin", "unit_head"), errors=errors or {},
         form=form or {}), status
-
-
-def _without_one_officer_counters(unit: Unit, week: date, rows: Sequence[CounterRow]
-                                  ) -> tuple[CounterRow, ...]:
-    """The counter rows, without the scores of those whose scores are one officer's (the
-    waits stay: they are the queue's, not the officer's)."""
-    theirs = one_officer_rows(db_session(), "counter", "week", first=week, last=week,
-                              unit_ids={unit.id})
-    return tuple(
-        replace(row, ikm=None, category=None, weakest=(), withheld=True)
-        if (unit.code, row.code, week.isoformat()) in theirs else row
-        for row in rows)
 
 
 def _officer_page(summary: OfficerSummary, *, own: bool) -> ResponseReturnValue:
