@@ -942,6 +942,7 @@ def test_the_page_is_gzipped_only_for_clients_that_accept_it(
     page = client.get(f"/s/{world.home.token}", headers={"Accept-Encoding": accept})
     assert page.status_code == 200
     assert (page.headers.get("Content-Encoding") == "gzip") is gzipped
+    assert "Accept-Encoding" in page.headers["Vary"]  # either way it depended on it
     body = gzip.decompress(page.get_data()) if gzipped else page.get_data()
     assert b'name="csrf_token"' in body
 
@@ -1001,6 +1002,19 @@ def limited_app(settings: Settings) -> Iterator[Flask]:
     application.extensions["suara.db"].dispose()
 
 
+def test_switching_the_language_never_uses_up_the_submissions(
+    limited_app: Flask, session: Session, world: World
+) -> None:
+    client = limited_app.test_client()
+    page = client.get(f"/s/{world.home.token}")
+    for lang in ("en", "id", "en"):
+        switched = client.post(f"/s/{world.home.token}?lang={lang}",
+                               data=survey_form(page, switch_lang=lang))
+        assert switched.status_code == 200
+    assert client.post(f"/s/{world.home.token}", data=survey_form(page)).status_code == 303
+    assert response_count(session) == 1
+
+
 def test_the_fourth_submission_in_a_minute_gets_a_friendly_429_with_its_answers(
     limited_app: Flask, session: Session, world: World
 ) -> None:
@@ -1017,6 +1031,12 @@ def test_the_fourth_submission_in_a_minute_gets_a_friendly_429_with_its_answers(
     # The form again, every answer still in it (Back after an error page would lose them).
     assert f"mohon tunggu {wait} detik, lalu tekan Kirim sekali lagi" in html
     _answers_are_kept(html, data)
+    assert response_count(session) == 3
+
+    # Switching the language is counted apart from submissions.
+    for _ in range(3):
+        assert client.post(f"/s/{world.home.token}?lang=en",
+                           data={**data, "switch_lang": "en"}).status_code == 200
     assert response_count(session) == 3
 
     # Another address is not held back by this one.

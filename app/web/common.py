@@ -55,10 +55,13 @@ def _hit(spec: str, scope: str) -> None:
 
 
 def per_address(
-    spec: str | Callable[[], str], *, methods: tuple[str, ...] | None = None
+    spec: str | Callable[[], str], *, methods: tuple[str, ...] | None = None,
+    bucket: Callable[[], str] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Limit a view per client address (``spec`` like "120 per minute;2000 per hour", or a
-    callable giving it; only ``methods`` when given), in Flask-Limiter's storage.
+    callable giving it; only ``methods`` when given), in Flask-Limiter's storage. ``bucket``
+    names the count a request goes to when a view's requests are counted apart ("" for
+    the view's own).
 
     One storage hit per limit and request: Flask-Limiter's own decorator and request hook
     resolve every applicable limit on every request, which cost a sixth of a submission.
@@ -70,7 +73,8 @@ def per_address(
         @wraps(view)
         def limited(*args: P.args, **kwargs: P.kwargs) -> R:
             if methods is None or request.method in methods:
-                _hit(spec() if callable(spec) else spec, scope)
+                apart = bucket() if bucket else ""
+                _hit(spec() if callable(spec) else spec, f"{scope}:{apart}" if apart else scope)
             return view(*args, **kwargs)
         return limited
     return decorate
@@ -133,9 +137,11 @@ def _compress(response: Response) -> Response:
         response.direct_passthrough
         or response.status_code < 200
         or "Content-Encoding" in response.headers  # already compressed (HoledText)
-        or not accepts_gzip()
         or response.mimetype not in COMPRESSIBLE
     ):
+        return response
+    response.vary.add("Accept-Encoding")  # compressed or not, this depended on it
+    if not accepts_gzip():
         return response
     body = response.get_data()
     if len(body) < 500:
@@ -183,7 +189,9 @@ class HoledText:
     def response(self, values: Mapping[str, str], status: int) -> Response:
         """A response with the holes filled: gzip when the client takes it, else plain."""
         if not accepts_gzip():
-            return Response(self.text(values), status, mimetype="text/html")
+            plain = Response(self.text(values), status, mimetype="text/html")
+            plain.vary.add("Accept-Encoding")
+            return plain
         out, crc, size = [GZIP_HEADER], 0, 0
         for i, piece in enumerate(self.pieces):
             if i % 2:

@@ -236,7 +236,9 @@ def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
 
 
 @bp.post("/s/<token>")
-@per_address(lambda: settings().rate_limit_submit)
+# Switching the language is counted apart: it must never use up a citizen's submissions.
+@per_address(lambda: settings().rate_limit_submit,
+             bucket=lambda: "language" if request.form.get("switch_lang") else "")
 def submit(token: str) -> ResponseReturnValue:
     """Validate and store a response; on error the page comes back with the answers kept."""
     now = utcnow()
