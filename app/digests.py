@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -16,14 +16,18 @@ from app.config import Settings
 from app.models import Digest, Unit, User
 from app.summary import summary_text, weekly_summary
 
+# Longer than any send can take (SMTP timeout 30 s per step), shorter than the hour between
+# runs: a claim this old was left by a process that died while sending.
+CLAIM_STALE = timedelta(minutes=15)
+
 
 @dataclass(frozen=True)
 class DigestOutcome:
     """What happened to one unit's digest in one run."""
 
     unit: str
-    # "sent", "written" (outbox), "already-sent", "no-recipients", "failed" (not sent, tried
-    # again next time), "uncertain" (the server may have it; not tried again)
+    # "sent", "written" (outbox), "already-sent" (or being sent), "no-recipients", "failed"
+    # (not sent, tried again next time), "uncertain" (the server may have it; not tried again)
     status: str
     detail: str = ""
 
@@ -61,23 +65,32 @@ def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Set
 
 
 def claim_for_sending(session: Session, digest: Digest, *, now: datetime) -> bool:
-    """Mark a digest as sent before sending, so a rerun never sends it twice.
+    """Claim a digest for sending, so that a rerun (or another process) does not send it too.
 
-    At most once: if the process dies between claim and send, or the server may have the
-    message when the send fails, the digest is not resent (a storm of copies to the heads
-    is worse than one missing digest, which the job's record shows); a send that certainly
-    did not go (NotSent) is released again by ``release_claim``.
+    A claim ends with ``mark_sent`` once the mail server may have the message, or with
+    ``release_claim`` when it certainly did not. A claim older than CLAIM_STALE was left by
+    a process that died while sending (killed on shutdown, say): the digest is claimed and
+    sent again, which makes a copy only if that process died in the moment between the
+    server taking the message and its acceptance being recorded.
     """
     if digest.sent_at is not None:
         return False
-    digest.sent_at = now
+    if digest.claimed_at is not None and digest.claimed_at > now - CLAIM_STALE:
+        return False
+    digest.claimed_at = now
     session.flush()
     return True
 
 
+def mark_sent(session: Session, digest: Digest, *, now: datetime) -> None:
+    """Record that the mail server has (or may have) the digest: it is never sent again."""
+    digest.sent_at = now
+    session.flush()
+
+
 def release_claim(session: Session, digest: Digest) -> None:
-    """Undo a claim after a failed send, so the next run tries again."""
-    digest.sent_at = None
+    """Undo a claim after a send that certainly did not go, so the next run tries again."""
+    digest.claimed_at = None
     session.flush()
 
 

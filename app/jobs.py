@@ -21,6 +21,7 @@ from app.digests import (
     build_message,
     claim_for_sending,
     deliver,
+    mark_sent,
     prepare_digest,
     release_claim,
 )
@@ -89,21 +90,32 @@ def send_weekly_digests(db: Database, settings: Settings, *, week_start: date,
         try:
             status = deliver(message, settings, filename=f"{code}-{week_start}.eml")
         except NotSent as exc:
-            with db.session_scope() as session:
-                claimed = session.get(Digest, digest_id)
-                if claimed is not None:
-                    release_claim(session, claimed)
+            _end_claim(db, digest_id, sent_at=None)
             log.warning("digest %s %s not sent, tried again next hour: %s", code, week_start,
                         exc)
             outcomes.append(DigestOutcome(code, "failed", str(exc)))
             continue
         except (OSError, smtplib.SMTPException) as exc:
+            _end_claim(db, digest_id, sent_at=now)
             log.warning("digest %s %s may or may not have reached the mail server; not sent "
                         "again: %r", code, week_start, exc)
             outcomes.append(DigestOutcome(code, "uncertain", repr(exc)))
             continue
+        _end_claim(db, digest_id, sent_at=now)
         outcomes.append(DigestOutcome(code, status))
     return outcomes
+
+
+def _end_claim(db: Database, digest_id: int, *, sent_at: datetime | None) -> None:
+    """Record a send (``sent_at``) or release the claim of one that did not go (None)."""
+    with db.session_scope() as session:
+        claimed = session.get(Digest, digest_id)
+        if claimed is None:
+            return
+        if sent_at is None:
+            release_claim(session, claimed)
+        else:
+            mark_sent(session, claimed, now=sent_at)
 
 
 class JobIncomplete(Exception):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
+from app.digests import claim_for_sending, prepare_digest
 from app.feedback import daily_salt
 from app.jobs import (
     JobIncomplete,
@@ -133,6 +134,34 @@ def test_a_retry_goes_to_the_heads_of_the_moment_not_those_of_the_failed_try(
     with db.session_scope(write=False) as check:
         assert set(check.scalars(select(Digest.recipients))) == {"kepala@dukcapil.test",
                                                                  "kepala@pkm.test"}
+
+
+def test_a_digest_left_claimed_by_a_process_that_died_is_sent_later(
+    app: Flask, session: Session, settings: Settings
+) -> None:
+    # The scheduler was killed while sending (after its claim, before the server had it).
+    _seed_week(app, session)
+    db: Database = app.extensions["suara.db"]
+    with db.session_scope() as claiming:
+        unit = claiming.scalars(select(Unit).where(Unit.code == "DUKCAPIL")).one()
+        digest = prepare_digest(claiming, unit, WEEK, settings, now=MONDAY_7AM)
+        assert claim_for_sending(claiming, digest, now=MONDAY_7AM)
+    # Ten minutes later the claim may still be a send in progress: left alone.
+    soon = send_weekly_digests(db, settings, week_start=WEEK,
+                               now=MONDAY_7AM + timedelta(minutes=10))
+    assert {o.unit: o.status for o in soon}["DUKCAPIL"] == "already-sent"
+    assert _outbox_messages(settings) == {}
+    # An hour later it is a claim nobody will finish: sent, once.
+    later = send_weekly_digests(db, settings, week_start=WEEK,
+                                now=MONDAY_7AM + timedelta(hours=1))
+    again = send_weekly_digests(db, settings, week_start=WEEK,
+                                now=MONDAY_7AM + timedelta(hours=2))
+    assert {o.unit: o.status for o in later}["DUKCAPIL"] == "written"
+    assert {o.unit: o.status for o in again}["DUKCAPIL"] == "already-sent"
+    assert list(_outbox_messages(settings)) == ["DUKCAPIL-2026-11-23.eml"]
+    with db.session_scope(write=False) as check:
+        sent = check.scalars(select(Digest).where(Digest.unit_id == unit.id)).one()
+        assert sent.sent_at == MONDAY_7AM + timedelta(hours=1)
 
 
 class FakeSMTP:

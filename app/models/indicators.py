@@ -145,6 +145,9 @@ class Digest(Base):
     body_text: Mapped[str] = mapped_column(Text)
     recipients: Mapped[str] = mapped_column(Text)
     created_at: Mapped[utc_at]
+    # A send in progress; a claim older than digests.CLAIM_STALE was left by a process that
+    # died while sending, and is taken up again.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
