@@ -276,6 +276,11 @@ def serve_command(host: str, no_scheduler: bool) -> None:
     from flask import current_app
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM too stops the server and then the scheduler
+
+    signal.signal(signal.SIGTERM, interrupt)
     child = None
     if not no_scheduler:
         child = subprocess.Popen(  # noqa: S603 (our own interpreter and module)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -217,3 +219,49 @@ def test_a_scheduler_started_while_the_database_is_down_keeps_trying(
 def _all_runs(db: Database) -> list[JobRun]:
     with db.session_scope(write=False) as session:
         return list(session.scalars(select(JobRun).order_by(JobRun.id)))
+
+
+def test_stopping_flask_serve_with_sigterm_stops_its_scheduler_too(
+    app: Flask, settings: Settings, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "APP_ENV": "test",
+           "INSTANCE_DIR": str(tmp_path / "instance"), "PORT": str(port),
+           "SECRET_KEY": "scheduler-test-secret-key"}
+    with (tmp_path / "serve.log").open("wb") as output:
+        serve = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "flask", "--app", "app", "serve"],
+            cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    children: list[int] = []
+    try:
+        children = _wait_for(lambda: _children(serve.pid) or None, "the scheduler to start")
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) == 0
+        for pid in children:
+            assert not Path(f"/proc/{pid}").exists() or _zombie(pid), \
+                f"scheduler {pid} outlived flask serve"
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+        for pid in children:  # an orphan left by a failure must not outlive the test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
