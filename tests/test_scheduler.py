@@ -1,4 +1,4 @@
-"""The scheduler lock: two real scheduler processes, exactly one runs the jobs."""
+"""The scheduler process: its lock (one of two processes runs the jobs), start-up, shutdown."""
 
 from __future__ import annotations
 
