@@ -95,7 +95,7 @@ class JobRunner:
         try:
             self.heartbeat()
         except SQLAlchemyError:
-            log.exception("scheduler %s: heartbeat failed while stopping", self.holder)
+            log.exception("scheduler %s: heartbeat failed (database unavailable?)", self.holder)
 
     def release(self) -> None:
         """Give the lock up on a clean shutdown."""

@@ -188,10 +188,8 @@ class HoledText:
 
     def response(self, values: Mapping[str, str], status: int) -> Response:
         """A response with the holes filled: gzip when the client takes it, else plain."""
-        if not accepts_gzip():
-            plain = Response(self.text(values), status, mimetype="text/html")
-            plain.vary.add("Accept-Encoding")
-            return plain
+        if not accepts_gzip():  # (Vary is added by _compress, as for any page)
+            return Response(self.text(values), status, mimetype="text/html")
         out, crc, size = [GZIP_HEADER], 0, 0
         for i, piece in enumerate(self.pieces):
             if i % 2:

@@ -24,7 +24,7 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
         response = make_response(jsonify(error=error.description), status)
     elif status == 429 and request.endpoint == "public.submit":
         wait = next((value for name, value in error.get_headers() if name == "Retry-After"), 60)
-        response = make_response(form_refused_page(429, wait=wait))
+        response = make_response(form_refused_page(429, "error_ratelimit_form", wait=wait))
     else:
         response = make_response(message_page(PAGES.get(status, "error"), status))
     for name, value in error.get_headers():
@@ -35,7 +35,7 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
 
 def _csrf_error(error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "public.submit":
-        return form_refused_page(400)
+        return form_refused_page(400, "error_csrf")
     return message_page("badrequest", 400)
 
 

@@ -322,11 +322,10 @@ def _form_again(token: str, values: Mapping[str, object], *, status: int,
                          status=status, notice=notice)
 
 
-def form_refused_page(status: int, **params: object) -> ResponseReturnValue:
-    """A survey POST refused before it was read (CSRF token expired: 400; too many from
-    one address: 429): the form again with every answer kept, and why, instead of a page
-    that loses them."""
+def form_refused_page(status: int, notice_key: str, **params: object) -> ResponseReturnValue:
+    """A survey POST refused before it was read (CSRF token expired, too many from one
+    address): the form again with every answer kept, and why, instead of a page that
+    loses them."""
     token = (request.view_args or {}).get("token", "")
     values = form_values(request.form, current_survey())
-    key = "error_csrf" if status == 400 else "error_ratelimit_form"
-    return _form_again(token, values, status=status, notice=t(key, **params))
+    return _form_again(token, values, status=status, notice=t(notice_key, **params))
