@@ -103,7 +103,7 @@ def selected(html: str, select_name: str) -> list[str]:
     found = re.search(rf'<select id="[^"]*" name="{re.escape(select_name)}">(.*?)</select>',
                       html, re.S)
     assert found is not None, f"no select {select_name}"
-    return re.findall(r'<option value="([^"]*)" selected>', found.group(1))
+    return re.findall(r'<option value="([^"]*)"[^>]* selected[ >]', found.group(1))
 
 
 # The QR token -------------------------------------------------------------------------------
@@ -257,6 +257,20 @@ def test_lang_en_switches_to_english_and_a_cookie_remembers_it(
     back = html_of(client.get(f"/s/{world.home.token}?lang=id"))
     assert PRIVACY_ID in back
     assert PRIVACY_ID in html_of(client.get(f"/s/{world.home.token}"))
+
+
+def test_names_stay_marked_indonesian_on_the_english_page(
+    client: FlaskClient, world: World
+) -> None:
+    """A screen reader reads unit, counter and service names, which are Indonesian, as such."""
+    english = html_of(client.get(f"/s/{world.home.token}?lang=en"))
+    assert f'<p lang="id">{world.home.unit.name}</p>' in english
+    assert f'<h1 lang="id">{world.home.counter.name}</h1>' in english
+    select = english.split('<select id="service"', 1)[1].split("</select>", 1)[0]
+    services = re.findall(r'<option value="[^"]+"([^>]*)>', select)
+    assert services and all(' lang="id"' in attributes for attributes in services)
+    indonesian = html_of(client.get(f"/s/{world.home.token}?lang=id"))
+    assert ' lang="id"' not in indonesian.split("<html", 1)[1].split(">", 1)[1]
 
 
 def test_the_language_switch_sends_the_answers_and_shows_them_again(
