@@ -61,6 +61,14 @@ def can_view_unit(session: Session, user: User, unit_id: int) -> bool:
     return scope is None or unit_id in scope
 
 
+def sees_officer_detail(user: User) -> bool:
+    """Whether ``user`` may read figures finer than a unit's: per officer, and per counter or
+    service, whose scores are one officer's where one officer staffs it (the survey page names
+    the officer on duty). Admins and unit heads (within their scope) may; viewers read units
+    only, as the public does; officers read their own pages only."""
+    return user.role in ("admin", "unit_head")
+
+
 def can_view_officer(session: Session, user: User, officer: Officer) -> bool:
     """Per-officer feedback is the officer's personal data: only that officer, their unit
     head and administrators see it (viewers do not)."""

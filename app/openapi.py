@@ -55,7 +55,8 @@ def _indicators_path() -> tuple[dict[str, Any], dict[str, Any]]:
         "operationId": "listIndicators",
         "description": "The rows of `flask --app app indicators --json` for the same scope, period "
                        "and range, limited to what the caller may see: admins everything; viewers "
-                       "every unit but no per-officer rows; unit heads their unit and its "
+                       "scope=unit of every unit (counter and service rows can be one "
+                       "officer's); unit heads their unit and its "
                        "sub-units, their officers included; officers only scope=officer and only "
                        "their own rows. Per-officer rows with fewer than OFFICER_MIN_N responses "
                        "are left out and counted in `withheld`.",

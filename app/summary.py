@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -634,12 +634,18 @@ def _officer_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
 
 
 def weekly_summary(session: Session, unit_id: int, week_start: date, *,
-                   officer_min_n: int, tz: ZoneInfo = DEFAULT_TZ) -> WeeklySummary:
+                   officer_min_n: int, tz: ZoneInfo = DEFAULT_TZ,
+                   officer_detail: bool = True) -> WeeklySummary:
     """The weekly summary of a unit for the ISO week containing ``week_start_day``.
 
     Reads the stored indicators (unit, counter and officer rows of the week, the unit's
     weekly rows for the 12-week trend and its month row); only the weekday × hour grid and
     the comments query responses, by (unit_id, local_week). ``tz`` gives comment times.
+
+    Without ``officer_detail`` (readers who may not see one officer's scores, see
+    ``auth.sees_officer_detail``) nothing finer than the unit is scored: no officer table,
+    counters with their responses and waits but no IKM, category or weakest elements, and
+    comments without their scores, in time order.
     """
     week = monday_of(week_start)
     unit = _unit_ref(session, unit_id)
@@ -658,15 +664,19 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     officers = {sid: t for (scope, sid, start), t in merged.items()
                 if scope == "officer" and start == week}
     table = _officer_table(officers, _officer_names(session, officers), this, officer_min_n)
+    counters = _counter_rows(session, unit_id, week, merged)
+    if not officer_detail:
+        counters = tuple(replace(row, ikm=None, category=None, weakest=()) for row in counters)
     return WeeklySummary(
         unit=unit, week_start=week, n=this.n, flagged=this.flagged, ikm=ikm,
         category=_category(ikm), previous_ikm=previous,
         delta=ikm - previous if ikm is not None and previous is not None else None,
         trend=trend, elements=_elements(this), wait_bands=bands, wait_answered=answered,
         reported_median_band=median_band, measured=measured, grid=grid,
-        counters=_counter_rows(session, unit_id, week, merged),
-        officers=table.rows, shrinkage=table.shrinkage, officer_min_n=officer_min_n,
-        comments=_comments(session, tz, unit_id=unit_id, week=week),
+        counters=counters,
+        officers=table.rows if officer_detail else (), shrinkage=table.shrinkage,
+        officer_min_n=officer_min_n,
+        comments=_comments(session, tz, unit_id=unit_id, week=week, with_scores=officer_detail),
         comment_count=this.comments,
         adequacy=_adequacy(session, unit_id, adequacy_month(week)),
     )

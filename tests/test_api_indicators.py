@@ -214,10 +214,27 @@ def test_from_and_to_select_the_same_periods_as_the_cli(
 
 def test_an_admin_and_a_viewer_see_every_unit(client: FlaskClient, world: World) -> None:
     everything = {"DUKCAPIL", "DUKCAPIL-KEC", "PKM-KTB2"}
-    for user in ("admin", "viewer"):
-        for scope in ("unit", "counter", "service"):
-            assert units_of(rows_as(client, world, user, scope=scope, period="month")) \
-                == everything
+    for scope in ("unit", "counter", "service"):
+        assert units_of(rows_as(client, world, "admin", scope=scope, period="month")) \
+            == everything
+    assert units_of(rows_as(client, world, "viewer", scope="unit", period="month")) \
+        == everything
+
+
+@pytest.mark.parametrize("scope", ["counter", "service"])
+def test_a_viewer_is_refused_counter_and_service_rows(
+    client: FlaskClient, world: World, scope: str
+) -> None:
+    """Where one officer staffs a counter (or alone gives a service), its rows are that
+    officer's scores, and the survey page names the officer on duty."""
+    for unit in (None, "DUKCAPIL"):
+        response = api(client, world.tokens["viewer"], scope=scope, period="week",
+                       **({"unit": unit} if unit else {}))
+        assert response.status_code == 403
+        assert response.get_json() == {
+            "error": "a viewer account can only read scope=unit: counter and service figures "
+                     "can single out one officer, so they are only for unit heads and "
+                     "administrators"}
 
 
 def test_a_viewer_is_refused_per_officer_rows(client: FlaskClient, world: World) -> None:

@@ -160,6 +160,10 @@ def test_a_unit_head_lands_on_their_units_last_complete_week(app: Flask, world: 
     assert "75,00" in body and "Kurang baik" in body
     assert LOW_COMMENT in body and OTHER_COMMENT not in body
     assert body.index(LOW_COMMENT) < body.index("Cepat 0")  # lowest score first
+    # Counters scored: L1 25 x (297 + 9) / 108 = 70.83, L2 two all-4 answers = 100.00.
+    counters = body[body.index('id="loket"'):body.index('id="petugas"')]
+    assert "70,83" in counters and "100,00" in counters and "Unsur terlemah" in counters
+    assert 'class="score"' in body[body.index('id="komentar"'):]
     # The officer table, with the fairness rules and the method in plain Indonesian.
     assert "Cara membaca angka petugas" in body
     assert "Ahmad Saputra" in body and "Rina Baru" in body
@@ -380,6 +384,17 @@ def test_a_viewer_sees_every_unit_but_no_officer(app: Flask, session: Session,
         assert "/dashboard/officers/" not in body
         assert '/served"' not in body  # no served form
         no_nip(page)
+    # Nothing finer than the unit is scored for a viewer: a counter's score is its officer's
+    # where one officer staffs it, and the survey page names the officer on duty.
+    body = html(client.get(unit_url(world)))
+    assert "75,00" in body and "Kurang baik" in body  # the unit's own figures
+    counters = body[body.index('id="loket"'):body.index('id="komentar"')]
+    assert "&lt;script&gt;alert(" in counters and "70,83" not in body and "100,00" not in body
+    assert "Unsur terlemah" not in counters and "hanya untuk kepala unit dan admin" in counters
+    comments = body[body.index('id="komentar"'):]
+    assert LOW_COMMENT in comments and "Cepat 0" in comments  # the citizens' words stay
+    assert 'class="score"' not in comments and " pukul " not in comments
+    assert "Urut waktu" in comments
     for officer in (world.officer, world.stranger):
         assert client.get(f"/dashboard/officers/{officer.id}").status_code in (403, 404)
     assert client.get("/dashboard/me").status_code in (403, 404)

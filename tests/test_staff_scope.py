@@ -192,8 +192,8 @@ _ARGUMENT = re.compile(r"<(?:(?P<converter>[A-Za-z_]\w*)(?:\([^)]*\))?:)?(?P<nam
 API_PROBES: dict[str, list[tuple[str, str]]] = {
     "api_indicators.indicators": [
         ("unit", "scope=unit&period=week&unit={code}"),
-        ("unit", "scope=counter&period=week&unit={code}"),
-        ("unit", "scope=service&period=week&unit={code}"),
+        ("detail", "scope=counter&period=week&unit={code}"),  # one officer's, where one staffs it
+        ("detail", "scope=service&period=week&unit={code}"),
         ("officer", "scope=officer&period=week&unit={code}"),
     ],
 }
@@ -333,18 +333,20 @@ class Case:
 
 CASES = [
     Case("head", "puskesmas", frozenset({"unit", "officer"}), ALL,
-         frozenset({"unit", "officer"})),
+         frozenset({"unit", "detail", "officer"})),
     Case("head", "dukcapil+puskesmas", frozenset({"unit", "officer"}),
          ALL - {"unit"}, frozenset()),
     Case("subhead", "dukcapil", frozenset({"unit", "officer"}), ALL,
-         frozenset({"unit", "officer"})),
-    Case("ahmad", "dukcapil/budi", frozenset({"unit", "officer"}), ALL, frozenset({"unit"})),
+         frozenset({"unit", "detail", "officer"})),
+    Case("ahmad", "dukcapil/budi", frozenset({"unit", "officer"}), ALL,
+         frozenset({"unit", "detail"})),
     Case("ahmad", "puskesmas", frozenset({"unit", "officer"}), ALL,
-         frozenset({"unit", "officer"})),
+         frozenset({"unit", "detail", "officer"})),
+    # Viewers read every unit, but nothing finer: counter and service rows can be one officer's.
     Case("viewer", "dukcapil", frozenset({"officer"}), frozenset({"officer"}),
-         frozenset({"officer"})),
+         frozenset({"detail", "officer"})),
     Case("viewer", "puskesmas", frozenset({"officer"}), frozenset({"officer"}),
-         frozenset({"officer"})),
+         frozenset({"detail", "officer"})),
 ]
 
 

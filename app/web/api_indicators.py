@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from app.auth import unit_scope
+from app.auth import sees_officer_detail, unit_scope
 from app.extensions import db_session, settings
 from app.indicators import indicator_rows
 from app.models import User
@@ -51,6 +51,10 @@ MESSAGES = {
     "officer_private": ("data per petugas hanya untuk petugas itu, kepala unitnya, dan admin",
                         "per-officer data is only for that officer, their unit head and "
                         "administrators"),
+    "unit_only": ("akun pemantau hanya dapat membaca scope=unit: angka per loket dan per "
+                  "layanan dapat menunjuk satu petugas, jadi hanya untuk kepala unit dan admin",
+                  "a viewer account can only read scope=unit: counter and service figures can "
+                  "single out one officer, so they are only for unit heads and administrators"),
     "unit_forbidden": ("unit ini di luar cakupan akun Anda",
                        "this unit is outside your account's scope"),
 }
@@ -115,7 +119,8 @@ def parse_query(args: MultiDict[str, str]) -> tuple[IndicatorQuery | None, dict[
 def row_filter(session: Session, user: User, query: IndicatorQuery) -> RowFilter | str:
     """What ``user`` may read of ``query``, or the key of the message refusing it.
 
-    Admins read everything; viewers every unit but no per-officer rows; unit heads their unit
+    Admins read everything; viewers every unit's unit rows only (counter and service rows
+    can be one officer's, see sees_officer_detail); unit heads their unit
     and its sub-units (their officers included); officers only their own per-officer rows.
     An unknown unit code and one outside the user's scope get the same refusal, so a
     scoped account cannot probe which units exist.
@@ -124,6 +129,8 @@ def row_filter(session: Session, user: User, query: IndicatorQuery) -> RowFilter
         return "officer_only"
     if user.role == "viewer" and query.scope == "officer":
         return "officer_private"
+    if not sees_officer_detail(user) and query.scope in ("counter", "service"):
+        return "unit_only"
     scope = unit_scope(session, user)
     officer_id = user.officer_id if user.role == "officer" else None
     if query.unit_code is None:

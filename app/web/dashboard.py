@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from app import charts
-from app.auth import can_view_officer, can_view_unit, unit_scope
+from app.auth import can_view_officer, can_view_unit, sees_officer_detail, unit_scope
 from app.db import utcnow
 from app.extensions import database, db_session, settings
 from app.models import Officer, Unit
@@ -123,11 +122,10 @@ def _unit_charts(summary: WeeklySummary) -> dict[str, Markup]:
 def _unit_page(unit: Unit, week: date, *, errors: Mapping[str, str] | None = None,
                form: Mapping[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
     user, session = staff(), db_session()
+    # Viewers never receive figures finer than the unit's, not even hidden in the page.
+    show_officers = sees_officer_detail(user)
     summary = weekly_summary(session, unit.id, week, officer_min_n=settings().officer_min_n,
-                             tz=settings().tz)
-    show_officers = user.role in ("admin", "unit_head")
-    if not show_officers:  # viewers never receive per-officer figures, not even hidden
-        summary = replace(summary, officers=())
+                             tz=settings().tz, officer_detail=show_officers)
     linked = {row.officer_id for row in summary.officers
               if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
     current = last_complete_week(utcnow(), settings().tz) + timedelta(weeks=1)
