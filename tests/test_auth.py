@@ -78,7 +78,7 @@ def test_each_role_signs_in_through_the_form(
     response = sign_in(client, user.email)
     assert response.status_code == 303
     assert response.headers["Location"] == "/dashboard/"
-    assert signed_in_user_id(client) == str(user.id)
+    assert signed_in_user_id(client) == f"{user.id}.0"  # the account and its session epoch
     assert client.get("/dashboard/").status_code == 302  # on to the role's start page
     assert f"{user.email} · {role}" in client.get("/masuk").get_data(as_text=True)
 
@@ -87,7 +87,7 @@ def test_the_email_is_matched_whatever_its_case_and_spaces(
     client: FlaskClient, head: User
 ) -> None:
     assert sign_in(client, "  Kepala.Dukcapil@SUARA.example.id ").status_code == 303
-    assert signed_in_user_id(client) == str(head.id)
+    assert signed_in_user_id(client) == f"{head.id}.0"
 
 
 def test_a_post_without_the_csrf_token_signs_nobody_in(client: FlaskClient, head: User) -> None:
@@ -237,6 +237,50 @@ def test_sign_out_is_post_only_and_needs_the_csrf_token(client: FlaskClient, hea
 
 
 # The session -------------------------------------------------------------------------------------
+
+
+def test_signing_out_ends_a_copied_session_cookie_too(
+    app: Flask, client: FlaskClient, head: User
+) -> None:
+    """The session is a signed cookie: clearing the browser's copy alone would leave a copy
+    taken earlier (another device, a shared PC, a stolen cookie) signed in."""
+    assert sign_in(client, HEAD).status_code == 303
+    copy = app.test_client()
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/dashboard/units").status_code == 200
+    assert client.post("/keluar", data={"csrf_token": csrf_token(client)}).status_code == 303
+    refused = copy.get("/dashboard/units")
+    assert refused.status_code == 302
+    assert urlsplit(refused.headers["Location"]).path == "/masuk"
+    assert sign_in(client, HEAD).status_code == 303  # signing in again works at once
+    assert client.get("/dashboard/units").status_code == 200
+    assert copy.get("/dashboard/units").status_code == 302
+
+
+def test_a_busy_session_still_ends_twelve_hours_after_signing_in(
+    client: FlaskClient, head: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request renews the 8 hours; the sign-in time caps the whole session."""
+    signed_in = datetime.now(UTC)
+    assert sign_in(client, HEAD).status_code == 303
+    monkeypatch.setattr("app.web.auth.utcnow", lambda: signed_in + timedelta(hours=11, minutes=59))
+    assert client.get("/dashboard/units").status_code == 200
+    monkeypatch.setattr("app.web.auth.utcnow", lambda: signed_in + timedelta(hours=12, seconds=5))
+    response = client.get("/dashboard/units")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/masuk"
+
+
+def test_a_session_from_before_session_epochs_must_sign_in_again(
+    client: FlaskClient, head: User
+) -> None:
+    """A cookie signed before migration 0007 keeps the bare account id: it no longer counts."""
+    assert sign_in(client, HEAD).status_code == 303
+    with client.session_transaction() as session:
+        session["_user_id"] = str(head.id)
+    assert client.get("/dashboard/units").status_code == 302
 
 
 def test_the_session_cookie_is_httponly_and_lasts_eight_hours(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, intpk, str200, utc_at
@@ -77,6 +77,9 @@ class User(Base):
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[utc_at]
+    # Part of the id a session keeps (get_id): signing out raises it, which ends every session
+    # of the account, a copied session cookie included.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     unit: Mapped[Unit | None] = relationship()
     officer: Mapped[Officer | None] = relationship()
@@ -91,5 +94,5 @@ class User(Base):
         return self.active
 
     def get_id(self) -> str:
-        """The id Flask-Login keeps in the session."""
-        return str(self.id)
+        """The id Flask-Login keeps in the session: the account and its session epoch."""
+        return f"{self.id}.{self.session_epoch}"

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy import update
 
 from app.auth import TOKEN_USE_RESOLUTION, authenticate, record_token_use, user_for_token
 from app.db import utcnow
@@ -22,14 +23,27 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Silakan masuk untuk membuka halaman ini."
-SESSION_LIFETIME = timedelta(hours=8)
+SESSION_LIFETIME = timedelta(hours=8)  # since the last request (the cookie is re-signed on each)
+SESSION_MAX_AGE = timedelta(hours=12)  # since signing in, however busy the session
+SIGNED_IN_AT = "signed_in_at"  # session key: POSIX seconds of the sign-in
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _load_user(user_id: str) -> User | None:
-    user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    """The session's user, while the account is active, has not signed out since (its
+    session epoch is the one in the id, see User.get_id) and signed in less than
+    SESSION_MAX_AGE ago. The session is a signed cookie: without these checks a copied one
+    would stay valid after signing out, for as long as it was used every 8 hours."""
+    account, _, epoch = user_id.partition(".")
+    signed_in_at = session.get(SIGNED_IN_AT)
+    if not (account.isdigit() and epoch.isdigit()) or not isinstance(signed_in_at, int) \
+            or utcnow().timestamp() - signed_in_at >= SESSION_MAX_AGE.total_seconds():
+        return None
+    user = db_session().get(User, int(account))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
 
 
 def _load_from_token(req: Any) -> User | None:
@@ -89,6 +103,7 @@ def login() -> ResponseReturnValue:
             session.clear()
             session.permanent = True
             login_user(user)
+            session[SIGNED_IN_AT] = int(utcnow().timestamp())
             return redirect(_safe_next(request.args.get("next")), 303)
         error = "Email atau kata sandi salah."
     return render_template("login.html", error=error, email=email), 401 if error else 200
@@ -96,14 +111,20 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/keluar")
 def logout() -> ResponseReturnValue:
-    """Sign out (POST with CSRF, so a link elsewhere cannot sign a user out)."""
+    """Sign out (POST with CSRF, so a link elsewhere cannot sign a user out). Every session
+    of the account ends, on this device and on any other, a copied cookie included."""
+    if current_user.is_authenticated:
+        with database().session_scope() as write:
+            write.execute(update(User).where(User.id == staff().id)
+                          .values(session_epoch=User.session_epoch + 1))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), 303)
 
 
 def init_auth(app: Flask) -> None:
-    """Wire Flask-Login: sessions expire after SESSION_LIFETIME, cookies are HttpOnly."""
+    """Wire Flask-Login: sessions end SESSION_LIFETIME after their last request and
+    SESSION_MAX_AGE after signing in, and at signing out; cookies are HttpOnly."""
     app.config.update(PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
                       REMEMBER_COOKIE_DURATION=timedelta(0))
     login_manager.user_loader(_load_user)
