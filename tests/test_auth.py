@@ -94,6 +94,9 @@ def test_a_post_without_the_csrf_token_signs_nobody_in(client: FlaskClient, head
     response = client.post("/masuk", data={"email": HEAD, "password": STAFF_PASSWORD})
     assert response.status_code == 400
     assert signed_in_user_id(client) is None
+    body = response.get_data(as_text=True)
+    assert "Formulir kedaluwarsa" in body  # words for staff, not the citizens' "scan the QR"
+    assert "QR" not in body
 
 
 def _normalised(page: TestResponse, email: str) -> str:

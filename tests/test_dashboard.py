@@ -207,6 +207,8 @@ def test_a_unit_head_sees_their_officers_page_with_the_nip(app: Flask, world: Wo
     page = client.get(f"/dashboard/officers/{world.officer.id}?week=2026-11-18")
     body = html(page)
     assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "private, no-store"  # not kept after signing out
+    assert client.get(unit_url(world)).headers["Cache-Control"] == "private, no-store"
     assert "Ahmad Saputra" in body and NIP in body  # back office: the NIP may appear here
     assert LOW_COMMENT in body and "Cepat 0" not in body  # only while this officer was on duty
     comments = body[body.index('id="komentar"'):]
@@ -248,6 +250,26 @@ def post_served(client: FlaskClient, world: World, **fields: str) -> TestRespons
     page = client.get(unit_url(world))
     data = {"csrf_token": csrf_token_of(page), "week": "2026-11-16", **fields}
     return client.post("/dashboard/units/DUKCAPIL/served", data=data)
+
+
+def test_refused_staff_forms_answer_in_staff_words(app: Flask, session: Session,
+                                                  world: World) -> None:
+    """A stale CSRF token or an oversized body on a staff form gets a page for staff, not
+    the citizens' "scan the QR code again" or "shorten your comment"."""
+    client = signed_in(app, "kepala@contoh.go.id")
+    stale = client.post("/dashboard/units/DUKCAPIL/served",
+                        data={"csrf_token": "kedaluwarsa", "month": "2026-11", "served": "9"})
+    huge = client.post("/dashboard/units/DUKCAPIL/served",
+                       data={"month": "2026-11", "served": "9", "x": "9" * (1024 * 1024)})
+    unknown = client.get("/dashboard/tidak-ada")
+    for page, status, words in ((stale, 400, "Formulir kedaluwarsa"),
+                                (huge, 413, "Kiriman terlalu besar"),
+                                (unknown, 404, "Halaman tidak tersedia")):
+        body = html(page)
+        assert page.status_code == status
+        assert words in body and "QR" not in body and "komentar" not in body
+        assert "Kembali ke ringkasan" in body
+    assert served_rows(session) == 0
 
 
 def test_the_unit_head_records_people_served_and_sees_the_sample_flag(

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -50,13 +50,24 @@ def _bad_week(error: BadWeek) -> ResponseReturnValue:
     return render_template("dashboard_error.html", message=str(error)), 400
 
 
+# One wording for "not yours" and "not there": a page never confirms what it hides.
+REFUSED = ("Halaman tidak tersedia",
+           "Halaman ini tidak ada, atau tidak termasuk data yang boleh Anda lihat.")
+
+
 @bp.errorhandler(403)
 @bp.errorhandler(404)
 def _refused(error: HTTPException) -> ResponseReturnValue:
-    # One wording for "not yours" and "not there": a page never confirms what it hides.
-    message = "Halaman ini tidak ada, atau tidak termasuk data yang boleh Anda lihat."
-    return render_template("dashboard_error.html", title="Halaman tidak tersedia",
-                           message=message), error.code or 404
+    return render_template("dashboard_error.html", title=REFUSED[0],
+                           message=REFUSED[1]), error.code or 404
+
+
+@bp.after_request
+def _not_kept(response: Response) -> Response:
+    """Staff pages carry per-officer figures and comments: no browser or proxy keeps them
+    (the Back button after signing out, a shared office PC)."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.context_processor

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.web.dashboard import REFUSED
 from app.web.public import form_refused_page, message_page
 
 PAGES = {404: "notfound", 410: "revoked", 413: "toolarge", 429: "ratelimit", 400: "badrequest",
          403: "forbidden"}
 
 
+# Staff pages (sign-in, sign-out, dashboard) speak to staff, not to a citizen at a counter.
+STAFF_BLUEPRINTS = ("auth", "dashboard")
+STAFF_MESSAGES = {
+    "csrf": ("Formulir kedaluwarsa",
+             "Formulir ini sudah kedaluwarsa atau tidak berasal dari halaman ini. Buka lagi "
+             "halamannya, lalu kirim sekali lagi."),
+    413: ("Kiriman terlalu besar", "Isian yang dikirim terlalu besar untuk formulir ini."),
+    404: REFUSED,
+    429: ("Terlalu banyak percobaan", "Terlalu banyak percobaan dari alamat ini. Tunggu "
+                                      "sebentar, lalu coba lagi."),
+}
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _for_staff() -> bool:
+    return request.blueprint in STAFF_BLUEPRINTS or request.path.startswith("/dashboard/")
+
+
+def _staff_page(key: str | int, status: int) -> ResponseReturnValue:
+    title, message = STAFF_MESSAGES.get(key, ("Permintaan tidak dapat diproses",
+                                              "Permintaan ini tidak dapat diproses."))
+    return render_template("dashboard_error.html", title=title, message=message), status
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
@@ -25,6 +49,8 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     elif status == 429 and request.endpoint == "public.submit":
         wait = next((value for name, value in error.get_headers() if name == "Retry-After"), 60)
         response = make_response(form_refused_page(429, "error_ratelimit_form", wait=wait))
+    elif _for_staff() and status in STAFF_MESSAGES:
+        response = make_response(_staff_page(status, status))
     else:
         response = make_response(message_page(PAGES.get(status, "error"), status))
     for name, value in error.get_headers():
@@ -36,6 +62,8 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
 def _csrf_error(error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "public.submit":
         return form_refused_page(400, "error_csrf")
+    if _for_staff():
+        return _staff_page("csrf", 400)
     return message_page("badrequest", 400)
 
 
