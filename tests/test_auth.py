@@ -347,6 +347,7 @@ def test_the_eleventh_sign_in_attempt_in_a_minute_is_a_429(
                                            "password": STAFF_PASSWORD})
     assert eleventh.status_code == 429
     assert 1 <= int(eleventh.headers["Retry-After"]) <= 60
+    assert "Terlalu banyak percobaan" in eleventh.get_data(as_text=True)  # staff words
     assert signed_in_user_id(client) is None
     assert client.get("/masuk").status_code == 200  # reading the form is not throttled
     elsewhere = client.post("/masuk", data={"csrf_token": token, "email": HEAD,
