@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -247,21 +248,26 @@ def import_officers(session: Session, text: str) -> list[Officer]:
     errors: list[RowError] = []
     valid: list[tuple[str, str, Unit, str]] = []
     seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            errors.append(RowError(line, "too many columns"))
-            continue
-        cells = {k: (row.get(k) or "").strip() for k in OFFICER_COLUMNS}
-        if not any(cells.values()):
-            continue
-        reason = _officer_row_problem(cells, units, known_nips, seen, line)
-        if reason:
-            errors.append(RowError(line, reason))
-            continue
-        nip = cells["nip"]
-        seen[nip] = line
-        valid.append((nip, cells["name"], units[cells["unit"]], cells["position"]))
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                errors.append(RowError(line, "too many columns"))
+                continue
+            cells = {k: unicodedata.normalize("NFC", (row.get(k) or "").strip())
+                     for k in OFFICER_COLUMNS}
+            if not any(cells.values()):
+                continue
+            reason = _officer_row_problem(cells, units, known_nips, seen, line)
+            if reason:
+                errors.append(RowError(line, reason))
+                continue
+            nip = cells["nip"]
+            seen[nip] = line
+            valid.append((nip, cells["name"], units[cells["unit"]], cells["position"]))
+    except csv.Error as exc:  # e.g. a field over the csv module's limit (128 KiB)
+        errors.append(RowError(reader.line_num + 1, f"the file cannot be read from here on "
+                                                    f"as CSV: {exc}"))
     if errors:
         raise ImportRejected(errors)
     if not valid:
@@ -293,6 +299,19 @@ def _officer_row_problem(
     for column in ("name", "position"):
         if len(cells[column]) > 200:
             return f"{column} is longer than 200 characters"
+        if odd := _invisible_character(cells[column]):
+            # A NUL, a line break or a right-to-left override would reach the citizens' page
+            # as the name of the officer on duty.
+            return f"{column} contains the invisible or control character {odd}; remove it"
+    return None
+
+
+def _invisible_character(value: str) -> str | None:
+    """The first control, formatting (bidirectional, zero-width), surrogate, private-use or
+    line/paragraph-separator character of ``value``, as U+XXXX; None when there is none."""
+    for character in value:
+        if unicodedata.category(character) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
+            return f"U+{ord(character):04X}"
     return None
 
 

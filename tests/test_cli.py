@@ -285,6 +285,38 @@ def test_officers_import_bad_file_imports_nothing(app: Flask, runner: FlaskCliRu
     assert count(app, Officer) == before == 1
 
 
+@pytest.mark.parametrize(("cell", "shown"), [
+    ("Null\x00Byte", "U+0000"),  # PostgreSQL refused it with a traceback; SQLite stored it
+    ("Rina \u202eilatsuM", "U+202E"),  # right-to-left override: reversed on the survey page
+    ("Ahmad\u200bSaputra", "U+200B"),  # zero-width space
+    ("Baris\u2028Dua", "U+2028"),  # line separator
+], ids=["nul", "rtl-override", "zero-width", "line-separator"])
+def test_officers_import_refuses_invisible_characters_in_names(
+    app: Flask, runner: FlaskCliRunner, units: None, tmp_path: Path, cell: str, shown: str
+) -> None:
+    path = tmp_path / "officers.csv"
+    path.write_text(f"{HEADER}\n{NIP_A},{cell},DUKCAPIL,Petugas\n"
+                    f"{NIP_B},Siti Lestari,PKM-MDK,Bidan\n", encoding="utf-8")
+    result = invoke(app, runner, "officers", "import", str(path))
+    assert result.exit_code != 0
+    assert f"line 2: name contains the invisible or control character {shown}" in result.output
+    assert "Traceback" not in result.output and "line 3" not in result.output
+    assert count(app, Officer) == 1  # nothing imported, the good row neither
+
+
+def test_officers_import_a_field_over_the_csv_limit_is_reported_by_line(
+    app: Flask, runner: FlaskCliRunner, units: None, tmp_path: Path
+) -> None:
+    path = tmp_path / "officers.csv"
+    path.write_text(f"{HEADER}\n{NIP_B},Siti Lestari,PKM-MDK,Bidan\n"
+                    f"{NIP_A},\"{'A' * 200_000}\",DUKCAPIL,Petugas\n", encoding="utf-8")
+    result = invoke(app, runner, "officers", "import", str(path))
+    assert result.exit_code != 0
+    assert "line 3: the file cannot be read from here on as CSV" in result.output
+    assert "Traceback" not in result.output
+    assert count(app, Officer) == 1
+
+
 def test_officers_import_non_utf8_file(app: Flask, runner: FlaskCliRunner, units: None,
                                        tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
