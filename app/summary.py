@@ -566,11 +566,16 @@ def adequacy_month(week: date) -> date:
     return (monday_of(week) + timedelta(days=3)).replace(day=1)
 
 
-def _adequacy(session: Session, unit_id: int, month: date) -> SampleAdequacy:
-    rows = session.scalars(select(Indicator).where(
+def month_responses(session: Session, unit_id: int, month: date) -> int:
+    """The complete, unflagged responses of a unit's month, as last aggregated."""
+    rows = session.scalars(select(Indicator.n).where(
         Indicator.scope == "unit", Indicator.scope_id == unit_id,
         Indicator.period_kind == "month", Indicator.period_start == month))
-    n = sum(row.n for row in rows)
+    return sum(rows)
+
+
+def _adequacy(session: Session, unit_id: int, month: date) -> SampleAdequacy:
+    n = month_responses(session, unit_id, month)
     served = session.scalar(select(ServedCount.served).where(
         ServedCount.unit_id == unit_id, ServedCount.month == month))
     if served is None or served < 1:
@@ -774,9 +779,10 @@ class ServedInput:
     served: int
 
 
-def parse_served_count(month_text: str, served_text: str
+def parse_served_count(month_text: str, served_text: str, *, latest: date
                        ) -> tuple[ServedInput | None, dict[str, str]]:
-    """Validate the served-count form; errors by field, in Indonesian."""
+    """Validate the served-count form; errors by field, in Indonesian. ``latest``: the
+    current local month, the last one a count can be given for."""
     errors: dict[str, str] = {}
     month = None
     found = MONTH_PATTERN.fullmatch(month_text.strip())
@@ -786,8 +792,9 @@ def parse_served_count(month_text: str, served_text: str
         errors["month"] = "Bulan harus antara 01 dan 12."
     elif not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
         errors["month"] = f"Tahun harus antara {FIRST_YEAR} dan {LAST_YEAR}."
-    else:
-        month = date(int(found.group(1)), int(found.group(2)), 1)
+    elif (month := date(int(found.group(1)), int(found.group(2)), 1)) > latest:
+        errors["month"] = f"Bulan {format_month(month)} belum tiba."
+        month = None
     raw = served_text.strip()
     raw = raw.replace(".", "") if GROUPED.fullmatch(raw.lstrip("-")) else raw
     served = None
@@ -800,6 +807,8 @@ def parse_served_count(month_text: str, served_text: str
     elif len(raw) > len(str(SERVED_MAX)) or int(raw) > SERVED_MAX:
         errors["served"] = ("Jumlah orang yang dilayani paling banyak "
                             + f"{SERVED_MAX:,}".replace(",", ".") + " per bulan.")
+    elif int(raw) < 1:
+        errors["served"] = "Jumlah orang yang dilayani paling sedikit 1."
     else:
         served = int(raw)
     if errors or month is None or served is None:

@@ -110,7 +110,8 @@ def no_nip(page: TestResponse) -> None:
 
 
 def served_rows(session: Session) -> int:
-    session.expire_all()
+    # A fresh count, without expiring the world's objects: reloading one later would begin a
+    # write transaction on this session and hold SQLite's lock against the next request.
     count = session.scalar(select(func.count()).select_from(ServedCount)) or 0
     release(session)
     return count
@@ -252,6 +253,20 @@ def post_served(client: FlaskClient, world: World, **fields: str) -> TestRespons
     return client.post("/dashboard/units/DUKCAPIL/served", data=data)
 
 
+def test_people_served_cannot_be_fewer_than_the_responses_of_the_month(
+    app: Flask, session: Session, world: World
+) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    fewer = post_served(client, world, month="2026-11", served="13")  # 14 responses
+    assert fewer.status_code == 400
+    assert "Lebih kecil dari jumlah tanggapan warga pada November 2026 (14)" in html(fewer)
+    assert served_rows(session) == 0
+    assert post_served(client, world, month="2026-11", served="14").status_code == 303
+    future = post_served(client, world, month="2026-12", served="14")  # CLOCK is in November
+    assert future.status_code == 400 and "Desember 2026 belum tiba" in html(future)
+    assert served_rows(session) == 1
+
+
 def test_refused_staff_forms_answer_in_staff_words(app: Flask, session: Session,
                                                   world: World) -> None:
     """A stale CSRF token or an oversized body on a staff form gets a page for staff, not
@@ -282,13 +297,13 @@ def test_the_unit_head_records_people_served_and_sees_the_sample_flag(
     body = html(client.get(answer.headers["Location"]))
     assert "disimpan" in body
     assert "278" in body and "sampel belum memenuhi" in body  # K-M for 1000; n = 14
-    again = post_served(client, world, month="2026-11", served="10")
+    again = post_served(client, world, month="2026-11", served="14")  # the n of the month
     assert again.status_code == 303
     session.expire_all()
     rows = session.scalars(select(ServedCount)).all()
     release(session)
     assert [(r.unit_id, r.month, r.served) for r in rows] == [
-        (world.home.unit.id, date(2026, 11, 1), 10)]
+        (world.home.unit.id, date(2026, 11, 1), 14)]
     body = html(client.get(unit_url(world)))
     assert "sampel memenuhi" in body and "sampel belum memenuhi" not in body
 

@@ -444,14 +444,18 @@ def test_the_digest_text_is_short_and_plain(app: Flask, session: Session) -> Non
 # Parsing -------------------------------------------------------------------------------------
 
 
+LATEST = date(2026, 11, 1)  # the current local month of these cases
+
+
 @pytest.mark.parametrize(("month", "served", "expected"), [
     ("2026-11", "1250", ServedInput(date(2026, 11, 1), 1250)),
-    (" 2026-01 ", "0", ServedInput(date(2026, 1, 1), 0)),
+    (" 2026-01 ", "1", ServedInput(date(2026, 1, 1), 1)),
+    ("2000-01", "7", ServedInput(date(2000, 1, 1), 7)),
     ("2026-11", "1.250", ServedInput(date(2026, 11, 1), 1250)),
     ("2026-11", "10.000.000", ServedInput(date(2026, 11, 1), 10_000_000)),
 ])
 def test_valid_served_counts(month: str, served: str, expected: ServedInput) -> None:
-    assert parse_served_count(month, served) == (expected, {})
+    assert parse_served_count(month, served, latest=LATEST) == (expected, {})
 
 
 @pytest.mark.parametrize(("month", "served", "field", "fragment"), [
@@ -467,11 +471,14 @@ def test_valid_served_counts(month: str, served: str, expected: ServedInput) -> 
     ("11-2026", "10", "month", "TTTT-BB"),
     ("2026-1", "10", "month", "TTTT-BB"),
     ("1899-01", "10", "month", "Tahun"),
+    ("2026-11", "0", "served", "paling sedikit 1"),  # it showed as "not entered yet"
+    ("2026-12", "10", "month", "Desember 2026 belum tiba"),
+    ("2099-12", "10", "month", "belum tiba"),
 ])
 def test_invalid_served_counts_are_explained_in_indonesian(
     month: str, served: str, field: str, fragment: str
 ) -> None:
-    entry, errors = parse_served_count(month, served)
+    entry, errors = parse_served_count(month, served, latest=LATEST)
     assert entry is None
     assert fragment in errors[field]
 

@@ -29,6 +29,7 @@ from app.summary import (
     format_month,
     format_week,
     last_complete_week,
+    month_responses,
     officer_summary,
     parse_served_count,
     parse_week,
@@ -192,11 +193,18 @@ def served(code: str) -> ResponseReturnValue:
     unit = _visible_unit(code)
     week = _week(request.form.get("week"))
     form = {k: request.form.get(k, "")[:40] for k in ("month", "served")}
-    entry, errors = parse_served_count(form["month"], form["served"])
-    if entry is None:
+    this_month = utcnow().astimezone(settings().tz).date().replace(day=1)
+    entry, errors = parse_served_count(form["month"], form["served"], latest=this_month)
+    if entry is not None:
+        with database().session_scope() as session:  # checked and saved in one transaction
+            answered = month_responses(session, unit.id, entry.month)
+            if entry.served < answered:  # every response came from someone served
+                errors["served"] = (f"Lebih kecil dari jumlah tanggapan warga pada "
+                                    f"{format_month(entry.month)} ({answered}).")
+            else:
+                save_served_count(session, unit.id, entry, now=utcnow())
+    if entry is None or errors:
         return _unit_page(unit, week, errors=errors, form=form, status=400)
-    with database().session_scope() as session:
-        save_served_count(session, unit.id, entry, now=utcnow())
     flash(f"Jumlah orang dilayani pada {format_month(entry.month)} disimpan: {entry.served}.")
     return redirect(url_for("dashboard.unit_week", code=unit.code, week=week.isoformat(),
                             _anchor="sampel"), 303)
