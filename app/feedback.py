@@ -478,7 +478,7 @@ def store_response(
     """Write one response in the caller's (short) transaction; a repeated id is not doubled.
 
     The same id with the same content is a safe retry (DUPLICATE, the stored row); with other
-    content it is a CONFLICT. Flags: ``repeat`` for a second response of one device at one
+    content, or through another channel, it is a CONFLICT. Flags: ``repeat`` for a second response of one device at one
     counter within 10 minutes, ``bot`` for a filled honeypot; flagged responses are kept.
     ``salts`` remembers the day's salt between calls (web workers); without it it is read.
     """
@@ -523,8 +523,9 @@ def store_response(
         return Outcome.CREATED, Stored(inserted[0][0], submission.client_id, repeat,
                                        submission.honeypot_filled)
     existing = session.execute(_BY_CLIENT_ID, {"client_id": submission.client_id}).one()
-    same = existing.payload_hash == digest or existing.payload_hash == payload_hash(
-        prepared.counter_id, answers, submission.declared_submitted_at, as_written=True)
+    same = existing.channel == submission.channel and (
+        existing.payload_hash == digest or existing.payload_hash == payload_hash(
+            prepared.counter_id, answers, submission.declared_submitted_at, as_written=True))
     outcome = Outcome.DUPLICATE if same else Outcome.CONFLICT
     return outcome, Stored(existing.id, existing.client_id, existing.flag_repeat,
                            existing.flag_bot)
@@ -548,7 +549,7 @@ def _answered_here_just_now(
 
 
 _BY_CLIENT_ID = select(
-    _responses.c.id, _responses.c.client_id, _responses.c.payload_hash,
+    _responses.c.id, _responses.c.client_id, _responses.c.payload_hash, _responses.c.channel,
     _responses.c.flag_repeat, _responses.c.flag_bot,
 ).where(_responses.c.client_id == bindparam("client_id"))
 

@@ -153,8 +153,12 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                           "twice (duplicate: true)."),
                     "400": _json(_ERROR, "The body is not a JSON object."),
                     "404": _json(_ERROR, "Unknown or revoked counter token."),
-                    "409": _json(_ERROR, "The id was already used with different content."),
+                    "409": _json(_ERROR, "The id was already used with different content "
+                                         "or through another channel."),
                     "413": _json(_ERROR, "The body is over 16 KB."),
+                    "415": _json(_ERROR, "The body was not sent as Content-Type: "
+                                         "application/json (which no page on another site "
+                                         "can make a browser send without a CORS preflight)."),
                     "422": _json(_ERRORS, "Invalid fields."),
                     "429": _json(_ERROR, "Too many requests from this address."),
                 },

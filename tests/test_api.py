@@ -201,6 +201,8 @@ def test_the_same_id_with_other_content_is_a_409(
     assert post(client, payload).status_code == 201
     changed = post(client, {**payload, "answers": {**ANSWERS, "U3": 1}})
     assert changed.status_code == 409
+    assert post(client, {**payload, "channel": "kiosk"}).status_code == 409  # stored as api
+    assert post(client, {**payload, "channel": None}).status_code == 200  # null: api
     assert "error" in changed.get_json()
     other_counter = post(client, {**payload, "token": world.other.token, "service": "GIGI"})
     assert other_counter.status_code == 409
@@ -287,6 +289,14 @@ INVALID = [
      "submitted_at", "is more than 5 minutes in the future", "lebih dari 5 menit di masa depan"),
     ("unknown-channel", {"channel": "sms"}, "channel",
      "must be 'api' or 'kiosk'", "harus 'api' atau 'kiosk'"),
+    # Falsy values were taken as "api".
+    ("channel-empty", {"channel": ""}, "channel",
+     "must be 'api' or 'kiosk'", "harus 'api' atau 'kiosk'"),
+    ("channel-zero", {"channel": 0}, "channel",
+     "must be 'api' or 'kiosk'", "harus 'api' atau 'kiosk'"),
+    ("channel-false", {"channel": False}, "channel",
+     "must be 'api' or 'kiosk'", "harus 'api' atau 'kiosk'"),
+
     ("unknown-field", {"nik": "1803012345670001"}, "nik", "unknown field", "isian tidak dikenal"),
     ("missing-token", {"token": None}, "token",
      "required: the counter's QR token", "wajib diisi: token QR loket"),
@@ -358,6 +368,42 @@ def test_a_nul_byte_in_the_comment_is_removed(
 
 
 # Malformed requests ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None,
+], ids=["text", "form", "multipart", "none"])
+def test_a_body_that_is_not_sent_as_json_is_a_415(
+    client: FlaskClient, session: Session, world: World, content_type: str | None
+) -> None:
+    """A page elsewhere can make its visitors' browsers send these across sites without a
+    CORS preflight; application/json cannot be sent so, and this API grants no preflight."""
+    raw = json.dumps(body(world))
+    answer = client.post(URL, data=raw, headers={"Content-Type": content_type}
+                         if content_type else {}, query_string={"lang": "id"})
+    assert answer.status_code == 415
+    assert answer.get_json() == {
+        "error": "kirim isi permintaan sebagai Content-Type: application/json"}
+    assert response_count(session) == 0
+    sent = client.post(URL, data=raw, content_type="application/json; charset=utf-8")
+    assert sent.status_code == 201
+
+
+@pytest.mark.parametrize(("field", "key", "message"), [
+    ("U3", "answers.U3", "The value of U3 must be between 1 and 4."),
+    ("comment", "comment", "The comment must be text."),
+])
+def test_an_integer_of_thousands_of_digits_is_a_422_not_a_400(
+    client: FlaskClient, session: Session, world: World, field: str, key: str, message: str
+) -> None:
+    """Python refuses to convert integers of over 4,300 digits, but the body is JSON."""
+    payload = body(world, answers={**ANSWERS, "U3": "HUGE"}) if field == "U3" \
+        else body(world, comment="HUGE")
+    raw = json.dumps(payload).replace('"HUGE"', "9" * 5000)
+    answer = client.post(URL, data=raw, content_type="application/json")
+    assert answer.status_code == 422
+    assert answer.get_json() == {"errors": {key: message}}
+    assert response_count(session) == 0
 
 
 @pytest.mark.parametrize("raw", [b"U1=3&U2=4", b"{\"id\": ", b"\xff\xfe\x00", b"",
@@ -575,6 +621,10 @@ def test_the_fourth_post_in_a_minute_gets_a_json_429(
     assert blocked.status_code == 429
     assert blocked.is_json and "error" in blocked.get_json()
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    indonesian = post(client, body(world), headers={"Accept-Language": "id-ID,id;q=0.9"})
+    assert indonesian.status_code == 429
+    assert indonesian.get_json()["error"].startswith(
+        "terlalu banyak permintaan dari alamat ini (batas 3 per 1 minute); coba lagi setelah ")
     assert response_count(session) == 3
 
 
@@ -612,7 +662,7 @@ def test_the_openapi_document_describes_the_responses_endpoint(
     document = json.loads(answer.get_data(as_text=True))
     assert document["openapi"] == "3.1.0"
     post_operation = document["paths"]["/responses"]["post"]
-    assert {"201", "200", "409", "413", "422"} <= set(post_operation["responses"])
+    assert {"201", "200", "409", "413", "415", "422"} <= set(post_operation["responses"])
     schema = post_operation["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {"id", "token", "answers"}
     assert document["servers"] == [{"url": f"{settings.public_base_url}/api/v1"}]

@@ -52,6 +52,8 @@ API_MESSAGES = {
     "too_large": (f"isi permintaan lebih dari {MAX_BODY_BYTES // 1024} KB",
                   f"body over {MAX_BODY_BYTES // 1024} KB"),
     "not_json": ("isi permintaan bukan JSON", "body is not JSON"),
+    "media_type": ("kirim isi permintaan sebagai Content-Type: application/json",
+                   "send the body as Content-Type: application/json"),
     "not_object": ("isi permintaan harus berupa objek JSON", "body must be a JSON object"),
     "unknown_token": ("token QR loket tidak dikenal atau sudah dicabut",
                       "unknown or revoked counter token"),
@@ -62,6 +64,18 @@ API_MESSAGES = {
 
 def _msg(key: str) -> str:
     return api_text(API_MESSAGES[key])
+
+
+# An integer too long to be a score stays valid JSON (a 422 names the field): Python refuses
+# to convert integers of over 4,300 digits, which would make it a 400 "not JSON".
+_TOO_LONG = 10**40
+_DECODER = json.JSONDecoder(parse_int=lambda digits: int(digits) if len(digits) < 40
+                            else _TOO_LONG)
+
+
+def _parse_json(data: bytes) -> Any:
+    """``json.loads`` (UTF-8, -16 or -32, as it detects), with long integers kept apart."""
+    return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
 
 
 def _error(status: int, message: str) -> ResponseReturnValue:
@@ -108,9 +122,14 @@ def create_response() -> ResponseReturnValue:
     """Store one response; a retried id is answered, never stored twice."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return _error(413, _msg("too_large"))
+    if request.mimetype != "application/json":
+        # Any web page can make a visitor's browser send text/plain or a form across sites
+        # without asking first; application/json needs a CORS preflight, which this API
+        # never grants. So a page elsewhere cannot rate counters through its visitors.
+        return _error(415, _msg("media_type"))
     request.max_content_length = MAX_BODY_BYTES
     try:
-        body: Any = json.loads(request.get_data())
+        body: Any = _parse_json(request.get_data())
     except (ValueError, UnicodeDecodeError, RecursionError):
         return _error(400, _msg("not_json"))
     if not isinstance(body, dict):
@@ -129,8 +148,10 @@ def create_response() -> ResponseReturnValue:
     if not isinstance(answers, dict):
         errors["answers"] = _msg("answers")
         answers = {}
-    channel = body.get("channel") or "api"
-    if channel not in API_CHANNELS:
+    channel = body.get("channel")
+    if channel is None:
+        channel = "api"
+    elif channel not in API_CHANNELS:
         errors["channel"] = _msg("channel")
     now = utcnow()
     submitted_at = _parse_time(body.get("submitted_at"), errors)

@@ -50,8 +50,12 @@ def _hit(spec: str, scope: str) -> None:
         if not strategy.hit(item, scope, key):
             reset = strategy.get_window_stats(item, scope, key).reset_time
             wait = max(1, math.ceil(reset - time.time()))
-            raise TooManyRequests(f"too many requests from this address (limit {item}); "
-                                  f"retry after {wait} s", retry_after=wait)
+            # The API shows this text; the pages show their own (see app.web.errors).
+            raise TooManyRequests(api_text((
+                f"terlalu banyak permintaan dari alamat ini (batas {item}); coba lagi "
+                f"setelah {wait} detik",
+                f"too many requests from this address (limit {item}); retry after {wait} s")),
+                retry_after=wait)
 
 
 def per_address(
