@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
@@ -11,7 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import PIL.Image
 import pytest
+import zxingcpp
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import func, select
@@ -29,6 +32,7 @@ from app.org import (
     create_unit,
     live_token,
 )
+from app.posters import Poster, render_posters_html
 from app.surveys import Survey, latest
 
 pytestmark = pytest.mark.browser
@@ -378,3 +382,41 @@ def test_survey_page_needs_no_other_host_and_few_requests(
     assert 1 <= len(requested) <= 2, f"too many requests: {requested}"
     # The browser's own favicon fetch is invisible to page events; the server sees it.
     assert len(site.hits) <= 2, f"the server answered {site.hits}"
+
+
+# Poster sheets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["A4", "A5"])
+def test_long_names_leave_a_scannable_code_on_the_printed_html_sheet(
+    browser: Browser, size: str
+) -> None:
+    """Names may be 200 characters: the heading gives way, never the QR code (it shrank to
+    nothing at 200 characters on A5). Each sheet is printed as Chromium lays it out (print
+    media, the page's own size) and its code read back from a screenshot."""
+    url = "https://suara.lampungutarakab.go.id/s/AbCdEfGhIjKlMnOp"
+    long_unit = ("Unit Pelaksana Teknis Daerah Puskesmas Rawat Inap " * 4)[:200].strip()
+    posters = [Poster("counter", "PKM-X", long_unit, f"P{length}",
+                      ("Poli Kesehatan Ibu dan Anak serta Keluarga Berencana " * 4)[:length]
+                      .strip(), url)
+               for length in (20, 160, 190, 200)]
+    posters.append(Poster("counter", "PKM-X", long_unit, "PX", "L" * 199, url))  # no spaces
+    millimetre = 96 / 25.4
+    width, height = (210, 297) if size == "A4" else (148, 210)
+    context = browser.new_context(viewport={"width": round(width * millimetre),
+                                            "height": round(height * millimetre)})
+    page = context.new_page()
+    page.emulate_media(media="print")
+    page.set_content(render_posters_html(posters, size))
+    sheets = page.locator("section.poster")
+    assert sheets.count() == len(posters)
+    for index, poster in enumerate(posters):
+        code = sheets.nth(index).locator("svg")
+        box = code.bounding_box()
+        assert box is not None
+        # At least 60 mm of code on A4 and 42 mm on A5 (the same design scaled by 1/√2).
+        smallest = (60 if size == "A4" else 42) * millimetre
+        assert box["width"] >= smallest and box["height"] >= smallest, (poster.heading, box)
+        image = PIL.Image.open(io.BytesIO(sheets.nth(index).screenshot()))
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [url], poster.heading
+    context.close()
