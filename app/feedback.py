@@ -478,8 +478,9 @@ def store_response(
     """Write one response in the caller's (short) transaction; a repeated id is not doubled.
 
     The same id with the same content is a safe retry (DUPLICATE, the stored row); with other
-    content, or through another channel, it is a CONFLICT. Flags: ``repeat`` for a second response of one device at one
-    counter within 10 minutes, ``bot`` for a filled honeypot; flagged responses are kept.
+    content, or through another channel, it is a CONFLICT. Flags: ``repeat`` for a second
+    response of one device at one counter within 10 minutes, ``bot`` for a filled honeypot;
+    flagged responses are kept.
     ``salts`` remembers the day's salt between calls (web workers); without it it is read.
     """
     digest = payload_hash(prepared.counter_id, answers, submission.declared_submitted_at)
