@@ -34,6 +34,10 @@ def qr_command(unit_code: str, out_dir: Path) -> None:
             )
         except DomainError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a folder that cannot be made or written, a name taken
+            where = exc.filename or out_dir
+            raise click.ClickException(f"cannot write the posters: {where}: "
+                                       f"{exc.strerror or exc}") from None
         skipped = skipped_counters(session, unit)
     for path in paths:
         click.echo(str(path))

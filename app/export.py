@@ -26,11 +26,19 @@ COLUMNS = (
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+OPEN_BEFORE, OPEN_AFTER = date(1900, 1, 1), date(9999, 1, 1)
+
+
 def local_day_bounds(first: date | None, last: date | None, tz: ZoneInfo
                      ) -> tuple[datetime | None, datetime | None]:
-    """UTC instants bounding local days ``first``..``last`` inclusive (either may be open)."""
-    start = datetime.combine(first, time.min, tz) if first else None
-    end = datetime.combine(last + timedelta(days=1), time.min, tz) if last else None
+    """UTC instants bounding local days ``first``..``last`` inclusive (either may be open).
+
+    A bound at the ends of the calendar (``--from 0001-01-01``, ``--to 9999-12-31``) cuts off
+    nothing and is left open: as an instant it would fall outside what a datetime can hold.
+    """
+    start = datetime.combine(first, time.min, tz) if first and first > OPEN_BEFORE else None
+    end = datetime.combine(last + timedelta(days=1), time.min, tz) \
+        if last and last < OPEN_AFTER else None
     return start, end
 
 

@@ -280,6 +280,23 @@ def test_unknown_unit_writes_nothing(qr_runner: FlaskCliRunner, world: World,
     assert not out.exists()
 
 
+@pytest.mark.parametrize("where", ["under-a-file", "name-taken-by-a-folder"])
+def test_an_out_folder_that_cannot_be_written_is_explained(
+    qr_runner: FlaskCliRunner, world: World, tmp_path: Path, where: str
+) -> None:
+    if where == "under-a-file":
+        (tmp_path / "a-file").write_text("x")
+        out = tmp_path / "a-file" / "posters"
+    else:  # a folder where a poster file is to go
+        out = tmp_path / "posters"
+        (out / "L2-qr.png").mkdir(parents=True)
+    result = qr_runner.invoke(args=["qr", "--unit", world.unit_code, "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot write the posters: ")
+    assert "Traceback" not in result.output and result.exception is not None
+    assert isinstance(result.exception, SystemExit)
+
+
 def test_long_names_still_leave_a_scannable_code_on_a5(tmp_path: Path) -> None:
     url = "https://suara.lampungutarakab.go.id/s/AbCdEfGhIjKlMnOp"
     poster = Poster("counter", "PKM-X", "Puskesmas " + "Kotabumi Udik " * 13, "P1",
