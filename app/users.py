@@ -15,6 +15,7 @@ from app.org import DomainError
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200  # what the sign-in form reads of a password (hashing stays cheap)
 
 
 def create_user(
@@ -34,6 +35,9 @@ def create_user(
         raise DomainError(f"role {role!r} must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        # The sign-in form reads at most this much: a longer one could never sign in.
+        raise DomainError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters")
     if role in ("unit_head", "officer") and unit is None:
         raise DomainError(f"a {role} needs a unit")
     if role == "officer" and officer is None:

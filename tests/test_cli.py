@@ -422,13 +422,21 @@ def test_users_create_refuses_a_short_password_and_a_duplicate(
     assert short.exit_code != 0
     assert "at least 10 characters" in short.output
     assert count(app, User) == 0
+    # The sign-in form reads 200 characters of a password: a longer one could never sign in.
+    long = invoke(app, runner, "users", "create", "--email", "admin@example.id",
+                  "--role", "admin", "--password", "p" * 201)
+    assert long.exit_code != 0
+    assert "at most 200 characters" in long.output
+    assert count(app, User) == 0
+    assert invoke(app, runner, "users", "create", "--email", "panjang@example.id", "--role",
+                  "admin", "--password", "p" * 200).exit_code == 0
     assert invoke(app, runner, "users", "create", "--email", "admin@example.id", "--role",
                   "admin", "--password", "longenoughpw").exit_code == 0
     again = invoke(app, runner, "users", "create", "--email", "ADMIN@example.id", "--role",
                    "admin", "--password", "otherlongpw")
     assert again.exit_code != 0
     assert "already exists" in again.output
-    assert count(app, User) == 1
+    assert count(app, User) == 2
 
 
 # db -------------------------------------------------------------------------------------------

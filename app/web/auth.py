@@ -17,6 +17,7 @@ from app.auth import TOKEN_USE_RESOLUTION, authenticate, record_token_use, user_
 from app.db import utcnow
 from app.extensions import database, db_session
 from app.models import User
+from app.users import MAX_PASSWORD_LENGTH
 from app.web.common import per_address
 
 bp = Blueprint("auth", __name__)
@@ -98,7 +99,8 @@ def login() -> ResponseReturnValue:
     error = None
     email = request.form.get("email", "")[:254]
     if request.method == "POST":
-        user = authenticate(db_session(), email, request.form.get("password", "")[:200])
+        password = request.form.get("password", "")[:MAX_PASSWORD_LENGTH]
+        user = authenticate(db_session(), email, password)
         if user is not None:
             session.clear()
             session.permanent = True
