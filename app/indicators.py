@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
-from app.models import Counter, Indicator, Officer, Service, SurveyVersion, Unit
-from app.scoring import category, round_half_up
+from app.models import Counter, Indicator, Officer, ServedCount, Service, SurveyVersion, Unit
+from app.scoring import category, krejcie_morgan, round_half_up
 
 NRR_PLACES = 4
 
@@ -66,6 +66,7 @@ def indicator_rows(
         query = query.where(Indicator.scope == "officer", Indicator.scope_id == officer_id)
     names = _scope_names(session, scope)
     rows = []
+    months: dict[tuple[int, date], list[dict[str, Any]]] = {}  # unit-month rows, per version
     for ind, unit_code, survey_id, version in session.execute(query):
         ikm = ikm_value(ind)
         row: dict[str, Any] = {"scope": scope, "unit": unit_code}
@@ -89,7 +90,30 @@ def indicator_rows(
             comments=ind.comments,
         )
         rows.append(row)
+        if scope == "unit" and period == "month":
+            months.setdefault((ind.unit_id, ind.period_start), []).append(row)
+    if months:
+        _add_sample_adequacy(session, months)
     return rows
+
+
+def _add_sample_adequacy(session: Session,
+                         months: dict[tuple[int, date], list[dict[str, Any]]]) -> None:
+    """Give each unit-month row its sample: the people served that month (as entered on the
+    unit page), the Krejcie-Morgan size for them, and whether the month's responses (all
+    survey versions together) reach it. Unknown without a served count."""
+    served = {(unit_id, month): count for unit_id, month, count in session.execute(
+        select(ServedCount.unit_id, ServedCount.month, ServedCount.served).where(
+            ServedCount.unit_id.in_({unit_id for unit_id, _ in months}),
+            ServedCount.month.in_({month for _, month in months})))}
+    for key, month_rows in months.items():
+        people = served.get(key)
+        required = krejcie_morgan(people) if people else None
+        total = sum(row["n"] for row in month_rows)
+        sample = {"served": people, "required": required,
+                  "adequate": total >= required if required is not None else None}
+        for row in month_rows:
+            row["sample"] = sample
 
 
 def _scope_names(session: Session, scope: str) -> dict[int, str]:

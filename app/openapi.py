@@ -46,6 +46,13 @@ def _indicators_path() -> tuple[dict[str, Any], dict[str, Any]]:
                 "n": {"type": "integer"}, "median": _nullable_int, "p90": _nullable_int,
                 "within_60": _nullable_number}},
             "flagged": {"type": "integer"},
+            "sample": {"type": "object", "description": (
+                "scope=unit, period=month only: the people the unit served that month (entered "
+                "on the unit page), the Krejcie-Morgan sample size for them, and whether the "
+                "month's responses, all survey versions together, reach it (false: \"sampel "
+                "belum memenuhi\"); null without a served count."),
+                "properties": {"served": _nullable_int, "required": _nullable_int,
+                               "adequate": {"type": ["boolean", "null"]}}},
             "comments": {"type": "integer"},
         },
     }

@@ -28,14 +28,14 @@ from factories import (
 )
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from app.auth import create_api_token
 from app.config import Settings
 from app.db import Database
-from app.models import ApiToken, User
+from app.models import ApiToken, ServedCount, User
 
 URL = "/api/v1/indicators"
 WIB = ZoneInfo("Asia/Jakarta")
@@ -207,6 +207,31 @@ def test_from_and_to_select_the_same_periods_as_the_cli(
     assert only_from == cli_rows(runner, "--scope", "unit", "--period", "day",
                                  "--from", "2026-03-09")
     assert {row["period_start"] for row in only_from} == {"2026-03-09"}
+
+
+def test_a_units_month_says_whether_its_sample_is_adequate(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    """PermenPANRB 14/2017: an IKM from fewer responses than the Krejcie-Morgan size is shown
+    with a visible "sampel belum memenuhi"; the API's month rows carry it."""
+    session.add(ServedCount(unit_id=world.dukcapil.unit.id, month=date(2026, 3, 1), served=10,
+                            updated_at=NOW))
+    session.commit()
+    rows = {(r["unit"], r["period_start"]): r for r in rows_as(
+        client, world, "admin", scope="unit", period="month")}
+    # Six responses in March against K-M(10) = 10.
+    assert rows[("DUKCAPIL", "2026-03-01")]["n"] == 6
+    assert rows[("DUKCAPIL", "2026-03-01")]["sample"] == {
+        "served": 10, "required": 10, "adequate": False}
+    assert rows[("PKM-KTB2", "2026-03-01")]["sample"] == {
+        "served": None, "required": None, "adequate": None}
+    session.execute(update(ServedCount).values(served=6))
+    session.commit()
+    march = [r for r in rows_as(client, world, "admin", scope="unit", period="month")
+             if r["unit"] == "DUKCAPIL" and r["period_start"] == "2026-03-01"]
+    assert march[0]["sample"] == {"served": 6, "required": 6, "adequate": True}
+    weeks = rows_as(client, world, "admin", scope="unit", period="week")
+    assert weeks and all("sample" not in r for r in weeks)  # served counts are per month
 
 
 # Each role's scope ------------------------------------------------------------------------------
