@@ -255,7 +255,7 @@ def _draw_lines(canvas: Canvas, text: str, font: str, size: float, max_width: fl
                 page_width: float, top: float, colour: Color = black) -> float:
     """Draw text centred and wrapped below top; return the y under the last line."""
     leading = size * 1.2
-    lines: list[str] = simpleSplit(text, font, size, max_width)
+    lines = _wrap(text, font, size, max_width)
     canvas.setFillColor(colour)
     canvas.setFont(font, size)
     y = top
@@ -263,6 +263,21 @@ def _draw_lines(canvas: Canvas, text: str, font: str, size: float, max_width: fl
         y -= leading
         canvas.drawCentredString(page_width / 2, y + (leading - size) / 2, line)
     return y
+
+
+def _wrap(text: str, font: str, size: float, max_width: float) -> list[str]:
+    """Lines of at most max_width: at spaces, and within a word too long for a line (a
+    200-character name without spaces ran off both edges of the page)."""
+    lines: list[str] = []
+    for line in simpleSplit(text, font, size, max_width):
+        while stringWidth(line, font, size) > max_width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and stringWidth(line[:cut], font, size) > max_width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
 
 
 def _draw_qr(canvas: Canvas, url: str, left: float, top: float, side: float) -> None:

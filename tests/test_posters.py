@@ -309,6 +309,26 @@ def test_long_names_still_leave_a_scannable_code_on_a5(tmp_path: Path) -> None:
     assert url in render_posters_html([poster], "A5")
 
 
+@pytest.mark.parametrize("size", ["A4", "A5"])
+def test_a_long_name_without_spaces_stays_on_the_pdf_page(tmp_path: Path, size: str) -> None:
+    url = "https://suara.lampungutarakab.go.id/s/AbCdEfGhIjKlMnOp"
+    poster = Poster("counter", "PKM-X", "Q" * 199, "P1", "L" * 199, url)
+    render_poster_pdf([poster], tmp_path / "long.pdf", size)
+    document = pypdfium2.PdfDocument(str(tmp_path / "long.pdf"))
+    try:
+        page = document[0]
+        width, _ = page.get_size()
+        text = page.get_textpage()
+        boxes = [text.get_charbox(i) for i in range(text.count_chars())]
+        letters = text.get_text_range().replace("\r", "").replace("\n", "")
+    finally:
+        document.close()
+    assert letters.count("L") == 199 and letters.count("Q") == 199  # every letter drawn
+    assert boxes and all(0 <= left and right <= width for left, _, right, _ in boxes)
+    [(_, _, image)] = pdf_pages(tmp_path / "long.pdf")
+    assert decode(image) == [url]
+
+
 def test_sizes_other_than_a4_and_a5_are_refused(tmp_path: Path) -> None:
     poster = Poster("arrival", "U", "Unit", None, None, "https://suara.example.id/a/x")
     with pytest.raises(ValueError, match="A4 or A5"):
