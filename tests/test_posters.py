@@ -324,7 +324,7 @@ def test_a_long_name_without_spaces_stays_on_the_pdf_page(tmp_path: Path, size: 
     finally:
         document.close()
     assert letters.count("L") == 199 and letters.count("Q") == 199  # every letter drawn
-    assert boxes and all(0 <= left and right <= width for left, _, right, _ in boxes)
+    assert boxes and all(left >= 0 and right <= width for left, _, right, _ in boxes)
     [(_, _, image)] = pdf_pages(tmp_path / "long.pdf")
     assert decode(image) == [url]
 
