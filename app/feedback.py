@@ -210,22 +210,23 @@ def payload_hash(counter_id: int, answers: Answers, created_at: datetime | None,
 
 def survey_version_id(session: Session | Connection, survey: Survey) -> int:
     """The id of the survey version row, recording the version on first use (within the
-    caller's transaction, also when that is a plain connection's)."""
-    found = session.scalar(select(SurveyVersion.id).where(
-        SurveyVersion.survey_id == survey.survey_id, SurveyVersion.version == survey.version))
+    caller's transaction, also when that is a plain connection's). Concurrent first uses
+    agree: the second insert does nothing and reads the first one's row (it was a unique
+    violation, a 500, on PostgreSQL when a deployment skipped ``surveys sync``)."""
+    wanted = select(SurveyVersion.id).where(
+        SurveyVersion.survey_id == survey.survey_id, SurveyVersion.version == survey.version)
+    found = session.scalar(wanted)
     if found is not None:
         return found
-    from app.survey_versions import sync_survey_versions
-
-    if isinstance(session, Session):
-        (row,) = sync_survey_versions(session, [survey])
-        return row.id
-    # A session on the connection's transaction: its commit only releases a savepoint.
-    with Session(bind=session, join_transaction_mode="create_savepoint",
-                 expire_on_commit=False) as orm:
-        (row,) = sync_survey_versions(orm, [survey])
-        orm.commit()
-        return row.id
+    session.execute(
+        dialect_insert(session, SurveyVersion)
+        .values(survey_id=survey.survey_id, version=survey.version,
+                content_hash=survey.content_hash, registered_at=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=["survey_id", "version"])
+    )
+    stored = session.scalar(wanted)
+    assert stored is not None  # noqa: S101 (just inserted or inserted concurrently)
+    return stored
 
 
 def daily_salt(session: Session | Connection, day: date) -> str:

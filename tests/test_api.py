@@ -34,9 +34,17 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from app.config import Settings
-from app.feedback import Answers, payload_hash, salted_hash
+from app.feedback import (
+    DEFAULT_SURVEY_ID,
+    Answers,
+    daily_salt,
+    payload_hash,
+    salted_hash,
+    survey_version_id,
+)
 from app.models import Counter, DailySalt, Officer, Response
 from app.org import issue_token
+from app.surveys import latest
 from app.web.common import limiter
 
 URL = "/api/v1/responses"
@@ -557,9 +565,20 @@ def test_a_body_over_the_global_limit_is_a_json_413(
 
 
 @pytest.mark.parametrize("threads", [2, 8])
+@pytest.mark.parametrize("ready", ["nothing", "salt", "salt-and-version"])
 def test_concurrent_posts_of_one_id_store_one_row(
-    app: Flask, session: Session, world: World, threads: int
+    app: Flask, session: Session, world: World, threads: int, ready: str
 ) -> None:
+    """``ready``: what exists before the race. With nothing, the first request inserts the
+    day's salt and the others wait on its lock, so the response insert itself barely races;
+    with the salt and the survey version already stored, the requests meet at the insert
+    (a check-then-insert failed there). Salt without version: concurrent first uses of the
+    survey version were a unique violation (500) on PostgreSQL."""
+    if ready != "nothing":
+        daily_salt(session, NOW.astimezone(app.extensions["suara.settings"].tz).date())
+    if ready == "salt-and-version":
+        survey_version_id(session, latest(app.extensions["suara.surveys"], DEFAULT_SURVEY_ID))
+    session.commit()
     payload = body(world)
     barrier = threading.Barrier(threads)
 
