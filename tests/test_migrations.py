@@ -17,7 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from app import migrate
 from app.db import Base, Database
 from app.models import Assignment
+from app.auth import create_api_token
 from app.org import assign_officer, create_counter, create_officer, create_unit
+from app.users import create_user
 
 
 @pytest.fixture(params=ENGINES)
@@ -133,4 +135,43 @@ def test_every_revision_downgrades_and_upgrades_again(empty_url: str) -> None:
         assert _tables(empty_url) == tables
         assert _current(empty_url) == revision
         previous_tables = tables
+    migrate.check(empty_url)
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            return {name: int(connection.execute(text(f'SELECT count(*) FROM "{name}"')).scalar()
+                              or 0)
+                    for name in inspect(engine).get_table_names() if name != "alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_stepping_down_and_up_across_table_rebuilds_keeps_every_row(empty_url: str) -> None:
+    """On SQLite a batch migration rebuilds a table and drops the old one. With foreign keys
+    enforced, that drop cascaded: downgrading 0007 (users rebuilt) deleted every API token."""
+    migrate.upgrade(empty_url)
+    database = Database(empty_url)
+    session = database.session()
+    try:
+        unit = create_unit(session, "U", "Unit", "other")
+        counter = create_counter(session, unit, "C", "Counter")
+        officer = create_officer(session, "198609262015051001", "Ahmad", unit, "Staf")
+        assign_officer(session, officer, counter, datetime(2026, 1, 5, 1, tzinfo=UTC))
+        head = create_user(session, "kepala@contoh.go.id", "kata-sandi-uji-2026", "unit_head",
+                           unit=unit)
+        viewer = create_user(session, "pemantau@contoh.go.id", "kata-sandi-uji-2026", "viewer")
+        for user in (head, viewer):
+            create_api_token(session, user, "uji", now=datetime(2026, 1, 5, tzinfo=UTC))
+        session.commit()
+    finally:
+        session.close()
+        database.dispose()
+    before = _row_counts(empty_url)
+    assert before["api_tokens"] == 2 and before["users"] == 2
+    migrate.downgrade(empty_url, "0004")  # through 0007, 0006 and 0005
+    migrate.upgrade(empty_url)
+    assert _row_counts(empty_url) == before
     migrate.check(empty_url)
