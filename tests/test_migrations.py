@@ -15,9 +15,9 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from app import migrate
+from app.auth import create_api_token
 from app.db import Base, Database
 from app.models import Assignment
-from app.auth import create_api_token
 from app.org import assign_officer, create_counter, create_officer, create_unit
 from app.users import create_user
 
