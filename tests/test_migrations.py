@@ -11,7 +11,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from conftest import ENGINES, PG_URL, WORKER, pg_schema_url, reset_pg_schema
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, func, inspect, select, table, text
 from sqlalchemy.exc import IntegrityError
 
 from app import migrate
@@ -142,7 +142,7 @@ def _row_counts(url: str) -> dict[str, int]:
     engine = _engine(url)
     try:
         with engine.connect() as connection:
-            return {name: int(connection.execute(text(f'SELECT count(*) FROM "{name}"')).scalar()
+            return {name: int(connection.scalar(select(func.count()).select_from(table(name)))
                               or 0)
                     for name in inspect(engine).get_table_names() if name != "alembic_version"}
     finally:
