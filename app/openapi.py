@@ -66,7 +66,8 @@ def _indicators_path() -> tuple[dict[str, Any], dict[str, Any]]:
                        "officer's); unit heads their unit and its "
                        "sub-units, their officers included; officers only scope=officer and only "
                        "their own rows. Per-officer rows with fewer than OFFICER_MIN_N responses "
-                       "are left out and counted in `withheld`.",
+                       "are left out and counted in `withheld`, and so are a viewer's unit "
+                       "rows (a unit or a day served by one officer scores that officer).",
         "security": [{"bearerToken": []}, {"staffSession": []}],
         "parameters": [
             {"name": "scope", "in": "query", "required": True,
@@ -89,8 +90,9 @@ def _indicators_path() -> tuple[dict[str, Any], dict[str, Any]]:
                               "to": {"type": ["string", "null"], "format": "date"},
                               "unit": {"type": ["string", "null"]},
                               "withheld": {"type": "integer",
-                                           "description": "Per-officer rows under OFFICER_MIN_N "
-                                                          "responses, left out."},
+                                           "description": "Rows under OFFICER_MIN_N responses "
+                                                          "left out: per-officer rows, and "
+                                                          "for viewers unit rows."},
                               "rows": {"type": "array", "items": indicator_row}}},
                          "The rows, oldest period first, then by unit code."),
             "401": _json(_ERROR, "Not signed in, or the token is unknown, revoked or its "

@@ -259,6 +259,7 @@ class WeeklySummary:
     comments: tuple[Comment, ...]
     comment_count: int
     adequacy: SampleAdequacy
+    unit_hidden: bool = False  # scores withheld: too few responses for this reader
 
     @property
     def week_end(self) -> date:
@@ -650,15 +651,19 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     Without ``officer_detail`` (readers who may not see one officer's scores, see
     ``auth.sees_officer_detail``) nothing finer than the unit is scored: no officer table,
     counters with their responses and waits but no IKM, category or weakest elements, and
-    comments without their scores, in time order.
+    comments without their scores, in time order. The unit itself is scored from
+    ``officer_min_n`` responses only (``unit_hidden``): a unit, or a week, served by one
+    officer scores that officer.
     """
     week = monday_of(week_start)
     unit = _unit_ref(session, unit_id)
     merged = _merge(_week_rows(session, unit_id, week))
     this = merged.get(("unit", unit_id, week), _Totals())
-    trend = _trend(merged, "unit", unit_id, week)
+    min_n = 0 if officer_detail else officer_min_n
+    hidden = 0 < this.n < min_n
+    trend = _trend(merged, "unit", unit_id, week, min_n=min_n)
     previous = trend[-2].ikm if len(trend) > 1 else None
-    ikm = this.ikm
+    ikm = None if hidden else this.ikm
     grid, histogram = _wait_grid(session, unit_id, week)
     measured = this.measured()
     if measured.n and measured.median is None and histogram:
@@ -676,7 +681,8 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
         unit=unit, week_start=week, n=this.n, flagged=this.flagged, ikm=ikm,
         category=_category(ikm), previous_ikm=previous,
         delta=ikm - previous if ikm is not None and previous is not None else None,
-        trend=trend, elements=_elements(this), wait_bands=bands, wait_answered=answered,
+        trend=trend, elements=_elements(this, hidden=hidden), wait_bands=bands,
+        wait_answered=answered, unit_hidden=hidden,
         reported_median_band=median_band, measured=measured, grid=grid,
         counters=counters,
         officers=table.rows if officer_detail else (), shrinkage=table.shrinkage,
@@ -741,11 +747,12 @@ def officer_summary(session: Session, officer_id: int, week_start: date, *,
     )
 
 
-def unit_overview(session: Session, unit_ids: Iterable[int] | None, week: date
-                  ) -> list[UnitOverview]:
+def unit_overview(session: Session, unit_ids: Iterable[int] | None, week: date, *,
+                  min_n: int = 0) -> list[UnitOverview]:
     """The unit list: each visible unit's IKM for ``week`` and the change from the week before.
 
-    ``unit_ids`` None means every unit.
+    ``unit_ids`` None means every unit. A week with fewer than ``min_n`` responses is not
+    scored (for readers who may not see one officer's scores, see ``weekly_summary``).
     """
     week = monday_of(week)
     query = select(Unit).order_by(Unit.code)
@@ -761,7 +768,8 @@ def unit_overview(session: Session, unit_ids: Iterable[int] | None, week: date
     for unit in units:
         this = merged.get(("unit", unit.id, week), _Totals())
         before = merged.get(("unit", unit.id, week - timedelta(weeks=1)), _Totals())
-        ikm, previous = this.ikm, before.ikm
+        ikm = this.ikm if this.n >= min_n else None
+        previous = before.ikm if before.n >= min_n else None
         result.append(UnitOverview(
             UnitRef(unit.id, unit.code, unit.name), this.n, ikm, _category(ikm),
             ikm - previous if ikm is not None and previous is not None else None))

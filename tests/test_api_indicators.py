@@ -246,6 +246,21 @@ def test_an_admin_and_a_viewer_see_every_unit(client: FlaskClient, world: World)
         == everything
 
 
+def test_a_viewer_gets_unit_rows_only_from_the_minimum_number_of_responses(
+    client: FlaskClient, world: World
+) -> None:
+    """A unit, or a day, served by one officer scores that officer: for a viewer, unit rows
+    follow the officers' minimum (the admin sees them all)."""
+    for period in PERIODS:
+        everything = rows_as(client, world, "admin", scope="unit", period=period)
+        answer = api(client, world.tokens["viewer"], scope="unit", period=period)
+        shown = answer.get_json()["rows"]
+        small = [r for r in everything if r["n"] < OFFICER_MIN_N]
+        assert small, period  # the world has units and days with few responses
+        assert shown == [r for r in everything if r["n"] >= OFFICER_MIN_N]
+        assert answer.get_json()["withheld"] == len(small)
+
+
 @pytest.mark.parametrize("scope", ["counter", "service"])
 def test_a_viewer_is_refused_counter_and_service_rows(
     client: FlaskClient, world: World, scope: str

@@ -432,6 +432,14 @@ def test_a_viewer_sees_every_unit_but_no_officer(app: Flask, session: Session,
     assert LOW_COMMENT in comments and "Cepat 0" in comments  # the citizens' words stay
     assert 'class="score"' not in comments and " pukul " not in comments
     assert "Urut waktu" in comments
+    # The Puskesmas had three responses (all 2s: 50,00): too few to show a viewer, since so
+    # few may be one officer's; its own head sees the score.
+    small = html(client.get(unit_url(world, "PKM-KTB2")))
+    assert "Data belum cukup: kurang dari 10 tanggapan" in small and "50,00" not in small
+    units = html(client.get("/dashboard/units?week=2026-11-16"))
+    assert "75,00" in units and "50,00" not in units
+    head = signed_in(app, "kepala.pkm@contoh.go.id")
+    assert "50,00" in html(head.get(unit_url(world, "PKM-KTB2")))
     for officer in (world.officer, world.stranger):
         assert client.get(f"/dashboard/officers/{officer.id}").status_code in (403, 404)
     assert client.get("/dashboard/me").status_code in (403, 404)

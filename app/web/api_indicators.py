@@ -159,7 +159,9 @@ def indicators() -> ResponseReturnValue:
     """Stored indicators of one scope and period kind, limited to what the caller may see.
 
     Per-officer rows with fewer than OFFICER_MIN_N responses are left out (and counted in
-    ``withheld``): with so few answers an officer could tell who gave which score.
+    ``withheld``): with so few answers an officer could tell who gave which score. For
+    viewers the same holds for unit rows: a unit served by one officer, or a day when one
+    officer served, scores that officer, and viewers may not see one officer's few answers.
     """
     if not current_user.is_authenticated:
         bearer = request.headers.get("Authorization", "").startswith("Bearer ")
@@ -175,15 +177,16 @@ def indicators() -> ResponseReturnValue:
     rows = indicator_rows(session, query.scope, query.period, first=query.first,
                           last=query.last, unit_ids=allowed.unit_ids,
                           officer_id=allowed.officer_id)
-    shown = _enough_responses(query.scope, rows)
+    shown = _enough_responses(query.scope, rows, detail=sees_officer_detail(staff()))
     response = jsonify(_body(query, shown, withheld=len(rows) - len(shown)))
     response.headers["Cache-Control"] = "private, no-store"  # personal data of officers
     response.vary.update(("Authorization", "Cookie"))
     return response
 
 
-def _enough_responses(scope: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if scope != "officer":
+def _enough_responses(scope: str, rows: list[dict[str, Any]], *, detail: bool
+                      ) -> list[dict[str, Any]]:
+    if scope != "officer" and detail:
         return rows
     minimum = settings().officer_min_n
     return [row for row in rows if row["n"] >= minimum]

@@ -174,7 +174,8 @@ def home() -> ResponseReturnValue:
 def units() -> ResponseReturnValue:
     """The units this user may see, with the week's IKM and its change."""
     week = _week(request.args.get("week"))
-    rows = unit_overview(db_session(), unit_scope(db_session(), staff()), week)
+    rows = unit_overview(db_session(), unit_scope(db_session(), staff()), week,
+                         min_n=0 if sees_officer_detail(staff()) else settings().officer_min_n)
     return render_template("dashboard_units.html", rows=rows, week=week)
 
 
