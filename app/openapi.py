@@ -136,7 +136,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "submitted_at": {"type": ["string", "null"], "format": "date-time",
                              "description": "ISO 8601 with an offset; at most 7 days old and "
                                             "5 minutes in the future (offline kiosks)."},
-            "channel": {"type": "string", "enum": ["api", "kiosk"], "default": "api"},
+            "channel": {"type": ["string", "null"], "enum": ["api", "kiosk", None],
+                        "default": "api", "description": "null or absent: api"},
         },
     }
     created = {"type": "object", "properties": {

@@ -395,6 +395,10 @@ def test_a_body_that_is_not_sent_as_json_is_a_415(
     assert response_count(session) == 0
     sent = client.post(URL, data=raw, content_type="application/json; charset=utf-8")
     assert sent.status_code == 201
+    # A +json type needs a preflight from a browser too.
+    vendor = client.post(URL, data=json.dumps(body(world)),
+                         content_type="application/vnd.suara+json")
+    assert vendor.status_code == 201
 
 
 @pytest.mark.parametrize(("field", "key", "message"), [
@@ -643,7 +647,7 @@ def test_the_fourth_post_in_a_minute_gets_a_json_429(
     indonesian = post(client, body(world), headers={"Accept-Language": "id-ID,id;q=0.9"})
     assert indonesian.status_code == 429
     assert indonesian.get_json()["error"].startswith(
-        "terlalu banyak permintaan dari alamat ini (batas 3 per 1 minute); coba lagi setelah ")
+        "terlalu banyak permintaan dari alamat ini (batas 3 per menit); coba lagi setelah ")
     assert response_count(session) == 3
 
 

@@ -239,7 +239,9 @@ def test_a_same_site_next_is_followed(client: FlaskClient, head: User) -> None:
 
 def test_sign_out_is_post_only_and_needs_the_csrf_token(client: FlaskClient, head: User) -> None:
     assert sign_in(client, HEAD).status_code == 303
-    assert client.get("/keluar").status_code == 405
+    wrong_method = client.get("/keluar")
+    assert wrong_method.status_code == 405
+    assert "Alamat ini tidak dibuka dengan cara itu" in wrong_method.get_data(as_text=True)
     assert client.post("/keluar").status_code == 400  # no token: a cross-site form cannot
     assert signed_in_user_id(client) is not None
     response = client.post("/keluar", data={"csrf_token": csrf_token(client)})

@@ -66,6 +66,12 @@ def _msg(key: str) -> str:
     return api_text(API_MESSAGES[key])
 
 
+def _is_json(mimetype: str) -> bool:
+    """application/json or a +json type: both need a CORS preflight from a browser."""
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
 # An integer too long to be a score stays valid JSON (a 422 names the field): Python refuses
 # to convert integers of over 4,300 digits, which would make it a 400 "not JSON".
 _TOO_LONG = 10**40
@@ -122,7 +128,7 @@ def create_response() -> ResponseReturnValue:
     """Store one response; a retried id is answered, never stored twice."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return _error(413, _msg("too_large"))
-    if request.mimetype != "application/json":
+    if not _is_json(request.mimetype):
         # Any web page can make a visitor's browser send text/plain or a form across sites
         # without asking first; application/json needs a CORS preflight, which this API
         # never grants. So a page elsewhere cannot rate counters through its visitors.

@@ -52,10 +52,21 @@ def _hit(spec: str, scope: str) -> None:
             wait = max(1, math.ceil(reset - time.time()))
             # The API shows this text; the pages show their own (see app.web.errors).
             raise TooManyRequests(api_text((
-                f"terlalu banyak permintaan dari alamat ini (batas {item}); coba lagi "
-                f"setelah {wait} detik",
+                f"terlalu banyak permintaan dari alamat ini (batas {_in_indonesian(item)}); "
+                f"coba lagi setelah {wait} detik",
                 f"too many requests from this address (limit {item}); retry after {wait} s")),
                 retry_after=wait)
+
+
+PER = {"second": "detik", "minute": "menit", "hour": "jam", "day": "hari", "month": "bulan",
+       "year": "tahun"}
+
+
+def _in_indonesian(item: RateLimitItem) -> str:
+    """"120 per 1 minute" as "120 per menit", "2000 per 2 hour" as "2000 per 2 jam"."""
+    unit = PER.get(item.GRANULARITY.name, item.GRANULARITY.name)
+    return f"{item.amount} per {unit}" if item.multiples == 1 \
+        else f"{item.amount} per {item.multiples} {unit}"
 
 
 def per_address(

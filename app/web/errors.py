@@ -22,6 +22,9 @@ STAFF_MESSAGES = {
              "halamannya, lalu kirim sekali lagi."),
     413: ("Kiriman terlalu besar", "Isian yang dikirim terlalu besar untuk formulir ini."),
     404: REFUSED,
+    405: ("Permintaan tidak dapat diproses",
+          "Alamat ini tidak dibuka dengan cara itu. Gunakan tombol dan tautan di halaman."),
+    500: ("Terjadi kesalahan", "Terjadi kesalahan di server. Coba lagi sebentar lagi."),
     429: ("Terlalu banyak percobaan", "Terlalu banyak percobaan dari alamat ini. Tunggu "
                                       "sebentar, lalu coba lagi."),
 }
@@ -31,8 +34,12 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+# Where no route matched (404, 405) there is no blueprint: the staff paths tell.
+STAFF_PATHS = ("/dashboard/", "/masuk", "/keluar")
+
+
 def _for_staff() -> bool:
-    return request.blueprint in STAFF_BLUEPRINTS or request.path.startswith("/dashboard/")
+    return request.blueprint in STAFF_BLUEPRINTS or request.path.startswith(STAFF_PATHS)
 
 
 def _staff_page(key: str | int, status: int) -> ResponseReturnValue:
@@ -49,7 +56,7 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     elif status == 429 and request.endpoint == "public.submit":
         wait = next((value for name, value in error.get_headers() if name == "Retry-After"), 60)
         response = make_response(form_refused_page(429, "error_ratelimit_form", wait=wait))
-    elif _for_staff() and status in STAFF_MESSAGES:
+    elif _for_staff():
         response = make_response(_staff_page(status, status))
     else:
         response = make_response(message_page(PAGES.get(status, "error"), status))
@@ -70,6 +77,8 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
 def _server_error(error: Exception) -> ResponseReturnValue:
     if _wants_json():
         return jsonify(error="internal error"), 500
+    if _for_staff():
+        return _staff_page(500, 500)
     return message_page("error", 500)
 
 
