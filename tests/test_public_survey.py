@@ -946,6 +946,45 @@ def test_a_comment_that_shows_nothing_is_no_comment(
     assert row.comment is None
 
 
+PAGE_BUDGET = 14 * 1024  # what the first round trip of a new connection carries
+
+
+def _sent_bytes(response: TestResponse) -> int:
+    """The bytes on the wire: status line, headers (cookies included), blank line, body."""
+    status = f"HTTP/1.1 {response.status}\r\n"
+    headers = "".join(f"{name}: {value}\r\n" for name, value in response.headers.items())
+    return len((status + headers + "\r\n").encode()) + len(response.get_data())
+
+
+def test_the_page_fits_the_first_round_trip_even_with_the_longest_names(
+    client: FlaskClient, session: Session
+) -> None:
+    """Issue 3: the whole page at most 14 KB compressed, in one request. Every name is at the
+    200 characters a name may have, and the 422 page carries all nine messages."""
+    long = "Pelayanan Administrasi Kependudukan dan Pencatatan Sipil Kabupaten Lampung Utara "
+    seeded = make_unit(session, "LONG", (long * 3)[:200],
+                       services=(("S1", (long * 3)[1:201]), ("S2", (long * 3)[2:202])),
+                       counter=("L1", (long * 3)[3:203]))
+    officer = make_officer(session, seeded, NIP, (long * 3)[4:204])
+    put_on_duty(session, officer, seeded.counter, utcnow())
+    gzip_please = {"Accept-Encoding": "gzip, deflate, br"}
+    url = f"/s/{seeded.token}"
+    pages = {language: client.get(f"{url}?lang={language}", headers=gzip_please)
+             for language in ("id", "en")}
+    form = survey_form(client.get(url))
+    for code in SCORES:
+        form.pop(code)
+    pages["422"] = client.post(url, data={**form, "comment": "x" * 1000}, headers=gzip_please)
+    for name, page in pages.items():
+        assert page.status_code == (422 if name == "422" else 200), name
+        assert page.headers["Content-Encoding"] == "gzip", name
+        html = gzip.decompress(page.get_data()).decode()
+        assert seeded.counter.name in html and officer.name in html, name
+        # Nothing more to fetch (the icon is an inline data: URL, so no /favicon.ico either).
+        assert not re.search(r'(?:href|src)="(?!data:|#|\?lang=)', html), name
+        assert _sent_bytes(page) <= PAGE_BUDGET, (name, _sent_bytes(page))
+
+
 @pytest.mark.parametrize(("accept", "gzipped"), [
     ("gzip", True), ("gzip, deflate, br", True), ("*", True), ("gzip;q=0, identity", False),
     ("identity", False), ("", False),
