@@ -378,6 +378,18 @@ def test_a_nul_byte_in_the_comment_is_removed(
 # Malformed requests ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("offset", "status"), [
+    (timedelta(days=-7), 201), (timedelta(days=-7, seconds=-1), 422),
+    (timedelta(minutes=5), 201), (timedelta(minutes=5, seconds=1), 422),
+], ids=["7d-old", "7d1s-old", "5m-ahead", "5m1s-ahead"])
+def test_submitted_at_is_accepted_up_to_7_days_old_and_5_minutes_ahead_exactly(
+    client: FlaskClient, session: Session, world: World, offset: timedelta, status: int
+) -> None:
+    answer = post(client, body(world, submitted_at=iso(NOW + offset)))
+    assert answer.status_code == status, answer.get_json()
+    assert response_count(session) == (1 if status == 201 else 0)
+
+
 @pytest.mark.parametrize("content_type", [
     "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None,
 ], ids=["text", "form", "multipart", "none"])

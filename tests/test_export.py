@@ -160,3 +160,23 @@ def test_out_writes_the_file_and_reports_the_count(
     assert result.exit_code == 0, result.output
     assert "exported 5 responses" in result.stderr
     assert len(csv_rows(out.read_text(encoding="utf-8"))) == 5
+
+
+def test_every_text_column_is_neutralised_not_only_the_comment(
+    app: Flask, session: Session, runner: FlaskCliRunner
+) -> None:
+    """Names come from staff and imports: a unit, counter, service or officer name can start
+    like a formula too."""
+    seeded = make_unit(session, "FORMULA", "=1+1 Unit", services=(("S1", "+Layanan"),
+                                                                   ("S2", "Biasa")),
+                       counter=("L1", "-Loket"))
+    officer = make_officer(session, seeded, NIP, "@Petugas")
+    put_on_duty(session, officer, seeded.counter, LAST_OF_16TH)
+    record(app, session, seeded.counter, LAST_OF_16TH, service="S1", comment="biasa")
+    release(session)
+    (row,) = csv_rows(export(runner))
+    assert (row["unit_name"], row["counter_name"], row["service_name"], row["officer_name"]) \
+        == ("'=1+1 Unit", "'-Loket", "'+Layanan", "'@Petugas")
+    assert row["comment"] == "biasa"
+    (line,) = [json.loads(text) for text in export(runner, "--format", "jsonl").splitlines()]
+    assert line["unit_name"] == "=1+1 Unit" and line["officer_name"] == "@Petugas"

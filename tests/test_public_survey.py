@@ -694,6 +694,22 @@ def test_a_second_response_from_one_device_within_ten_minutes_is_kept_but_flagge
     assert rows[3].device_hash != rows[0].device_hash
 
 
+@pytest.mark.parametrize(("after", "repeat"), [
+    (timedelta(minutes=9, seconds=59), True),
+    (timedelta(minutes=10), False),
+    (timedelta(minutes=10, seconds=1), False),
+], ids=["9m59s", "10m00s", "10m01s"])
+def test_the_repeat_window_is_ten_minutes_exactly(
+    client: FlaskClient, session: Session, world: World, clock: Clock, after: timedelta,
+    repeat: bool
+) -> None:
+    start = clock.now
+    assert open_and_submit(client, world.home.token).status_code == 303
+    clock.now = start + after
+    assert open_and_submit(client, world.home.token, U1="1").status_code == 303
+    assert [r.flag_repeat for r in response_rows(session)] == [False, repeat]
+
+
 def test_a_form_sent_again_with_other_answers_is_a_repeat_however_late(
     client: FlaskClient, session: Session, world: World, clock: Clock
 ) -> None:
