@@ -20,7 +20,7 @@ from app.jobs import run_aggregation
 from app.models import Counter, Indicator, Officer, Response, Unit
 from app.surveys import latest
 
-WEEKS = 3
+WEEKS = 5  # enough weeks to tell a climb from a zig-zag
 
 
 def db_of(app: Flask) -> Database:
@@ -116,6 +116,14 @@ def test_demo_history_is_deterministic_and_tells_its_story(
             return mean(sum(r.scores()) / 9 for r in improving if r.local_week == week)
 
         assert week_mean(weeks[-2]) - week_mean(weeks[0]) > 0.3
+        # Week by week, not only first against last: the weekly means climb, each week at
+        # most a little (sampling noise) below the one before, the trend ~0.15 a week.
+        means = [week_mean(week) for week in weeks[:-1]]  # the last week is still going on
+        assert all(later > earlier - 0.15 for earlier, later in zip(means, means[1:], strict=False)), means
+        xs = range(len(means))
+        slope = (sum((x - mean(xs)) * (y - mean(means)) for x, y in zip(xs, means, strict=True))
+                 / sum((x - mean(xs)) ** 2 for x in xs))
+        assert slope > 0.1, means
 
     # The same seed on a fresh database gives the same responses, answer for answer.
     demo(runner, "--reset", "--weeks", str(WEEKS), "--seed", "7")
