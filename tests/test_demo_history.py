@@ -119,7 +119,8 @@ def test_demo_history_is_deterministic_and_tells_its_story(
         # Week by week, not only first against last: the weekly means climb, each week at
         # most a little (sampling noise) below the one before, the trend ~0.15 a week.
         means = [week_mean(week) for week in weeks[:-1]]  # the last week is still going on
-        assert all(later > earlier - 0.15 for earlier, later in zip(means, means[1:], strict=False)), means
+        steps = zip(means, means[1:], strict=False)
+        assert all(later > earlier - 0.15 for earlier, later in steps), means
         xs = range(len(means))
         slope = (sum((x - mean(xs)) * (y - mean(means)) for x, y in zip(xs, means, strict=True))
                  / sum((x - mean(xs)) ** 2 for x in xs))
