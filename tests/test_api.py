@@ -466,7 +466,10 @@ def test_a_revoked_token_is_a_404(
     old = world.home.token
     new = issue_token(session, world.home.counter).token
     session.commit()
-    assert post(client, body(world, token=old)).status_code == 404
+    revoked = post(client, body(world, token=old))
+    unknown = post(client, body(world, token="TokenYangTidakAda"))
+    assert revoked.status_code == unknown.status_code == 404
+    assert revoked.get_json() == unknown.get_json()  # a revoked token says no more
     assert response_count(session) == 0
     assert post(client, body(world, token=new)).status_code == 201
 

@@ -200,3 +200,17 @@ def test_secret_key_fallbacks_are_the_old_keys_separated_by_spaces() -> None:
 def test_bad_secret_key_fallbacks_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_the_default_submission_limit_is_generous_for_a_shared_carrier_address() -> None:
+    """Many citizens share one public address behind carrier-grade NAT (issue 3): the
+    default per-address limit lets a busy office through, at least 100 submissions a minute
+    and 1,000 an hour."""
+    from limits import parse_many
+
+    for item in parse_many(Settings().rate_limit_submit):
+        hours = item.get_expiry() / 3600
+        if item.get_expiry() <= 60:
+            assert item.amount >= 100, str(item)
+        else:
+            assert item.amount / hours >= 1000, str(item)

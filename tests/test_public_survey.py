@@ -135,6 +135,11 @@ def test_a_revoked_token_gets_a_friendly_410_page_that_reveals_nothing(
     for secret in (world.home.unit.name, world.home.counter.name, on_duty.name, NIP):
         assert secret not in html
     assert 'name="csrf_token"' not in html
+    english = client.get(f"/s/{old}?lang=en")
+    assert english.status_code == 410 and "This code is no longer valid" in html_of(english)
+    assert world.home.counter.name not in html_of(english)
+    unknown = client.get("/s/ThisTokenDoesNotExist?lang=en")
+    assert unknown.status_code == 404 and "Page not found" in html_of(unknown)
 
 
 def test_a_form_opened_before_the_token_was_revoked_stores_nothing(
