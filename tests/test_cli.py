@@ -285,6 +285,13 @@ def test_officers_import_bad_file_imports_nothing(app: Flask, runner: FlaskCliRu
     assert count(app, Officer) == before == 1
 
 
+def import_lines(app: Flask, runner: FlaskCliRunner, tmp_path: Path, *rows: str) -> Result:
+    """`officers import` of a UTF-8 file: the header, then ``rows``."""
+    path = tmp_path / "officers.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return invoke(app, runner, "officers", "import", str(path))
+
+
 @pytest.mark.parametrize(("cell", "shown"), [
     ("Null\x00Byte", "U+0000"),  # PostgreSQL refused it with a traceback; SQLite stored it
     ("Rina \u202eilatsuM", "U+202E"),  # right-to-left override: reversed on the survey page
@@ -294,10 +301,8 @@ def test_officers_import_bad_file_imports_nothing(app: Flask, runner: FlaskCliRu
 def test_officers_import_refuses_invisible_characters_in_names(
     app: Flask, runner: FlaskCliRunner, units: None, tmp_path: Path, cell: str, shown: str
 ) -> None:
-    path = tmp_path / "officers.csv"
-    path.write_text(f"{HEADER}\n{NIP_A},{cell},DUKCAPIL,Petugas\n"
-                    f"{NIP_B},Siti Lestari,PKM-MDK,Bidan\n", encoding="utf-8")
-    result = invoke(app, runner, "officers", "import", str(path))
+    result = import_lines(app, runner, tmp_path, f"{NIP_A},{cell},DUKCAPIL,Petugas",
+                          f"{NIP_B},Siti Lestari,PKM-MDK,Bidan")
     assert result.exit_code != 0
     assert f"line 2: name contains the invisible or control character {shown}" in result.output
     assert "Traceback" not in result.output and "line 3" not in result.output
@@ -307,10 +312,8 @@ def test_officers_import_refuses_invisible_characters_in_names(
 def test_officers_import_a_field_over_the_csv_limit_is_reported_by_line(
     app: Flask, runner: FlaskCliRunner, units: None, tmp_path: Path
 ) -> None:
-    path = tmp_path / "officers.csv"
-    path.write_text(f"{HEADER}\n{NIP_B},Siti Lestari,PKM-MDK,Bidan\n"
-                    f"{NIP_A},\"{'A' * 200_000}\",DUKCAPIL,Petugas\n", encoding="utf-8")
-    result = invoke(app, runner, "officers", "import", str(path))
+    result = import_lines(app, runner, tmp_path, f"{NIP_B},Siti Lestari,PKM-MDK,Bidan",
+                          f"{NIP_A},\"{'A' * 200_000}\",DUKCAPIL,Petugas")
     assert result.exit_code != 0
     assert "line 3: the file cannot be read from here on as CSV" in result.output
     assert "Traceback" not in result.output

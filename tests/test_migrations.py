@@ -13,11 +13,12 @@ from alembic.util import CommandError
 from conftest import ENGINES, PG_URL, WORKER, pg_schema_url, reset_pg_schema
 from sqlalchemy import Engine, create_engine, func, inspect, select, table, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app import migrate
 from app.auth import create_api_token
 from app.db import Base, Database
-from app.models import Assignment
+from app.models import Assignment, Counter, Officer, Unit
 from app.org import assign_officer, create_counter, create_officer, create_unit
 from app.users import create_user
 
@@ -64,14 +65,18 @@ def _revisions_base_to_head() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
+def _seed_org(session: Session) -> tuple[Unit, Counter, Officer]:
+    unit = create_unit(session, "U", "Unit", "other")
+    counter = create_counter(session, unit, "C", "Counter")
+    return unit, counter, create_officer(session, "198609262015051001", "Ahmad", unit, "Staf")
+
+
 def _assert_overlap_refused(url: str) -> None:
     """The overlap guard (trigger / exclusion constraint) exists after migrating."""
     database = Database(url)
     session = database.session()
     try:
-        unit = create_unit(session, "U", "Unit", "other")
-        counter = create_counter(session, unit, "C", "Counter")
-        officer = create_officer(session, "198609262015051001", "Ahmad", unit, "Staf")
+        unit, counter, officer = _seed_org(session)
         assign_officer(session, officer, counter, datetime(2026, 1, 5, 1, tzinfo=UTC),
                        datetime(2026, 1, 5, 5, tzinfo=UTC))
         session.add(Assignment(officer=officer, counter=counter,
@@ -156,9 +161,7 @@ def test_stepping_down_and_up_across_table_rebuilds_keeps_every_row(empty_url: s
     database = Database(empty_url)
     session = database.session()
     try:
-        unit = create_unit(session, "U", "Unit", "other")
-        counter = create_counter(session, unit, "C", "Counter")
-        officer = create_officer(session, "198609262015051001", "Ahmad", unit, "Staf")
+        unit, counter, officer = _seed_org(session)
         assign_officer(session, officer, counter, datetime(2026, 1, 5, 1, tzinfo=UTC))
         head = create_user(session, "kepala@contoh.go.id", "kata-sandi-uji-2026", "unit_head",
                            unit=unit)
