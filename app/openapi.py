@@ -50,7 +50,7 @@ def _indicators_path() -> tuple[dict[str, Any], dict[str, Any]]:
                 "scope=unit, period=month only: the people the unit served that month (entered "
                 "on the unit page), the Krejcie-Morgan sample size for them, and whether the "
                 "month's responses, all survey versions together, reach it (false: \"sampel "
-                "belum memenuhi\"); null without a served count."),
+                "belum memenuhi\"); each of the three is null without a served count."),
                 "properties": {"served": _nullable_int, "required": _nullable_int,
                                "adequate": {"type": ["boolean", "null"]}}},
             "comments": {"type": "integer"},

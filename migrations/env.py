@@ -54,8 +54,14 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     # users deleted every API token. SQLite's own recipe for altering a table: foreign keys
     # off around the change (outside a transaction, or the pragma does nothing), then
     # foreign_key_check before trusting the result.
+    # A caller that hands over a connection inside its own transaction keeps it: the pragma
+    # could not act there, and rolling back would undo the caller's work.
+    own = not connection.in_transaction()
     driver = connection.connection.driver_connection
-    driver.execute("PRAGMA foreign_keys=OFF")
+    if own:
+        driver.execute("PRAGMA foreign_keys=OFF")
+        if driver.execute("PRAGMA foreign_keys").fetchone()[0] != 0:
+            raise RuntimeError("SQLite kept foreign keys on: a table rebuild would cascade")
     try:
         with context.begin_transaction():
             context.run_migrations()
@@ -63,9 +69,10 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
             if broken:
                 raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
     finally:
-        if connection.in_transaction():
-            connection.rollback()
-        driver.execute("PRAGMA foreign_keys=ON")
+        if own:
+            if connection.in_transaction():
+                connection.rollback()
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -178,3 +178,20 @@ def test_stepping_down_and_up_across_table_rebuilds_keeps_every_row(empty_url: s
     migrate.upgrade(empty_url)
     assert _row_counts(empty_url) == before
     migrate.check(empty_url)
+
+
+def test_a_migration_on_a_callers_open_transaction_stays_the_callers(tmp_path: Path) -> None:
+    """Alembic's pattern for running inside one's own transaction: env.py must neither roll
+    it back nor try the foreign-keys pragma there (it cannot act inside a transaction)."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'caller.db'}"
+    engine = _engine(url)
+    try:
+        with engine.begin() as connection:
+            config = migrate.alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        assert {t.name for t in Base.metadata.sorted_tables} <= _tables(url)
+    finally:
+        engine.dispose()

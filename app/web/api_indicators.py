@@ -51,6 +51,10 @@ MESSAGES = {
     "officer_private": ("data per petugas hanya untuk petugas itu, kepala unitnya, dan admin",
                         "per-officer data is only for that officer, their unit head and "
                         "administrators"),
+    "viewer_period": ("akun pemantau hanya dapat membaca period=week atau month: angka harian "
+                      "sekecil itu dapat menunjuk satu petugas",
+                      "a viewer account can only read period=week or month: daily figures are "
+                      "small enough to single out one officer"),
     "unit_only": ("akun pemantau hanya dapat membaca scope=unit: angka per loket dan per "
                   "layanan dapat menunjuk satu petugas, jadi hanya untuk kepala unit dan admin",
                   "a viewer account can only read scope=unit: counter and service figures can "
@@ -131,6 +135,10 @@ def row_filter(session: Session, user: User, query: IndicatorQuery) -> RowFilter
         return "officer_private"
     if not sees_officer_detail(user) and query.scope in ("counter", "service"):
         return "unit_only"
+    if user.role == "viewer" and query.period == "day":
+        # A day's row is often one officer's, and the week minus its published days gives
+        # back a withheld day exactly (the NRRs carry four decimals).
+        return "viewer_period"
     scope = unit_scope(session, user)
     officer_id = user.officer_id if user.role == "officer" else None
     if query.unit_code is None:
