@@ -69,6 +69,13 @@ def sees_officer_detail(user: User) -> bool:
     return user.role in ("admin", "unit_head")
 
 
+def unit_scores_from(user: User, officer_min_n: int) -> int:
+    """The fewest responses a unit's figures need before ``user`` sees their scores: any for
+    those who see officer detail; ``officer_min_n`` for the others, since a unit or a week
+    served by one officer scores that officer (see ``summary.weekly_summary``)."""
+    return 0 if sees_officer_detail(user) else officer_min_n
+
+
 def can_view_officer(session: Session, user: User, officer: Officer) -> bool:
     """Per-officer feedback is the officer's personal data: only that officer, their unit
     head and administrators see it (viewers do not)."""

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from app.auth import sees_officer_detail, unit_scope
+from app.auth import sees_officer_detail, unit_scope, unit_scores_from
 from app.extensions import db_session, settings
 from app.indicators import indicator_rows
 from app.models import User
@@ -185,19 +185,13 @@ def indicators() -> ResponseReturnValue:
     rows = indicator_rows(session, query.scope, query.period, first=query.first,
                           last=query.last, unit_ids=allowed.unit_ids,
                           officer_id=allowed.officer_id)
-    shown = _enough_responses(query.scope, rows, detail=sees_officer_detail(staff()))
+    minimum = settings().officer_min_n if query.scope == "officer" \
+        else unit_scores_from(staff(), settings().officer_min_n)
+    shown = [row for row in rows if row["n"] >= minimum]
     response = jsonify(_body(query, shown, withheld=len(rows) - len(shown)))
     response.headers["Cache-Control"] = "private, no-store"  # personal data of officers
     response.vary.update(("Authorization", "Cookie"))
     return response
-
-
-def _enough_responses(scope: str, rows: list[dict[str, Any]], *, detail: bool
-                      ) -> list[dict[str, Any]]:
-    if scope != "officer" and detail:
-        return rows
-    minimum = settings().officer_min_n
-    return [row for row in rows if row["n"] >= minimum]
 
 
 def _body(query: IndicatorQuery, rows: list[dict[str, Any]], *, withheld: int

@@ -12,7 +12,13 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from app import charts
-from app.auth import can_view_officer, can_view_unit, sees_officer_detail, unit_scope
+from app.auth import (
+    can_view_officer,
+    can_view_unit,
+    sees_officer_detail,
+    unit_scope,
+    unit_scores_from,
+)
 from app.db import utcnow
 from app.extensions import database, db_session, settings
 from app.models import Officer, Unit
@@ -175,7 +181,7 @@ def units() -> ResponseReturnValue:
     """The units this user may see, with the week's IKM and its change."""
     week = _week(request.args.get("week"))
     rows = unit_overview(db_session(), unit_scope(db_session(), staff()), week,
-                         min_n=0 if sees_officer_detail(staff()) else settings().officer_min_n)
+                         min_n=unit_scores_from(staff(), settings().officer_min_n))
     return render_template("dashboard_units.html", rows=rows, week=week)
 
 
