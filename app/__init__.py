@@ -8,7 +8,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import PROJECT_ROOT, Settings
 from app.db import Database
-from app.feedback import TodaysSalt
 from app.i18n import load_catalogue
 from app.surveys import load_surveys
 
@@ -48,7 +47,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["suara.db"] = Database(
         settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
-    app.extensions["suara.salts"] = TodaysSalt()
 
     from flask_wtf.csrf import CSRFProtect
 

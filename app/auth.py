@@ -126,3 +126,10 @@ def record_token_use(session: Session, token_id: int, *, now: datetime) -> None:
 
 
 TOKEN_USE_RESOLUTION = timedelta(hours=1)
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of an account, on every device, a copied cookie included: the
+    session epoch kept in each session's id no longer matches."""
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_epoch=User.session_epoch + 1))

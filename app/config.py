@@ -134,7 +134,7 @@ class Settings:
     retention_hash_days: int = 30
     retention_job_runs_days: int = 90
     sqlite_busy_timeout_ms: int = 5000
-    ratelimit_storage_uri: str = "lazymemory://"
+    ratelimit_storage_uri: str = "memory://"
     rate_limit_submit: str = "120 per minute;2000 per hour"
     trusted_proxies: int = 0
 
@@ -187,7 +187,7 @@ class Settings:
             retention_hash_days=_int(env, "RETENTION_HASH_DAYS", 30, 1, 3650),
             retention_job_runs_days=_int(env, "RETENTION_JOB_RUNS_DAYS", 90, 1, 3650),
             sqlite_busy_timeout_ms=_int(env, "SQLITE_BUSY_TIMEOUT_MS", 5000, 0, 600_000),
-            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "lazymemory://",
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
             rate_limit_submit=_rate_limit(env, "RATE_LIMIT_SUBMIT",
                                           "120 per minute;2000 per hour"),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.answers import Answers
 from app.db import Base
-from app.feedback import Answers, Submission, record_response
+from app.feedback import Submission, record_response
 from app.models import Counter, Officer, Unit, User
 from app.org import (
     assign_officer,

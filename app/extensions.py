@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
-from app.feedback import TodaysSalt
 from app.surveys import Survey
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def database() -> Database:
@@ -29,22 +30,17 @@ def surveys() -> dict[tuple[str, int], Survey]:
     return value
 
 
-def todays_salt() -> TodaysSalt:
-    """This process's memory of the day's salt (see ``TodaysSalt``)."""
-    value: TodaysSalt = current_app.extensions["suara.salts"]
-    return value
-
-
 def db_session() -> Session:
-    """The request's session for lookups, opened on first use and closed at teardown.
+    """The request's one session and transaction, opened on first use.
 
-    Its transaction is deferred: on SQLite it takes no write lock. A view writes in a short
-    ``database().session_scope()`` of its own after the lookups, so concurrent writers hold
-    the lock only for the insert; anything left uncommitted rolls back at teardown.
+    The view that changes something commits it (the boundary); whatever is left uncommitted
+    rolls back at teardown, so a failed request stores nothing. A request that may write
+    (any method but GET, HEAD and OPTIONS) begins with SQLite's write lock (``BEGIN
+    IMMEDIATE``), so it waits for other writers up front instead of failing halfway.
     """
     session: Session | None = g.get("db_session")
     if session is None:
-        session = database().session(write=False)
+        session = database().session(write=request.method not in SAFE_METHODS)
         g.db_session = session
     return session
 

@@ -1,28 +1,24 @@
-"""Recording citizen feedback: validation, the response row, idempotency and abuse flags."""
+"""Storing citizen feedback: the response row, its counter and officer, idempotency, flags."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-import secrets
-import unicodedata
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, String, bindparam, select
+from sqlalchemy import ColumnElement, String, bindparam, select
 from sqlalchemy.orm import Session
 
-from app.db import DriverStatement, UTCDateTime, dialect_insert, insert_for
+from app.answers import Answers
+from app.db import UTCDateTime, dialect_insert
 from app.models import (
     Counter,
     CounterToken,
-    DailySalt,
     Officer,
     Response,
     Service,
@@ -32,162 +28,14 @@ from app.models import (
 from app.models.feedback import MAX_MEASURED_WAIT_MIN
 from app.org import CODE_PATTERN, TOKEN_PATTERN, on_duty_query
 from app.periods import local_periods
+from app.privacy import daily_salt, existing_salt, salted_hash
 from app.surveys import Survey
 
 DEFAULT_SURVEY_ID = "skm-2017"
 REPEAT_WINDOW = timedelta(minutes=10)
 MAX_LATE_SYNC = timedelta(days=7)
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-SCORE_TEXT = re.compile(r"^[0-9]{1,3}$")  # ASCII digits only: '²'.isdigit() is True
 PROFILE_COLUMNS = ("sex", "age_band", "education", "occupation")
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """A validation problem with one field: a message key of the catalogue and its params."""
-
-    key: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Answers:
-    """A validated submission, ready to store."""
-
-    scores: tuple[int, ...]
-    wait_band: str | None = None
-    service_code: str | None = None
-    comment: str | None = None
-    profile: Mapping[str, str] = field(default_factory=dict)
-
-    def canonical(self) -> dict[str, object]:
-        """A JSON-able form, the same for the same answers (for idempotency checks)."""
-        return {
-            "scores": list(self.scores),
-            "wait_band": self.wait_band,
-            "service": self.service_code,
-            "comment": self.comment,
-            "profile": dict(sorted(self.profile.items())),
-        }
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _score(value: object) -> int | None:
-    """An integer score from a form string or a JSON number; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and SCORE_TEXT.fullmatch(value.strip()):
-        return int(value.strip())
-    return None
-
-
-# Dropped from free text: control characters (but newline and tab), lone surrogates, the
-# bidirectional embeddings, overrides and isolates that could make a comment display as
-# something else on a staff page, and the zero-width space and BOM, which mean nothing here.
-# Other format characters stay (the zero-width joiner holds emoji such as 👨‍👩‍👧 together, tag
-# characters make flags), and so do characters newer than Python's Unicode tables. A comment
-# that shows nothing at all is no comment (see ``_visible``).
-_DROPPED = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\ufeff")
-
-
-def _kept(ch: str) -> bool:
-    if ch in "\n\t":
-        return True
-    return unicodedata.category(ch) not in ("Cc", "Cs") and ch not in _DROPPED
-
-
-def _visible(text: str) -> bool:
-    """Whether ``text`` shows anything: a character that is neither a control, a format
-    character (joiners, marks) nor white space."""
-    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
-
-
-def clean_text(value: str) -> str:
-    """Normalise a free-text answer: NFC, without control characters (but newline and
-    tab), lone surrogates, bidirectional controls, zero-width spaces and BOMs."""
-    value = unicodedata.normalize("NFC", value)
-    return "".join(ch for ch in value if _kept(ch)).strip()
-
-
-def parse_answers(
-    survey: Survey, service_codes: set[str], raw: Mapping[str, object]
-) -> tuple[Answers | None, dict[str, FieldError]]:
-    """Validate a submission from the form or the API; return answers or errors by field.
-
-    ``raw`` holds the element codes (U1…U9), ``wait_band``, ``service``, ``comment`` and
-    ``profile`` (a mapping of profile item code to option code). Optional items may be blank.
-    """
-    errors: dict[str, FieldError] = {}
-    scores: list[int] = []
-    for number, element in enumerate(survey.elements, start=1):
-        value = raw.get(element.code)
-        if _blank(value):
-            errors[element.code] = FieldError(
-                "error_required", {"code": element.code, "number": number, "name": element.name})
-            continue
-        score = _score(value)
-        if score is None or not 1 <= score <= 4:
-            errors[element.code] = FieldError("error_score_range", {"code": element.code})
-            continue
-        scores.append(score)
-
-    wait_band = raw.get("wait_band")
-    if _blank(wait_band):
-        wait_band = None
-    elif not isinstance(wait_band, str) or survey.wait_band(wait_band) is None:
-        errors["wait_band"] = FieldError("error_wait_band")
-
-    service = raw.get("service")
-    if _blank(service):
-        service = None
-    elif not isinstance(service, str) or service not in service_codes:
-        errors["service"] = FieldError("error_service")
-
-    comment = raw.get("comment")
-    if _blank(comment):
-        comment = None
-    elif not isinstance(comment, str):
-        errors["comment"] = FieldError("error_comment_type")
-    else:
-        comment = clean_text(comment)
-        if len(comment) > survey.comment_max_length:
-            errors["comment"] = FieldError(
-                "error_comment_length", {"max": survey.comment_max_length, "n": len(comment)}
-            )
-        comment = comment if _visible(comment) else None
-
-    profile: dict[str, str] = {}
-    raw_profile = raw.get("profile")
-    if raw_profile is None:
-        raw_profile = {}
-    if not isinstance(raw_profile, Mapping):
-        errors["profile"] = FieldError("error_profile")
-        raw_profile = {}
-    for key, value in raw_profile.items():
-        item = survey.profile_item(str(key))
-        if item is None:
-            errors[f"profile.{key}"[:64]] = FieldError("error_profile_key", {"key": str(key)[:32]})
-        elif _blank(value):
-            continue
-        elif not isinstance(value, str) or value not in {o.code for o in item.options}:
-            errors[f"profile.{key}"] = FieldError("error_profile")
-        else:
-            profile[item.code] = value
-
-    if errors:
-        return None, errors
-    return Answers(
-        tuple(scores),
-        wait_band if isinstance(wait_band, str) else None,
-        service if isinstance(service, str) else None,
-        comment if isinstance(comment, str) else None,
-        profile,
-    ), {}
 
 
 def payload_hash(counter_id: int, answers: Answers, created_at: datetime | None, *,
@@ -208,7 +56,7 @@ def payload_hash(counter_id: int, answers: Answers, created_at: datetime | None,
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def survey_version_id(session: Session | Connection, survey: Survey) -> int:
+def survey_version_id(session: Session, survey: Survey) -> int:
     """The id of the survey version row, recording the version on first use (within the
     caller's transaction, also when that is a plain connection's). Concurrent first uses
     agree: the second insert does nothing and reads the first one's row (it was a unique
@@ -227,55 +75,6 @@ def survey_version_id(session: Session | Connection, survey: Survey) -> int:
     stored = session.scalar(wanted)
     assert stored is not None  # noqa: S101 (just inserted or inserted concurrently)
     return stored
-
-
-def daily_salt(session: Session | Connection, day: date) -> str:
-    """The salt of a local day, created on first use (concurrent first uses agree)."""
-    return _daily_salt(session, day)[0]
-
-
-def _daily_salt(session: Session | Connection, day: date) -> tuple[str, bool]:
-    """The day's salt, and whether it was already stored (committed) before this call."""
-    salt = session.scalar(select(DailySalt.salt).where(DailySalt.day == day))
-    if salt is not None:
-        return salt, True
-    session.execute(
-        dialect_insert(session, DailySalt)
-        .values(day=day, salt=secrets.token_hex(32))
-        .on_conflict_do_nothing(index_elements=["day"])
-    )
-    stored = session.scalar(select(DailySalt.salt).where(DailySalt.day == day))
-    assert stored is not None  # noqa: S101 (just inserted or inserted concurrently)
-    return stored, False
-
-
-class TodaysSalt:
-    """The current local day's salt, remembered by one process once it is in the database.
-
-    A day's salt never changes once committed, so reading it on every submission is wasted
-    work. Only a salt that was already stored when read is remembered (one this transaction
-    inserted may still roll back), and only the latest day's: the first submission of the
-    next day replaces it. A process that gets no submission after midnight keeps the past
-    day's salt in memory (never on disk) until it does, or until it stops.
-    """
-
-    def __init__(self) -> None:
-        self._known: tuple[date, str] | None = None
-
-    def get(self, session: Session | Connection, day: date) -> str:
-        """The salt of ``day`` (normally today), from memory when it is known."""
-        known = self._known
-        if known is not None and known[0] == day:
-            return known[1]
-        salt, committed = _daily_salt(session, day)
-        if committed and (known is None or day > known[0]):
-            self._known = (day, salt)
-        return salt
-
-
-def salted_hash(salt: str, value: str) -> str:
-    """A hash that can be linked to the value only while the day's salt exists."""
-    return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
 
 
 def measured_wait_minutes(
@@ -350,14 +149,14 @@ class CounterRef:
     unit_id: int
 
 
-# The hot paths' statements are built once: building a statement per request costs more than
-# running it. They are written against the tables, so that executing them needs no ORM work.
+# The submission's statements, written against the tables: lookups with bound parameters.
 _counters = Counter.__table__
 _tokens = CounterToken.__table__
 _services = Service.__table__
 _versions = SurveyVersion.__table__
 _responses = Response.__table__
 _AT = bindparam("at", type_=UTCDateTime())
+
 
 def _lookups(counter_id: ColumnElement[int], unit_id: ColumnElement[int]) -> list[Any]:
     """What a response at a counter needs, as scalar subqueries: the id of the service coded
@@ -427,7 +226,7 @@ class TokenLookup:
 
 
 def lookup_token(
-    session: Session | Connection, token: str, survey: Survey, service_code: object, at: datetime
+    session: Session, token: str, survey: Survey, service_code: object, at: datetime
 ) -> TokenLookup:
     """Resolve a counter token for a submission at ``at``: the counter, the service named
     ``service_code`` in its unit, the officer on duty and the survey version, in one query.
@@ -436,17 +235,16 @@ def lookup_token(
     """
     if not TOKEN_PATTERN.fullmatch(token):
         return TokenLookup(None)  # not a token we issue (also keeps NUL bytes off the wire)
-    rows = _LOOKUP.rows(session, {
+    row = session.execute(_SUBMISSION_LOOKUP, {
         "token": token, "at": at,
         # Only what could be a code reaches the database (NUL bytes upset PostgreSQL).
         "service": service_code if isinstance(service_code, str)
         and CODE_PATTERN.fullmatch(service_code) else None,
         "survey_id": survey.survey_id, "version": survey.version,
-    })
-    if not rows:
+    }).first()
+    if row is None:
         return TokenLookup(None)
-    # Raw driver values: ids are integers, "active" may be 0/1, retired_at is only tested.
-    counter_id, unit_id, active, retired_at, service_id, officer_id, version_id = rows[0]
+    counter_id, unit_id, active, retired_at, service_id, officer_id, version_id = row
     if retired_at is not None or not active:
         return TokenLookup(None, retired=True)
     return TokenLookup(CounterRef(counter_id, unit_id), False, service_id, officer_id,
@@ -473,8 +271,8 @@ def prepare_response(
 
 
 def store_response(
-    session: Session | Connection, prepared: Prepared, answers: Answers, submission: Submission,
-    tz: ZoneInfo, *, salts: TodaysSalt | None = None,
+    session: Session, prepared: Prepared, answers: Answers, submission: Submission,
+    tz: ZoneInfo,
 ) -> tuple[Outcome, Stored]:
     """Write one response in the caller's (short) transaction; a repeated id is not doubled.
 
@@ -482,11 +280,10 @@ def store_response(
     content, or through another channel, it is a CONFLICT. Flags: ``repeat`` for a second
     response of one device at one counter within 10 minutes, ``bot`` for a filled honeypot;
     flagged responses are kept.
-    ``salts`` remembers the day's salt between calls (web workers); without it it is read.
     """
     digest = payload_hash(prepared.counter_id, answers, submission.declared_submitted_at)
     day = submission.received_at.astimezone(tz).date()
-    salt = salts.get(session, day) if salts is not None else daily_salt(session, day)
+    salt = daily_salt(session, day)
     device_hash = salted_hash(salt, submission.device) if submission.device else None
     repeat = submission.repeat or device_hash is not None and _answered_here_just_now(
         session, prepared.counter_id, submission, device_hash, day, tz)
@@ -520,9 +317,13 @@ def store_response(
     }
     # ON CONFLICT DO NOTHING: of two requests with one id, exactly one inserts; the other
     # (a retry, or its concurrent twin) finds the stored row and compares the content.
-    inserted = _INSERT_RESPONSE.rows(session, values)
-    if inserted:
-        return Outcome.CREATED, Stored(inserted[0][0], submission.client_id, repeat,
+    inserted = session.scalar(
+        dialect_insert(session, Response).values(values)
+        .on_conflict_do_nothing(index_elements=["client_id"])
+        .returning(Response.id)
+    )
+    if inserted is not None:
+        return Outcome.CREATED, Stored(inserted, submission.client_id, repeat,
                                        submission.honeypot_filled)
     existing = session.execute(_BY_CLIENT_ID, {"client_id": submission.client_id}).one()
     same = existing.channel == submission.channel and (
@@ -534,7 +335,7 @@ def store_response(
 
 
 def _answered_here_just_now(
-    session: Session | Connection, counter_id: int, submission: Submission, device_hash: str,
+    session: Session, counter_id: int, submission: Submission, device_hash: str,
     day: date, tz: ZoneInfo,
 ) -> bool:
     """Whether this device answered at this counter within REPEAT_WINDOW before this one."""
@@ -542,35 +343,18 @@ def _answered_here_just_now(
     device_before = device_hash
     day_before = (submission.received_at - REPEAT_WINDOW).astimezone(tz).date()
     if day_before != day:  # the window reaches back past local midnight
-        salt_before = session.scalar(select(DailySalt.salt).where(DailySalt.day == day_before))
+        salt_before = existing_salt(session, day_before)
         if salt_before is not None:  # read only: no salt is made for a day that is over
             device_before = salted_hash(salt_before, submission.device or "")
-    return (counter_id,) in _REPEAT_COUNTERS.rows(session, {
+    return counter_id in session.scalars(_REPEAT, {
         "device": device_hash, "device_before": device_before, "since": since,
-        "until": submission.created_at})
+        "until": submission.created_at}).all()
 
 
 _BY_CLIENT_ID = select(
     _responses.c.id, _responses.c.client_id, _responses.c.payload_hash, _responses.c.channel,
     _responses.c.flag_repeat, _responses.c.flag_bot,
 ).where(_responses.c.client_id == bindparam("client_id"))
-
-
-def _insert_response(dialect: str) -> Any:
-    """Every column but the id, from binds named after them; a repeated id inserts nothing."""
-    binds = {column.name: bindparam(column.name, type_=column.type)
-             for column in _responses.columns if column.name != "id"}
-    return (
-        insert_for(dialect, Response).values(binds)
-        .on_conflict_do_nothing(index_elements=["client_id"])
-        .returning(_responses.c.id)
-    )
-
-
-# The statements every submission runs, on the driver's cursor (see DriverStatement).
-_INSERT_RESPONSE = DriverStatement(_insert_response)
-_LOOKUP = DriverStatement(lambda _dialect: _SUBMISSION_LOOKUP)
-_REPEAT_COUNTERS = DriverStatement(lambda _dialect: _REPEAT)
 
 
 def record_response(
@@ -644,18 +428,15 @@ _PAGE_LOOKUP = (
 )
 
 
-_PAGE = DriverStatement(lambda _dialect: _PAGE_LOOKUP)  # every survey page view runs it
-
-
-def resolve_token(session: Session | Connection, token: str, at: datetime) -> ResolvedToken:
+def resolve_token(session: Session, token: str, at: datetime) -> ResolvedToken:
     """Find the counter of a public token and its officer on duty at ``at``, in one query;
     retired tokens and inactive counters are 'retired'. Read afresh on every call."""
     if not TOKEN_PATTERN.fullmatch(token):
         return ResolvedToken(None, False)  # also keeps NUL bytes off the wire
-    rows = _PAGE.rows(session, {"token": token, "at": at})
-    if not rows:
+    row = session.execute(_PAGE_LOOKUP, {"token": token, "at": at}).first()
+    if row is None:
         return ResolvedToken(None, False)
-    counter_id, unit_id, active, retired_at, name, unit_name, service_code, officer = rows[0]
+    counter_id, unit_id, active, retired_at, name, unit_name, service_code, officer = row
     if retired_at is not None or not active:
         return ResolvedToken(None, True)
     return ResolvedToken(CounterPage(counter_id, name, UnitRef(unit_id, unit_name),

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.db import DriverStatement, utcnow
+from app.db import utcnow
 from app.models import Assignment, Counter, CounterToken, Officer, Service, Unit
 from app.models.org import UNIT_KINDS
 from app.nip import InvalidNip, parse_nip
@@ -380,17 +380,8 @@ class ServiceChoice(NamedTuple):
     name: str
 
 
-_services = Service.__table__
-_SERVICES_OF = (select(_services.c.code, _services.c.name)
-                .where(_services.c.unit_id == bindparam("unit_id"))
-                .order_by(_services.c.code))
-
-
-_SERVICES_OF_DRIVER = DriverStatement(lambda _dialect: _SERVICES_OF)
-
-
-def services_of(session: Session | Connection, unit_id: int) -> list[ServiceChoice]:
-    """A unit's services in code order (a prepared plain query: the survey page asks often)."""
-    return [ServiceChoice(code, name)
-            for code, name in _SERVICES_OF_DRIVER.rows(session, {"unit_id": unit_id})]
-
+def services_of(session: Session, unit_id: int) -> list[ServiceChoice]:
+    """A unit's services in code order, as the survey page offers them."""
+    return [ServiceChoice(code, name) for code, name in session.execute(
+        select(Service.code, Service.name).where(Service.unit_id == unit_id)
+        .order_by(Service.code))]

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
-from app.feedback import DEFAULT_SURVEY_ID, Answers, Submission, record_response
+from app.answers import Answers
+from app.feedback import DEFAULT_SURVEY_ID, Submission, record_response
 from app.jobs import AggregationRun, run_aggregation
 from app.models import Counter, Officer, Response, Service, Unit, User
 from app.org import (

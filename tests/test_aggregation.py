@@ -34,8 +34,9 @@ from app.aggregation import (
     compute_indicators,
     read_watermark,
 )
+from app.answers import Answers
 from app.db import Database
-from app.feedback import Answers, Outcome, Submission, record_response
+from app.feedback import Outcome, Submission, record_response
 from app.indicators import ikm_value, indicator_rows, nrr_values
 from app.jobs import run_aggregation
 from app.models import Counter, Indicator, Officer, Response, WaitMinutes

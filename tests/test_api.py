@@ -33,17 +33,12 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from app import create_app
+from app.answers import Answers
 from app.config import Settings
-from app.feedback import (
-    DEFAULT_SURVEY_ID,
-    Answers,
-    daily_salt,
-    payload_hash,
-    salted_hash,
-    survey_version_id,
-)
+from app.feedback import DEFAULT_SURVEY_ID, payload_hash, survey_version_id
 from app.models import Counter, DailySalt, Officer, Response
 from app.org import issue_token
+from app.privacy import daily_salt, salted_hash
 from app.surveys import latest
 from app.web.common import limiter
 
@@ -677,7 +672,7 @@ def test_a_request_the_short_limit_refuses_does_not_spend_the_long_one(
     assert statuses == [201, 201, 429, 429]
     assert "2 per 1 minute" in post(client, body(world)).get_json()["error"]
     hour = parse("3 per hour")
-    stats = limiter.limiter.get_window_stats(hour, "app.web.api.create_response", "127.0.0.1")
+    stats = limiter.limiter.get_window_stats(hour, "127.0.0.1", "api.create_response")
     assert stats.remaining == 1  # only the two stored responses counted against the hour
     # The form has a budget of its own: the API's refusals don't hold it back.
     assert open_and_submit(client, world.home.token).status_code == 303

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.digests import claim_for_sending, prepare_digest
-from app.feedback import daily_salt
 from app.jobs import (
     JobIncomplete,
     digest_job,
@@ -29,6 +28,7 @@ from app.jobs import (
     send_weekly_digests,
 )
 from app.models import DailySalt, Digest, JobRun, Response, Unit, User
+from app.privacy import daily_salt
 from app.summary import last_complete_week
 
 WIB = timedelta(hours=7)

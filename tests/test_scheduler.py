@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from app.config import PROJECT_ROOT, Settings
 from app.db import Database
-from app.feedback import daily_salt
 from app.locks import acquire_lock, release_lock
 from app.models import DailySalt, JobRun, SchedulerLock
+from app.privacy import daily_salt
 from app.scheduler import JobRunner
 
 T = TypeVar("T")

@@ -10,24 +10,22 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.answers import Answers, FieldError, parse_answers
 from app.db import utcnow
-from app.extensions import database, settings, todays_salt
+from app.extensions import db_session, settings
 from app.feedback import (
     MAX_CLOCK_SKEW,
     MAX_LATE_SYNC,
-    Answers,
-    FieldError,
     Outcome,
     Submission,
     TokenLookup,
     lookup_token,
-    parse_answers,
     store_response,
 )
 from app.i18n import Catalogue
 from app.openapi import openapi_document
 from app.surveys import Survey
-from app.web.common import api_locale, api_text, per_address
+from app.web.common import api_locale, api_text, limiter, shortest_first
 from app.web.public import current_survey
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -123,7 +121,7 @@ def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
 
 
 @bp.post("/responses")
-@per_address(lambda: settings().rate_limit_submit)
+@limiter.limit(lambda: shortest_first(settings().rate_limit_submit))
 def create_response() -> ResponseReturnValue:
     """Store one response; a retried id is answered, never stored twice."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
@@ -172,22 +170,20 @@ def create_response() -> ResponseReturnValue:
     # An instant already refused (out of range, or not convertible to UTC at all) is not
     # looked up with; the 422 below names it.
     created_at = submitted_at if submitted_at is not None and "submitted_at" not in errors else now
-    # One connection for the lookup and the write (on SQLite the read ends before the write
-    # lock is taken; see Database.writing).
-    with database().reading() as connection:
-        lookup = lookup_token(connection, str(token), survey, body.get("service"), created_at)
-        if lookup.counter is None:
-            return _error(404, _msg("unknown_token"))
-        parsed = _parse_answers(survey, lookup, answers, body, errors)
-        if errors or parsed is None:
-            return jsonify(errors=errors), 422
-        submission = Submission(
-            client_id=client_id, channel=channel, created_at=created_at, received_at=now,
-            ip=request.remote_addr, declared_submitted_at=submitted_at,
-        )
-        with database().writing(connection) as write:
-            outcome, row = store_response(write, lookup.prepared(survey, parsed), parsed,
-                                          submission, settings().tz, salts=todays_salt())
+    session = db_session()
+    lookup = lookup_token(session, str(token), survey, body.get("service"), created_at)
+    if lookup.counter is None:
+        return _error(404, _msg("unknown_token"))
+    parsed = _parse_answers(survey, lookup, answers, body, errors)
+    if errors or parsed is None:
+        return jsonify(errors=errors), 422
+    submission = Submission(
+        client_id=client_id, channel=channel, created_at=created_at, received_at=now,
+        ip=request.remote_addr, declared_submitted_at=submitted_at,
+    )
+    outcome, row = store_response(session, lookup.prepared(survey, parsed), parsed,
+                                  submission, settings().tz)
+    session.commit()
     if outcome is Outcome.CONFLICT:
         return _error(409, _msg("conflict"))
     status = 201 if outcome is Outcome.CREATED else 200

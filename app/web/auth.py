@@ -11,14 +11,19 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import update
 
-from app.auth import TOKEN_USE_RESOLUTION, authenticate, record_token_use, user_for_token
+from app.auth import (
+    TOKEN_USE_RESOLUTION,
+    authenticate,
+    end_sessions,
+    record_token_use,
+    user_for_token,
+)
 from app.db import utcnow
 from app.extensions import database, db_session
 from app.models import User
 from app.users import MAX_PASSWORD_LENGTH
-from app.web.common import per_address
+from app.web.common import limiter
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -58,6 +63,8 @@ def _load_from_token(req: Any) -> User | None:
     user, token = found
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        # Its own short transaction: the use is recorded even when the request fails, and
+        # the token-authenticated API reads only (GET), so no write lock is held here.
         with database().session_scope() as write:
             record_token_use(write, token.id, now=now)
     g.token_auth = True
@@ -93,7 +100,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
-@per_address("10 per minute;100 per hour", methods=("POST",))
+@limiter.limit("10 per minute;100 per hour", methods=["POST"])
 def login() -> ResponseReturnValue:
     """The sign-in form; attempts are throttled per address."""
     error = None
@@ -116,9 +123,8 @@ def logout() -> ResponseReturnValue:
     """Sign out (POST with CSRF, so a link elsewhere cannot sign a user out). Every session
     of the account ends, on this device and on any other, a copied cookie included."""
     if current_user.is_authenticated:
-        with database().session_scope() as write:
-            write.execute(update(User).where(User.id == staff().id)
-                          .values(session_epoch=User.session_epoch + 1))
+        end_sessions(db_session(), staff().id)
+        db_session().commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), 303)

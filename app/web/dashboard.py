@@ -20,7 +20,7 @@ from app.auth import (
     unit_scores_from,
 )
 from app.db import utcnow
-from app.extensions import database, db_session, settings
+from app.extensions import db_session, settings
 from app.models import Officer, Unit
 from app.org import unit_by_code
 from app.summary import (
@@ -203,13 +203,14 @@ def served(code: str) -> ResponseReturnValue:
     this_month = utcnow().astimezone(settings().tz).date().replace(day=1)
     entry, errors = parse_served_count(form["month"], form["served"], latest=this_month)
     if entry is not None:
-        with database().session_scope() as session:  # checked and saved in one transaction
-            answered = month_responses(session, unit.id, entry.month)
-            if entry.served < answered:  # every response came from someone served
-                errors["served"] = (f"Lebih kecil dari jumlah tanggapan warga pada "
-                                    f"{format_month(entry.month)} ({answered}).")
-            else:
-                save_served_count(session, unit.id, entry, now=utcnow())
+        session = db_session()  # checked and saved in the request's one transaction
+        answered = month_responses(session, unit.id, entry.month)
+        if entry.served < answered:  # every response came from someone served
+            errors["served"] = (f"Lebih kecil dari jumlah tanggapan warga pada "
+                                f"{format_month(entry.month)} ({answered}).")
+        else:
+            save_served_count(session, unit.id, entry, now=utcnow())
+            session.commit()
     if entry is None or errors:
         return _unit_page(unit, week, errors=errors, form=form, status=400)
     flash(f"Jumlah orang dilayani pada {format_month(entry.month)} disimpan: {entry.served}.")

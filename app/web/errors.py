@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.web.common import rate_limit_message, retry_after_seconds
 from app.web.dashboard import REFUSED
 from app.web.public import form_refused_page, message_page
 
@@ -52,10 +54,12 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     # Headers the error carries (Retry-After on a 429, Allow on a 405) survive the page.
     if _wants_json():
-        response = make_response(jsonify(error=error.description), status)
+        description = rate_limit_message(error) if isinstance(error, RateLimitExceeded) \
+            else error.description
+        response = make_response(jsonify(error=description), status)
     elif status == 429 and request.endpoint == "public.submit":
-        wait = next((value for name, value in error.get_headers() if name == "Retry-After"), 60)
-        response = make_response(form_refused_page(429, "error_ratelimit_form", wait=wait))
+        response = make_response(form_refused_page(429, "error_ratelimit_form",
+                                                   wait=retry_after_seconds()))
     elif _for_staff():
         response = make_response(_staff_page(status, status))
     else:
@@ -63,6 +67,8 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
+    if isinstance(error, RateLimitExceeded):
+        response.headers["Retry-After"] = str(retry_after_seconds())
     return response
 
 

@@ -2,53 +2,48 @@
 
 from __future__ import annotations
 
-import re
+import json
 import secrets
+import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     make_response,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
-from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from markupsafe import escape
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from app.answers import Answers, FieldError, parse_answers
 from app.db import utcnow
-from app.extensions import database, db_session, settings, surveys, todays_salt
+from app.extensions import db_session, settings, surveys
 from app.feedback import (
     DEFAULT_SURVEY_ID,
-    Answers,
     CounterPage,
-    FieldError,
     Outcome,
     Prepared,
     Submission,
     lookup_token,
     measured_wait_minutes,
-    parse_answers,
     resolve_token,
     store_response,
 )
 from app.models import Unit
-from app.org import TOKEN_PATTERN, ServiceChoice, services_of
+from app.org import TOKEN_PATTERN, services_of
 from app.surveys import Survey, latest
-from app.web.common import HoledText, current_locale, per_address, signing_keys, t
+from app.web.common import limiter, shortest_first, signing_keys, t
 
 bp = Blueprint("public", __name__)
 
@@ -57,7 +52,11 @@ DEVICE_COOKIE = "sw_d"
 HONEYPOT = "website"
 TICKET_MAX_AGE = 24 * 3600
 ARRIVAL_MAX_AGE = 12 * 3600
-SURVEY_PAGES_KEPT = 512
+# A corrected form's answers wait in the (signed, client-side) session cookie across the
+# redirect to the form; beyond this size they would not fit a cookie, and the form is
+# shown from the POST instead.
+DRAFT_MAX_BYTES = 2400
+DRAFT_MAX_AGE = 3600
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -86,8 +85,7 @@ def _token_page(retired: bool) -> ResponseReturnValue:
 
 
 def _counter_or_page(token: str) -> CounterPage | ResponseReturnValue:
-    with database().reading(autocommit=True) as connection:
-        resolved = resolve_token(connection, token, utcnow())
+    resolved = resolve_token(db_session(), token, utcnow())
     return resolved.counter if resolved.counter is not None else _token_page(resolved.retired)
 
 
@@ -116,13 +114,8 @@ def _read_ticket(counter_id: int) -> tuple[uuid.UUID | None, int | None]:
         return None, None
 
 
-def _services(unit_id: int) -> list[ServiceChoice]:
-    with database().reading(autocommit=True) as connection:
-        return services_of(connection, unit_id)
-
-
-def _respond_with_page(page: str | Response, status: int) -> ResponseReturnValue:
-    response = page if isinstance(page, Response) else make_response(page, status)
+def _respond_with_page(page: str, status: int) -> ResponseReturnValue:
+    response = make_response(page, status)
     if DEVICE_COOKIE not in request.cookies:
         response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=30 * 24 * 3600,
                             httponly=True, samesite="Lax",
@@ -144,7 +137,7 @@ def render_survey(
     messages = {name: t(e.key, **e.params) for name, e in errors.items()}
     html = render_template(
         "survey.html", survey=current_survey(), counter=counter, unit=counter.unit,
-        services=_services(counter.unit_id),
+        services=services_of(db_session(), counter.unit_id),
         officer_name=counter.officer_name,
         values=values, errors=messages, ticket=ticket, notice=notice,
         profile_open=any(name.startswith("profile") for name in errors),
@@ -152,77 +145,47 @@ def render_survey(
     return _respond_with_page(html, status)
 
 
-class SurveyPages:
-    """Fresh survey pages rendered once and kept, with holes for the per-request values.
-
-    A fresh page (no answers, no messages) depends only on the questionnaire, the language
-    and what it shows of the counter: its key holds all of them, read afresh per request,
-    so a kept page is never stale. Only the CSRF token and the ticket differ per request;
-    they are rendered as random markers and cut out. Rendering the template costs more than
-    everything else a page view does, and compressing it a sixth of that: a kept page is
-    also kept compressed (HoledText).
-    """
-
-    def __init__(self) -> None:
-        marker = secrets.token_hex(12)
-        self.csrf_marker = f"csrf-{marker}"
-        self.ticket_marker = f"ticket-{marker}"
-        self._holes = re.compile(f"({self.csrf_marker}|{self.ticket_marker})")
-        self._kept: OrderedDict[Hashable, HoledText] = OrderedDict()
-
-    def page(self, key: Hashable, render: Callable[[str, str], str], csrf: str,
-             ticket: str) -> Response:
-        """The page for ``key`` with this request's CSRF token and ticket filled in."""
-        kept = self._kept.get(key)
-        if kept is None:
-            # Text and markers alternate: the odd pieces are the holes.
-            kept = HoledText(self._holes.split(render(self.csrf_marker, self.ticket_marker)))
-            if not current_app.jinja_env.auto_reload:  # templates being edited: never keep
-                self._kept[key] = kept
-                if len(self._kept) > SURVEY_PAGES_KEPT:
-                    self._kept.popitem(last=False)
-        return kept.response({self.csrf_marker: str(escape(csrf)),
-                              self.ticket_marker: str(escape(ticket))}, 200)
-
-
-@bp.record_once
-def _init_pages(state: BlueprintSetupState) -> None:
-    state.app.extensions["suara.survey_pages"] = SurveyPages()
-
-
-def fresh_survey(counter: CounterPage, services: tuple[ServiceChoice, ...], ticket: str
-                 ) -> ResponseReturnValue:
-    """The survey form as a citizen first sees it (from the kept pages when possible)."""
-    survey = current_survey()
-    locale = current_locale()
-    values = {"service": counter.default_service_code or ""}
-
-    def render(csrf: str, ticket: str) -> str:
-        return render_template(
-            "survey.html", survey=survey, counter=counter, unit=counter.unit,
-            services=services, officer_name=counter.officer_name, values=values, errors={},
-            ticket=ticket, notice=None, profile_open=False, csrf_token=lambda: csrf)
-
-    pages: SurveyPages = current_app.extensions["suara.survey_pages"]
-    key = (survey.survey_id, survey.version, locale, counter, services)
-    return _respond_with_page(pages.page(key, render, generate_csrf(), ticket), 200)
-
-
 @bp.get("/s/<token>")
 def survey_page(token: str) -> ResponseReturnValue:
-    """The survey behind a counter's QR code."""
-    with database().reading(autocommit=True) as connection:
-        resolved = resolve_token(connection, token, utcnow())
-        counter = resolved.counter
-        services = tuple(services_of(connection, counter.unit_id)) if counter else ()
-    if counter is None:
-        return _token_page(resolved.retired)
-    opened_at = utcnow()
+    """The survey behind a counter's QR code (with a corrected form's answers and messages
+    when the citizen was sent back to it)."""
+    counter = _counter_or_page(token)
+    if not isinstance(counter, CounterPage):
+        return counter
+    draft = _take_draft(token)
+    if draft is not None:
+        values, ticket = draft
+        lookup = lookup_token(db_session(), token, current_survey(), values["service"], utcnow())
+        _answers, errors = parse_answers(current_survey(),
+                                         lookup.service_codes(values["service"]), values)
+        return render_survey(counter, values, errors, ticket=ticket)
     ticket = _serializer("ticket").dumps({
         "c": counter.id, "r": uuid.uuid4().hex,
-        "w": _arrival_wait(counter.unit_id, opened_at),
+        "w": _arrival_wait(counter.unit_id, utcnow()),
     })
-    return fresh_survey(counter, services, ticket)
+    return render_survey(counter, {"service": counter.default_service_code or ""}, {},
+                         ticket=ticket)
+
+
+def _keep_draft(token: str, values: Mapping[str, object], ticket: str) -> bool:
+    """Keep a form's answers in the session for the redirect back to it; False when they
+    are too large for a cookie."""
+    draft = {"token": token, "values": values, "t": ticket, "at": int(time.time())}
+    if len(json.dumps(draft)) > DRAFT_MAX_BYTES:  # the cookie's size before compression
+        return False
+    session["draft"] = draft
+    return True
+
+
+def _take_draft(token: str) -> tuple[dict[str, object], str] | None:
+    """The answers kept for this counter's form, if any and recent; shown once, like a
+    flashed message (a later visit gets a fresh form)."""
+    draft = session.pop("draft", None)
+    if not isinstance(draft, dict) or draft.get("token") != token \
+            or time.time() - float(draft.get("at", 0)) > DRAFT_MAX_AGE:
+        return None
+    values = draft.get("values")
+    return (values, str(draft.get("t", ""))) if isinstance(values, dict) else None
 
 
 def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
@@ -235,34 +198,41 @@ def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
     return values
 
 
+def _not_switching_language() -> bool:
+    return not request.form.get("switch_lang")
+
+
 @bp.post("/s/<token>")
 # Switching the language is counted apart: it must never use up a citizen's submissions.
-@per_address(lambda: settings().rate_limit_submit,
-             bucket=lambda: "language" if request.form.get("switch_lang") else "")
+@limiter.limit(lambda: shortest_first(settings().rate_limit_submit),
+               exempt_when=lambda: not _not_switching_language())
+@limiter.shared_limit(lambda: shortest_first(settings().rate_limit_submit),
+                      scope="survey-language", exempt_when=_not_switching_language)
 def submit(token: str) -> ResponseReturnValue:
-    """Validate and store a response; on error the page comes back with the answers kept."""
+    """Validate and store a response; on error, back to the form with the answers kept."""
     now = utcnow()
     survey = current_survey()
     values = form_values(request.form, survey)
     if request.form.get("switch_lang"):  # the language switch: the same answers, shown again
         return _form_again(token, values, status=200)
-    # One connection for the lookup and the write (see Database.writing).
-    with database().reading() as connection:
-        lookup = lookup_token(connection, token, survey, values["service"], now)
-        if lookup.counter is None:
-            return _token_page(lookup.retired)
-        answers, errors = parse_answers(survey, lookup.service_codes(values["service"]),
-                                        values)
-        if answers is not None:
-            _store(connection, lookup.prepared(survey, answers), answers, now)
-            return redirect(url_for("public.thanks", token=token), 303)
+    lookup = lookup_token(db_session(), token, survey, values["service"], now)
+    if lookup.counter is None:
+        return _token_page(lookup.retired)
+    answers, errors = parse_answers(survey, lookup.service_codes(values["service"]), values)
+    if answers is not None:
+        _store(lookup.prepared(survey, answers), answers, now)
+        db_session().commit()
+        return redirect(url_for("public.thanks", token=token), 303)
+    # Post/Redirect/Get: Back and reload on the corrected form never resend it.
+    if _keep_draft(token, values, request.form.get("t", "")):
+        return redirect(url_for("public.survey_page", token=token), 303)
     counter = _counter_or_page(token)
     if not isinstance(counter, CounterPage):
         return counter
     return render_survey(counter, values, errors, ticket=request.form.get("t", ""), status=422)
 
 
-def _store(connection: Connection, prepared: Prepared, answers: Answers, now: datetime) -> None:
+def _store(prepared: Prepared, answers: Answers, now: datetime) -> None:
     """Store a valid form submission, with its ticket, device and honeypot."""
     client_id, measured = _read_ticket(prepared.counter_id)
     submission = Submission(
@@ -270,15 +240,12 @@ def _store(connection: Connection, prepared: Prepared, answers: Answers, now: da
         ip=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE),
         measured_wait_min=measured, honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
     )
-    with database().writing(connection) as write:
-        outcome, _stored = store_response(write, prepared, answers, submission, settings().tz,
-                                          salts=todays_salt())
-        if outcome is Outcome.CONFLICT:
-            # The same form sent again with other answers (the citizen went back and changed
-            # them): a new response, flagged as a repeat of the first however long after it.
-            submission = replace(submission, client_id=uuid.uuid4(), repeat=True)
-            store_response(write, prepared, answers, submission, settings().tz,
-                           salts=todays_salt())
+    outcome, _stored = store_response(db_session(), prepared, answers, submission, settings().tz)
+    if outcome is Outcome.CONFLICT:
+        # The same form sent again with other answers (the citizen went back and changed
+        # them): a new response, flagged as a repeat of the first however long after it.
+        submission = replace(submission, client_id=uuid.uuid4(), repeat=True)
+        store_response(db_session(), prepared, answers, submission, settings().tz)
 
 
 @bp.get("/s/<token>/terima-kasih")
