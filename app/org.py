@@ -380,6 +380,13 @@ class ServiceChoice(NamedTuple):
     name: str
 
 
+def unit_by_arrival_token(session: Session, token: str) -> Unit | None:
+    """The unit whose arrival poster carries ``token``, or None."""
+    if not TOKEN_PATTERN.fullmatch(token):  # also keeps NUL bytes away from PostgreSQL
+        return None
+    return session.scalars(select(Unit).where(Unit.arrival_token == token)).one_or_none()
+
+
 def services_of(session: Session, unit_id: int) -> list[ServiceChoice]:
     """A unit's services in code order, as the survey page offers them."""
     return [ServiceChoice(code, name) for code, name in session.execute(

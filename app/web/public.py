@@ -23,7 +23,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.answers import Answers, FieldError, parse_answers
@@ -40,8 +39,7 @@ from app.feedback import (
     resolve_token,
     store_response,
 )
-from app.models import Unit
-from app.org import TOKEN_PATTERN, services_of
+from app.org import services_of, unit_by_arrival_token
 from app.surveys import Survey, latest
 from app.web.common import limiter, shortest_first, signing_keys, t
 
@@ -260,10 +258,7 @@ def thanks(token: str) -> ResponseReturnValue:
 @bp.get("/a/<token>")
 def arrival(token: str) -> ResponseReturnValue:
     """The arrival poster: remember when this phone arrived, in a signed cookie only."""
-    unit = None
-    if TOKEN_PATTERN.fullmatch(token):  # also keeps NUL bytes away from PostgreSQL
-        unit = db_session().scalars(
-            select(Unit).where(Unit.arrival_token == token)).one_or_none()
+    unit = unit_by_arrival_token(db_session(), token)
     if unit is None:
         return message_page("notfound", 404)
     now = utcnow()
