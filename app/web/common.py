@@ -1,4 +1,4 @@
-"""What every audience's pages share: the page language, message lookup, compression, limits."""
+"""What every audience's pages share: the language cookie, compression, limits, signing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache, wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -21,9 +21,8 @@ from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 
 import app.ratelimit  # noqa: F401  (registers the lazymemory:// storage scheme)
-from app.i18n import LOCALES, Catalogue, pick_locale
+from app.i18n import LANG_COOKIE, LOCALES, api_locale, is_api_request
 
-LANG_COOKIE = "lang"
 COMPRESSIBLE = ("text/html", "text/css", "application/json", "image/svg+xml", "text/csv")
 
 # Flask-Limiter provides the storage (``RATELIMIT_STORAGE_URI``) and the fixed-window
@@ -95,33 +94,6 @@ def per_address(
     return decorate
 
 
-def current_locale() -> str:
-    """The language of this request's page (chosen once per request)."""
-    locale: str | None = g.get("locale")
-    if locale is None:
-        settings = current_app.extensions["suara.settings"]
-        locale = pick_locale(request.args.get("lang"), request.cookies.get(LANG_COOKIE),
-                             settings.default_locale)
-        g.locale = locale
-    return locale
-
-
-def t(key: str, /, **params: object) -> str:
-    """A catalogue message in the page's language."""
-    catalogue: Catalogue = current_app.extensions["suara.messages"]
-    return catalogue.get(key, current_locale(), **params)
-
-
-def api_locale() -> str:
-    """The language of a JSON answer: ``?lang=``, else Indonesian when Accept-Language
-    prefers it, else English (the API's documented default: its readers are programs and
-    their developers; pages for people default to Bahasa Indonesia)."""
-    requested = request.args.get("lang")
-    if requested in LOCALES:
-        return requested
-    return "id" if request.accept_languages.best_match(LOCALES) == "id" else "en"
-
-
 def api_text(pair: tuple[str, str]) -> str:
     """The (Indonesian, English) pair of an API message, in ``api_locale()``'s language."""
     return pair[0] if api_locale() == "id" else pair[1]
@@ -129,7 +101,7 @@ def api_text(pair: tuple[str, str]) -> str:
 
 def _remember_language(response: Response) -> Response:
     requested = request.args.get("lang")
-    if requested and requested == g.get("locale"):
+    if requested in LOCALES and not is_api_request():
         response.set_cookie(LANG_COOKIE, requested, max_age=365 * 24 * 3600,
                             samesite="Lax", httponly=True)
     return response
@@ -288,4 +260,3 @@ def init_web(app: Flask) -> None:
     limiter.init_app(app)
     app.after_request(_remember_language)
     app.after_request(_compress)
-    app.jinja_env.globals.update(t=t, current_locale=current_locale)
