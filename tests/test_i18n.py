@@ -25,6 +25,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import utcnow
 from app.i18n import LOCALES, current_locale
 from app.org import issue_token
+from app.posters import Poster, render_posters_html
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]")
@@ -230,3 +231,23 @@ def test_visible_text_leaves_out_markup_styles_and_keeps_read_attributes() -> No
     assert visible_text(html) == "Hello & bye tidak ada"
     assert indonesian_words("Officer: Ahmad Dan Saputra, and dan", ["Ahmad Dan Saputra"]) \
         == ["dan"]
+
+
+def test_posters_speak_indonesian_first_whoever_prints_them(settings: Settings) -> None:
+    """The sheet's instructions are in the printer's language; the poster itself is
+    Indonesian with its English line, both from the catalogues."""
+    english = create_app(replace(settings, default_locale="en"))
+    poster = Poster("arrival", "DUKCAPIL", "Disdukcapil Lampung Utara", None, None,
+                    "https://suara.example.id/a/AbCdEfGhIjKlMnOp")
+    try:
+        with english.app_context():
+            html = render_posters_html([poster], "A4")
+    finally:
+        english.extensions["suara.db"].dispose()
+    assert '<html lang="en">' in html
+    assert "Print this page on A4 paper at 100% scale, with no margins." in html
+    assert "<h1" in html and ">Selamat datang</h1>" in html
+    assert "Baru datang? Pindai di sini agar waktu tunggu Anda tercatat — tanpa nama" in html
+    assert "Just arrived? Scan here so that your waiting time is recorded — anonymous" in html
+    assert "Survei Kepuasan Masyarakat (SKM) · Suara Warga" in html
+    assert "Kode QR pencatatan kedatangan — Disdukcapil Lampung Utara" in html
