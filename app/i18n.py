@@ -86,5 +86,7 @@ def init_babel(app: Flask) -> None:
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
     )
     Babel(app, locale_selector=select_locale, timezone_selector=lambda: settings.timezone)
+    # {% trans %} blocks are looked up trimmed, as babel.cfg extracts them.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.filters["decimal"] = decimal
     app.jinja_env.globals.update(current_locale=current_locale, language_names=LANGUAGE_NAMES)

@@ -154,6 +154,12 @@ def test_numbers_are_written_the_way_the_language_writes_them(
     assert html == expected
 
 
+def test_a_trans_block_is_looked_up_trimmed_as_it_is_extracted(app: Flask) -> None:
+    with app.test_request_context("/?lang=id"):
+        html = render_template_string("{% trans %}\n  Thank\n  you!\n{% endtrans %}")
+    assert html == "Terima kasih!"
+
+
 def test_dates_and_times_are_formatted_in_the_configured_zone(app: Flask) -> None:
     instant = datetime(2026, 1, 5, 2, 12, tzinfo=UTC)  # 09.12 in Jakarta
     with app.test_request_context("/?lang=id"):
