@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.frontend import CommandLineInterface
-from babel.messages.mofile import read_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from factories import SeededUnit, make_officer, make_unit, put_on_duty, survey_form
 from flask import Flask, render_template_string
@@ -257,3 +257,25 @@ def test_posters_speak_indonesian_first_whoever_prints_them(settings: Settings) 
     assert "Just arrived? Scan here so that your waiting time is recorded — anonymous" in html
     assert "Survei Kepuasan Masyarakat (SKM) · Suara Warga" in html
     assert "Kode QR pencatatan kedatangan — Disdukcapil Lampung Utara" in html
+
+
+def test_a_deployment_rewords_a_text_in_its_own_translations_dir(
+    settings: Settings, tmp_path: Path, session: Session, unit: SeededUnit
+) -> None:
+    """TRANSLATIONS_DIR points to the deployment's copy; an edited, compiled msgstr is what
+    the page shows, without touching code."""
+    assert Settings.from_env({"TRANSLATIONS_DIR": str(tmp_path / "t")}).translations_dir \
+        == tmp_path / "t"
+    assert Settings.from_env({}).translations_dir == TRANSLATIONS
+    catalog = catalogue("id")
+    catalog["Thank you!"].string = "Terima kasih banyak, Bapak/Ibu!"
+    target = tmp_path / "t" / "id" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / "messages.mo").open("wb") as mo:
+        write_mo(mo, catalog)
+    reworded = create_app(replace(settings, translations_dir=tmp_path / "t"))
+    try:
+        html = reworded.test_client().get(f"/s/{unit.token}/terima-kasih").get_data(as_text=True)
+    finally:
+        reworded.extensions["suara.db"].dispose()
+    assert "<h1>Terima kasih banyak, Bapak/Ibu!</h1>" in html
