@@ -12,11 +12,14 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY surveys ./surveys
 COPY kiosk_templates ./kiosk_templates
+COPY translations ./translations
 COPY migrations ./migrations
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 
-# Editable install: the code finds surveys/ and migrations/ beside the package.
+# Editable install: the code finds surveys/ and migrations/ beside the package. The gettext
+# catalogues are compiled here (.mo files are never committed).
 RUN pip install -e . \
+ && pybabel compile -d translations \
  && useradd --system --uid 10001 --home-dir /srv/suara-warga suara \
  && mkdir -p instance \
  && chown suara:suara instance

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
 
-.PHONY: install run test lint bench clean
+.PHONY: install messages i18n run test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,27 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed messages
+
+## The gettext catalogues, compiled (.mo files are built, never committed). A .mo is rebuilt
+## whenever its .po changes: after re-wording a text, `make messages` and restart.
+PYBABEL := $(VENV)/bin/pybabel
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+messages: $(MO_FILES)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(PYBABEL) compile --statistics -l $* -i $< -o $@
+
+## After changing a text in the code or a template: extract every message into
+## translations/messages.pot and merge it into both catalogues, then translate what
+## tests/test_i18n.py reports as missing (empty or fuzzy msgstr) and `make messages`.
+## The keywords: gettext/_ and ngettext (Babel's defaults), lazy_gettext imported as _l.
+EXTRACT_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2
+i18n: $(VENV)/.installed
+	$(PYBABEL) extract -F babel.cfg $(EXTRACT_KEYWORDS) --add-location=file --sort-by-file \
+		--project=suara-warga -o translations/messages.pot .
+	$(PYBABEL) update -i translations/messages.pot -d translations --ignore-obsolete
+	$(MAKE) messages
 
 ## Migrate, seed the demo Kotabumi (and eight weeks of responses) if the database is empty,
 ## serve on :5000 with the scheduler.

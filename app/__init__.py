@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import PROJECT_ROOT, Settings
 from app.db import Database
-from app.i18n import load_catalogue
+from app.i18n import init_babel
 from app.surveys import load_surveys
 
 KIOSK_TEMPLATES = PROJECT_ROOT / "kiosk_templates"
@@ -17,8 +17,8 @@ KIOSK_TEMPLATES = PROJECT_ROOT / "kiosk_templates"
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the application: config, database, surveys, blueprints, errors and CLI.
 
-    Nothing here writes to the database; survey files and the message catalogue are
-    validated now so that a broken file stops the start-up with a message naming it.
+    Nothing here writes to the database; survey files are validated now so that a broken
+    file stops the start-up with a message naming it.
     """
     settings = (settings or Settings.from_env()).with_secret_key()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     app.extensions["suara.settings"] = settings
     app.extensions["suara.surveys"] = load_surveys(settings.surveys_dir)
-    app.extensions["suara.messages"] = load_catalogue(KIOSK_TEMPLATES / "messages.toml")
+    init_babel(app)
     app.extensions["suara.db"] = Database(
         settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )

@@ -7,6 +7,9 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
 from app.surveys import Survey
 
 SCORE_TEXT = re.compile(r"^[0-9]{1,3}$")  # ASCII digits only: '²'.isdigit() is True
@@ -14,9 +17,10 @@ SCORE_TEXT = re.compile(r"^[0-9]{1,3}$")  # ASCII digits only: '²'.isdigit() is
 
 @dataclass(frozen=True)
 class FieldError:
-    """A validation problem with one field: a message key of the catalogue and its params."""
+    """A validation problem with one field: its message, translated when shown (placeholders
+    ``%(name)s``), and the params that fill it in (see ``app.i18n.fill``)."""
 
-    key: str
+    message: LazyString
     params: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -98,11 +102,13 @@ def parse_answers(
         value = raw.get(element.code)
         if _blank(value):
             errors[element.code] = FieldError(
-                "error_required", {"code": element.code, "number": number, "name": element.name})
+                _l("Please choose one answer for question %(number)s (%(name)s)."),
+                {"code": element.code, "number": number, "name": element.name})
             continue
         score = _score(value)
         if score is None or not 1 <= score <= 4:
-            errors[element.code] = FieldError("error_score_range", {"code": element.code})
+            errors[element.code] = FieldError(
+                _l("The value of %(code)s must be between 1 and 4."), {"code": element.code})
             continue
         scores.append(score)
 
@@ -110,24 +116,25 @@ def parse_answers(
     if _blank(wait_band):
         wait_band = None
     elif not isinstance(wait_band, str) or survey.wait_band(wait_band) is None:
-        errors["wait_band"] = FieldError("error_wait_band")
+        errors["wait_band"] = FieldError(_l("Unknown waiting-time choice."))
 
     service = raw.get("service")
     if _blank(service):
         service = None
     elif not isinstance(service, str) or service not in service_codes:
-        errors["service"] = FieldError("error_service")
+        errors["service"] = FieldError(_l("This service is not offered by this unit."))
 
     comment = raw.get("comment")
     if _blank(comment):
         comment = None
     elif not isinstance(comment, str):
-        errors["comment"] = FieldError("error_comment_type")
+        errors["comment"] = FieldError(_l("The comment must be text."))
     else:
         comment = clean_text(comment)
         if len(comment) > survey.comment_max_length:
             errors["comment"] = FieldError(
-                "error_comment_length", {"max": survey.comment_max_length, "n": len(comment)}
+                _l("The comment can have at most %(max)s characters (now %(n)s)."),
+                {"max": survey.comment_max_length, "n": len(comment)}
             )
         comment = comment if _visible(comment) else None
 
@@ -136,16 +143,17 @@ def parse_answers(
     if raw_profile is None:
         raw_profile = {}
     if not isinstance(raw_profile, Mapping):
-        errors["profile"] = FieldError("error_profile")
+        errors["profile"] = FieldError(_l("Unknown choice."))
         raw_profile = {}
     for key, value in raw_profile.items():
         item = survey.profile_item(str(key))
         if item is None:
-            errors[f"profile.{key}"[:64]] = FieldError("error_profile_key", {"key": str(key)[:32]})
+            errors[f"profile.{key}"[:64]] = FieldError(
+                _l("Unknown profile field: %(key)s."), {"key": str(key)[:32]})
         elif _blank(value):
             continue
         elif not isinstance(value, str) or value not in {o.code for o in item.options}:
-            errors[f"profile.{key}"] = FieldError("error_profile")
+            errors[f"profile.{key}"] = FieldError(_l("Unknown choice."))
         else:
             profile[item.code] = value
 
@@ -158,5 +166,3 @@ def parse_answers(
         comment if isinstance(comment, str) else None,
         profile,
     ), {}
-
-

@@ -118,6 +118,7 @@ class Settings:
     database_url: str = ""
     instance_dir: Path = PROJECT_ROOT / "instance"
     surveys_dir: Path = PROJECT_ROOT / "surveys"
+    translations_dir: Path = PROJECT_ROOT / "translations"
     public_base_url: str = "http://127.0.0.1:5000"
     timezone: str = "Asia/Jakarta"
     default_locale: str = "id"
@@ -171,6 +172,7 @@ class Settings:
             database_url=_database_url(env, "DATABASE_URL", default_db),
             instance_dir=instance_dir,
             surveys_dir=surveys_dir,
+            translations_dir=Path(env.get("TRANSLATIONS_DIR") or PROJECT_ROOT / "translations"),
             public_base_url=_base_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
             timezone=_timezone(env, "TIMEZONE", "Asia/Jakarta"),
             default_locale=_choice(env, "DEFAULT_LOCALE", "id", LOCALES),

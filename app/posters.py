@@ -11,6 +11,9 @@ from typing import Literal
 import qrcode
 import qrcode.constants
 import qrcode.image.svg
+from flask_babel import force_locale, gettext, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from reportlab.lib.colors import Color, black, white
 from reportlab.lib.pagesizes import A4, A5
@@ -21,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import PROJECT_ROOT
+from app.i18n import current_locale
 from app.models import Counter, CounterToken, Unit
 from app.org import DomainError
 
@@ -33,12 +37,24 @@ ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_Q
 # ISO/IEC 18004 asks for a light margin of four modules around the symbol.
 QUIET_ZONE = 4
 
-COUNTER_CALL = "Bagaimana pelayanan kami hari ini? Pindai untuk menilai — 1 menit, tanpa nama"
-COUNTER_CALL_EN = "How was our service today? Scan to rate — 1 minute, anonymous"
-ARRIVAL_CALL = "Baru datang? Pindai di sini agar waktu tunggu Anda tercatat — tanpa nama"
-ARRIVAL_CALL_EN = "Just arrived? Scan here so that your waiting time is recorded — anonymous"
-ARRIVAL_HEADING = "Selamat datang"
+# A poster speaks Bahasa Indonesia, with the call to action repeated smaller in English,
+# whatever the language of whoever prints it: each text is taken from the catalogue of the
+# language it is printed in (so posters are made inside an application context, as the CLI is).
+POSTER_LOCALE = "id"
+SECOND_LOCALE = "en"
+COUNTER_CALL = _l("How was our service today? Scan to rate — 1 minute, anonymous")
+ARRIVAL_CALL = _l("Just arrived? Scan here so that your waiting time is recorded — anonymous")
+ARRIVAL_HEADING = _l("Welcome")
+SURVEY_NAME = _l("Public Satisfaction Survey")
+ARRIVAL_QR_TITLE = _l("QR code for recording your arrival — %(unit)s")
+COUNTER_QR_TITLE = _l("Satisfaction survey QR code — %(unit)s, %(counter)s")
 ARRIVAL_STEM = "arrival"
+
+
+def _in(locale: str, text: LazyString, **params: object) -> str:
+    """``text`` from the catalogue of ``locale``, with ``params`` filled in."""
+    with force_locale(locale):
+        return str(text) % params if params else str(text)
 
 KIOSK_TEMPLATES = PROJECT_ROOT / "kiosk_templates"
 
@@ -57,24 +73,29 @@ class Poster:
     @property
     def heading(self) -> str:
         """The large line: the counter's name, or a welcome on the arrival poster."""
-        return self.counter_name if self.counter_name else ARRIVAL_HEADING
+        return self.counter_name if self.counter_name else _in(POSTER_LOCALE, ARRIVAL_HEADING)
 
     @property
     def call_to_action(self) -> str:
         """What the citizen is asked to do, in Bahasa Indonesia."""
-        return ARRIVAL_CALL if self.kind == "arrival" else COUNTER_CALL
+        return _in(POSTER_LOCALE, ARRIVAL_CALL if self.kind == "arrival" else COUNTER_CALL)
 
     @property
     def call_to_action_en(self) -> str:
         """The same request in English, printed smaller."""
-        return ARRIVAL_CALL_EN if self.kind == "arrival" else COUNTER_CALL_EN
+        return _in(SECOND_LOCALE, ARRIVAL_CALL if self.kind == "arrival" else COUNTER_CALL)
+
+    @property
+    def footer(self) -> str:
+        """The survey's name, at the foot of the poster."""
+        return f"{_in(POSTER_LOCALE, SURVEY_NAME)} (SKM) · Suara Warga"
 
     @property
     def qr_title(self) -> str:
         """What the QR code is for, as the SVG's accessible title."""
         if self.kind == "arrival":
-            return f"Kode QR pencatatan kedatangan — {self.unit_name}"
-        return f"Kode QR survei kepuasan — {self.unit_name}, {self.heading}"
+            return _in(POSTER_LOCALE, ARRIVAL_QR_TITLE, unit=self.unit_name)
+        return _in(POSTER_LOCALE, COUNTER_QR_TITLE, unit=self.unit_name, counter=self.heading)
 
 
 @dataclass(frozen=True)
@@ -174,10 +195,15 @@ def poster_views(posters: Sequence[Poster]) -> list[PosterView]:
 def render_posters_html(posters: list[Poster], size: str) -> str:
     """The print-ready page of posters (kiosk_templates/posters.html), one poster per sheet."""
     environment = Environment(
-        loader=FileSystemLoader(KIOSK_TEMPLATES), autoescape=select_autoescape(default=True)
+        loader=FileSystemLoader(KIOSK_TEMPLATES), autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
     )
+    # The sheet's own instructions are for whoever prints it: the current language.
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=gettext, ngettext=ngettext, newstyle=True)
     template = environment.get_template("posters.html")
-    return template.render(posters=poster_views(posters), size=_page_size(size))
+    return template.render(posters=poster_views(posters), size=_page_size(size),
+                           lang=current_locale())
 
 
 def _page_size(size: str) -> PageSize:
@@ -197,9 +223,10 @@ def render_poster_pdf(posters: Sequence[Poster], path: Path, size: str = "A4") -
     """Write the posters to a PDF, one page each, with the QR code drawn as vector squares."""
     page = PAGE_SIZES[_page_size(size)]
     canvas = Canvas(str(path), pagesize=page, invariant=True, pageCompression=1)
-    canvas.setTitle(f"Poster QR — {posters[0].unit_name}" if posters else "Poster QR")
+    canvas.setTitle(gettext("QR posters of %(unit)s (%(size)s)",
+                            unit=posters[0].unit_name if posters else "", size=size))
     canvas.setAuthor("Suara Warga")
-    canvas.setSubject("Survei Kepuasan Masyarakat (SKM)")
+    canvas.setSubject(f"{_in(POSTER_LOCALE, SURVEY_NAME)} (SKM)")
     for poster in posters:
         _draw_poster(canvas, poster, page)
         canvas.showPage()
@@ -240,7 +267,7 @@ def _draw_poster(canvas: Canvas, poster: Poster, page: tuple[float, float]) -> N
     canvas.drawCentredString(width / 2, qr_top - side - 6 * scale - url_size, poster.url)
     canvas.setFillColor(_GREY)
     canvas.setFont("Helvetica", footer_size)
-    canvas.drawCentredString(width / 2, margin, "Survei Kepuasan Masyarakat (SKM) · Suara Warga")
+    canvas.drawCentredString(width / 2, margin, poster.footer)
 
 
 def _fitting_size(text: str, font: str, largest: float, smallest: float, max_width: float) -> float:

@@ -522,7 +522,7 @@ def test_an_invalid_field_comes_back_with_its_message_and_the_other_answers_kept
     assert f'<html lang="{lang}">' in html
     assert message in fieldset(html, field), "the message is not beside its question"
     assert other_message not in html
-    summary = "Ada 1 jawaban" if lang == "id" else "1 answer(s) need fixing"
+    summary = "Ada 1 jawaban" if lang == "id" else "1 answer needs fixing"
     assert summary in html
     # Every other answer is still on the page.
     for i in range(1, 10):

@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 
 from app.answers import Answers, FieldError, parse_answers
 from app.db import utcnow
@@ -22,10 +23,10 @@ from app.feedback import (
     lookup_token,
     store_response,
 )
-from app.i18n import Catalogue
+from app.i18n import fill
 from app.openapi import openapi_document
 from app.surveys import Survey
-from app.web.common import api_locale, api_text, limiter, shortest_first
+from app.web.common import api_text, limiter, shortest_first
 from app.web.public import current_survey
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -112,11 +113,12 @@ def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
     for code in codes:
         # The API's scores are JSON integers, as documented; only the form sends text.
         if isinstance(answers.get(code), str) and code not in field_errors:
-            field_errors[code] = FieldError("error_score_type", {"code": code})
-    catalogue: Catalogue = current_app.extensions["suara.messages"]
+            field_errors[code] = FieldError(
+                _l("The value of %(code)s must be a whole number from 1 to 4, not text."),
+                {"code": code})
     for name, error in field_errors.items():
         key = f"answers.{name}" if name in codes else name
-        errors[key] = catalogue.get(error.key, api_locale(), **error.params)
+        errors[key] = fill(error.message, error.params)
     return None if field_errors else parsed
 
 

@@ -1,4 +1,4 @@
-"""What every audience's pages share: the page language, message lookup, limits, signing keys."""
+"""What every audience's pages share: the language cookie, compression, limits, signing."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, request
 from flask_compress import Compress
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 
-from app.i18n import LOCALES, Catalogue, pick_locale
-
-LANG_COOKIE = "lang"
+from app.i18n import LANG_COOKIE, LOCALES, api_locale, is_api_request
 
 # Flask-Limiter counts per client address in RATELIMIT_STORAGE_URI (memory:// per process,
 # redis://… shared); views are limited with its decorators (``limiter.limit``).
@@ -61,33 +59,6 @@ def _in_indonesian(item: RateLimitItem) -> str:
         else f"{item.amount} per {item.multiples} {unit}"
 
 
-def current_locale() -> str:
-    """The language of this request's page (chosen once per request)."""
-    locale: str | None = g.get("locale")
-    if locale is None:
-        settings = current_app.extensions["suara.settings"]
-        locale = pick_locale(request.args.get("lang"), request.cookies.get(LANG_COOKIE),
-                             settings.default_locale)
-        g.locale = locale
-    return locale
-
-
-def t(key: str, /, **params: object) -> str:
-    """A catalogue message in the page's language."""
-    catalogue: Catalogue = current_app.extensions["suara.messages"]
-    return catalogue.get(key, current_locale(), **params)
-
-
-def api_locale() -> str:
-    """The language of a JSON answer: ``?lang=``, else Indonesian when Accept-Language
-    prefers it, else English (the API's documented default: its readers are programs and
-    their developers; pages for people default to Bahasa Indonesia)."""
-    requested = request.args.get("lang")
-    if requested in LOCALES:
-        return requested
-    return "id" if request.accept_languages.best_match(LOCALES) == "id" else "en"
-
-
 def api_text(pair: tuple[str, str]) -> str:
     """The (Indonesian, English) pair of an API message, in ``api_locale()``'s language."""
     return pair[0] if api_locale() == "id" else pair[1]
@@ -95,7 +66,7 @@ def api_text(pair: tuple[str, str]) -> str:
 
 def _remember_language(response: Response) -> Response:
     requested = request.args.get("lang")
-    if requested and requested == g.get("locale"):
+    if requested in LOCALES and not is_api_request():
         response.set_cookie(LANG_COOKIE, requested, max_age=365 * 24 * 3600,
                             samesite="Lax", httponly=True)
     return response
@@ -157,4 +128,3 @@ def init_web(app: Flask) -> None:
     app.config["COMPRESS_MIN_SIZE"] = 500
     compress.init_app(app)
     app.after_request(_remember_language)
-    app.jinja_env.globals.update(t=t, current_locale=current_locale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -58,8 +59,10 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
             else error.description
         response = make_response(jsonify(error=description), status)
     elif status == 429 and request.endpoint == "public.submit":
-        response = make_response(form_refused_page(429, "error_ratelimit_form",
-                                                   wait=retry_after_seconds()))
+        wait = retry_after_seconds()
+        response = make_response(form_refused_page(429, _(
+            "Many submissions came from your network in a short time. Your answers are still "
+            "below — please wait %(wait)s seconds, then press Send once more.", wait=wait)))
     elif _for_staff():
         response = make_response(_staff_page(status, status))
     else:
@@ -74,7 +77,9 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
 
 def _csrf_error(error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "public.submit":
-        return form_refused_page(400, "error_csrf")
+        return form_refused_page(400, _(
+            "This page was open for too long. Your answers are still below — please press "
+            "Send once more."))
     if _for_staff():
         return _staff_page("csrf", 400)
     return message_page("badrequest", 400)

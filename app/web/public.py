@@ -22,6 +22,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_time
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
@@ -39,9 +41,10 @@ from app.feedback import (
     resolve_token,
     store_response,
 )
+from app.i18n import fill
 from app.org import services_of, unit_by_arrival_token
 from app.surveys import Survey, latest
-from app.web.common import limiter, shortest_first, signing_keys, t
+from app.web.common import limiter, shortest_first, signing_keys
 
 bp = Blueprint("public", __name__)
 
@@ -72,10 +75,31 @@ def current_survey() -> Survey:
     return latest(surveys(), DEFAULT_SURVEY_ID)
 
 
-def message_page(key: str, status: int, **params: object) -> ResponseReturnValue:
+# The short citizen pages (errors, expired codes): a title and a sentence each.
+MESSAGE_PAGES = {
+    "revoked": (_l("This code is no longer valid"),
+                _l("This QR poster has been replaced. Please scan the current poster at the "
+                   "counter, or ask the staff.")),
+    "notfound": (_l("Page not found"),
+                 _l("We do not recognise this code or address. Please check the QR code you "
+                    "scanned.")),
+    "ratelimit": (_l("Too many requests"),
+                  _l("Many submissions came from your network in a short time. Please wait a "
+                     "moment and try again — your answers are kept if you press Back.")),
+    "toolarge": (_l("Submission too large"),
+                 _l("What was sent is too long. Please shorten the comment and send again.")),
+    "error": (_l("Sorry, something went wrong"),
+              _l("Your rating has not been saved. Please try again in a moment.")),
+    "badrequest": (_l("Invalid request"),
+                   _l("This page has expired. Please scan the QR code at the counter again.")),
+    "forbidden": (_l("Not allowed"), _l("Your account may not open this page.")),
+}
+
+
+def message_page(key: str, status: int) -> ResponseReturnValue:
     """A short citizen-facing page with a title and a sentence (errors, expired codes)."""
-    return render_template("message.html", title=t(f"{key}_title"),
-                           body=t(f"{key}_body", **params)), status
+    title, body = MESSAGE_PAGES[key]
+    return render_template("message.html", title=title, body=body), status
 
 
 def _token_page(retired: bool) -> ResponseReturnValue:
@@ -132,7 +156,7 @@ def render_survey(
     notice: str | None = None,
 ) -> ResponseReturnValue:
     """The survey form, with the citizen's answers and messages beside their questions."""
-    messages = {name: t(e.key, **e.params) for name, e in errors.items()}
+    messages = {name: fill(e.message, e.params) for name, e in errors.items()}
     html = render_template(
         "survey.html", survey=current_survey(), counter=counter, unit=counter.unit,
         services=services_of(db_session(), counter.unit_id),
@@ -262,9 +286,9 @@ def arrival(token: str) -> ResponseReturnValue:
     if unit is None:
         return message_page("notfound", 404)
     now = utcnow()
-    local = now.astimezone(settings().tz)
+    # In the configured zone (Flask-Babel's): 09.12 in Indonesian, 9:12 AM in English.
     response = make_response(render_template("arrival.html", unit=unit,
-                                             time=local.strftime("%H.%M")))
+                                             time=format_time(now, "short")))
     response.set_cookie(
         ARRIVAL_COOKIE, _serializer("arrival").dumps({"u": unit.id, "t": int(now.timestamp())}),
         max_age=ARRIVAL_MAX_AGE, httponly=True, samesite="Lax",
@@ -284,10 +308,10 @@ def _form_again(token: str, values: Mapping[str, object], *, status: int,
                          status=status, notice=notice)
 
 
-def form_refused_page(status: int, notice_key: str, **params: object) -> ResponseReturnValue:
+def form_refused_page(status: int, notice: str) -> ResponseReturnValue:
     """A survey POST refused before it was read (CSRF token expired, too many from one
     address): the form again with every answer kept, and why, instead of a page that
     loses them."""
     token = (request.view_args or {}).get("token", "")
     values = form_values(request.form, current_survey())
-    return _form_again(token, values, status=status, notice=t(notice_key, **params))
+    return _form_again(token, values, status=status, notice=notice)
