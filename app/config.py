@@ -117,6 +117,15 @@ def reachable_host(host: str) -> str | None:
     return lan_address() if host == ALL_INTERFACES else host
 
 
+def serving_urls(host: str, port: int) -> list[str]:
+    """The addresses a server listening on ``host``:``port`` answers a browser on: loopback
+    and the LAN address (when one is found) for every interface, else the host itself."""
+    if host != ALL_INTERFACES:
+        return [f"http://{host}:{port}"]
+    lan = lan_address()
+    return [f"http://127.0.0.1:{port}"] + ([f"http://{lan}:{port}"] if lan else [])
+
+
 def _database_url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name) or default
     scheme = value.split(":", 1)[0]

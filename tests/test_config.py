@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app import config
-from app.config import PROJECT_ROOT, ConfigError, Settings
+from app.config import ALL_INTERFACES, PROJECT_ROOT, ConfigError, Settings
 
 GOOD_KEY = "a-good-secret-key-of-enough-length"
 
@@ -226,7 +226,7 @@ def test_the_default_public_url_follows_port_and_host() -> None:
 
 
 def test_a_given_public_url_wins_over_host_and_port() -> None:
-    settings = Settings.from_env({"HOST": "0.0.0.0", "PORT": "5077",
+    settings = Settings.from_env({"HOST": ALL_INTERFACES, "PORT": "5077",
                                   "PUBLIC_BASE_URL": "https://suara.example.id"})
     assert settings.public_base_url == "https://suara.example.id"
 
@@ -234,10 +234,10 @@ def test_a_given_public_url_wins_over_host_and_port() -> None:
 def test_every_interface_gives_the_lan_address_or_loopback(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(config, "lan_address", lambda: "10.1.2.3")
-    assert Settings.from_env({"HOST": "0.0.0.0", "PORT": "5077"}).public_base_url \
+    assert Settings.from_env({"HOST": ALL_INTERFACES, "PORT": "5077"}).public_base_url \
         == "http://10.1.2.3:5077"
     monkeypatch.setattr(config, "lan_address", lambda: None)
-    assert Settings.from_env({"HOST": "0.0.0.0"}).public_base_url == "http://127.0.0.1:5000"
+    assert Settings.from_env({"HOST": ALL_INTERFACES}).public_base_url == "http://127.0.0.1:5000"
 
 
 def test_the_lan_address_is_not_loopback() -> None:
