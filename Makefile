@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## Migrate, seed the demo Kotabumi (and eight weeks of responses) if the database is empty,
-## serve on :5000 with the scheduler.
+## serve on HOST:PORT (default 127.0.0.1:5000) with the scheduler. `make run HOST=0.0.0.0`
+## lets phones on the same network open the survey (the printed URLs use the LAN address).
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) surveys sync
