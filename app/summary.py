@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,16 +21,18 @@ from app.models import Counter, Indicator, Officer, Response, ServedCount, Unit
 from app.periods import week_start as monday_of
 from app.scoring import (
     ELEMENT_CODES,
-    IKM_MAX,
-    IKM_MIN,
-    IKM_SCALE,
     Category,
+    GroupTotals,
     category,
     ikm_from_totals,
     krejcie_morgan,
     mean_interval_95,
+    nearest_rank,
+    prior_weight,
     round_half_up,
+    shared_ranks,
     shrunk_mean,
+    total_to_ikm,
 )
 
 TREND_WEEKS = 12
@@ -57,8 +59,6 @@ WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
           "September", "Oktober", "November", "Desember")
 ELEMENTS_PER_RESPONSE = len(ELEMENT_CODES)
-# One response's total (sum of its nine scores) times this is its IKM-scale value.
-TOTAL_TO_IKM = Fraction(IKM_SCALE, ELEMENTS_PER_RESPONSE)
 MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 DIGITS = re.compile(r"^[0-9]+$")
@@ -399,37 +399,7 @@ def _category(ikm: Decimal | None) -> Category | None:
     return category(ikm) if ikm is not None else None
 
 
-def _to_ikm(total_scale: float | Fraction) -> Decimal:
-    """A mean of response totals (9-36) on the IKM scale (25-100), clipped, 2 decimals."""
-    value = Fraction(total_scale) * TOTAL_TO_IKM
-    return round_half_up(min(max(value, Fraction(IKM_MIN)), Fraction(IKM_MAX)), 2)
-
-
 # Officers: intervals and empirical-Bayes shrinkage -------------------------------------------
-
-
-def _prior_weight(officers: Sequence[_Totals], fallback: float) -> tuple[float, bool]:
-    """k = within-officer variance / between-officer variance, by the method of moments.
-
-    One-way random-effects ANOVA on the responses' totals (unbalanced groups): MSW is the
-    pooled within variance, (MSB - MSW) / n0 the between variance. When there are fewer
-    than two officers, no within degrees of freedom, or no between variance left, the
-    week cannot tell and ``fallback`` is used.
-    """
-    groups = [o for o in officers if o.n > 0]
-    big_n = sum(o.n for o in groups)
-    if len(groups) < 2 or big_n - len(groups) < 1:
-        return fallback, False
-    ssw = sum(Fraction(o.sum_total_sq) - Fraction(o.total**2, o.n) for o in groups)
-    msw = ssw / (big_n - len(groups))
-    grand = Fraction(sum(o.total for o in groups), big_n)
-    ssb = sum(o.n * (Fraction(o.total, o.n) - grand) ** 2 for o in groups)
-    msb = ssb / (len(groups) - 1)
-    n0 = (big_n - Fraction(sum(o.n**2 for o in groups), big_n)) / (len(groups) - 1)
-    between = (msb - msw) / n0
-    if between <= 0:
-        return fallback, False
-    return float(msw / between), True
 
 
 @dataclass(frozen=True)
@@ -441,7 +411,9 @@ class _OfficerTable:
 def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _Totals,
                    officer_min_n: int) -> _OfficerTable:
     """Raw means with intervals, shrunk estimates and ranks; nothing shown below the min n."""
-    k, estimated = _prior_weight(list(officers.values()), float(officer_min_n))
+    k, estimated = prior_weight(
+        (GroupTotals(o.n, o.total, o.sum_total_sq) for o in officers.values()),
+        float(officer_min_n))
     prior = Fraction(unit.total, unit.n) if unit.n else None
     if prior is None and officers:
         count = sum(o.n for o in officers.values())
@@ -454,19 +426,15 @@ def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _T
         if shown:
             bounds = mean_interval_95(totals.total, totals.sum_total_sq, totals.n)
             if bounds is not None:
-                interval = (_to_ikm(bounds[0]), _to_ikm(bounds[1]))
+                interval = (total_to_ikm(bounds[0]), total_to_ikm(bounds[1]))
             if prior is not None:
-                estimates[officer_id] = _to_ikm(
+                estimates[officer_id] = total_to_ikm(
                     shrunk_mean(totals.total, totals.n, float(prior), k))
         rows[officer_id] = OfficerRow(
             officer_id, names.get(officer_id, f"Petugas #{officer_id}"), totals.n, shown,
             totals.ikm if shown else None, interval, estimates.get(officer_id), None)
     ranked = sorted(estimates, key=lambda oid: (-estimates[oid], -rows[oid].n, rows[oid].name))
-    ranks: dict[int, int] = {}
-    for position, officer_id in enumerate(ranked, start=1):
-        previous = ranked[position - 2] if position > 1 else None
-        same = previous is not None and estimates[previous] == estimates[officer_id]
-        ranks[officer_id] = ranks[previous] if same and previous is not None else position
+    ranks = shared_ranks(ranked, estimates.__getitem__)
     ordered = [rows[oid] for oid in ranked] + sorted(
         (r for oid, r in rows.items() if oid not in ranks), key=lambda r: r.name)
     final = tuple(
@@ -474,7 +442,7 @@ def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _T
                    ranks.get(r.officer_id))
         for r in ordered
     )
-    prior_ikm = _to_ikm(prior) if prior is not None else None
+    prior_ikm = total_to_ikm(prior) if prior is not None else None
     return _OfficerTable(final, Shrinkage(prior_ikm, k, estimated))
 
 
@@ -483,18 +451,6 @@ def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _T
 
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _nearest_rank(histogram: Sequence[tuple[int, int]], numerator: int, denominator: int
-                  ) -> int | None:
-    """The smallest minute at which the cumulative share reaches numerator/denominator."""
-    total = sum(count for _, count in histogram)
-    running = 0
-    for minute, count in sorted(histogram):
-        running += count
-        if running * denominator >= total * numerator:
-            return minute
-    return None
 
 
 def _wait_grid(session: Session, unit_id: int, week: date
@@ -522,7 +478,7 @@ def _wait_grid(session: Session, unit_id: int, week: date
     cells = tuple(
         GridCell(weekday, hour, counts[(weekday, hour)],
                  sum(c for _, c in minutes[(weekday, hour)]),
-                 _nearest_rank(minutes[(weekday, hour)], 1, 2))
+                 nearest_rank(minutes[(weekday, hour)], 1, 2))
         for weekday, hour in sorted(counts)
     )
     return cells, sorted(whole.items())
@@ -668,8 +624,8 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     measured = this.measured()
     if measured.n and measured.median is None and histogram:
         # Several survey versions in one week: merge the percentiles from the histogram.
-        measured = MeasuredWait(measured.n, _nearest_rank(histogram, 1, 2),
-                                _nearest_rank(histogram, 9, 10), measured.within_60)
+        measured = MeasuredWait(measured.n, nearest_rank(histogram, 1, 2),
+                                nearest_rank(histogram, 9, 10), measured.within_60)
     bands, answered, median_band = _bands(this)
     officers = {sid: t for (scope, sid, start), t in merged.items()
                 if scope == "officer" and start == week}
