@@ -140,14 +140,15 @@ CATEGORY_C = Category("C", "Kurang baik", "Poor")
 CATEGORY_D = Category("D", "Tidak baik", "Not good")
 
 # Lower bounds on the 2-decimal IKM, highest first (PermenPANRB 14/2017).
-_THRESHOLDS: tuple[tuple[Decimal, Category], ...] = (
+CATEGORY_THRESHOLDS: tuple[tuple[Decimal, Category], ...] = (
     (Decimal("88.31"), CATEGORY_A),
     (Decimal("76.61"), CATEGORY_B),
     (Decimal("65.00"), CATEGORY_C),
 )
 
 
-CATEGORY_THRESHOLDS_HUNDREDTHS = tuple((int(lower * 100), cat) for lower, cat in _THRESHOLDS)
+CATEGORY_THRESHOLDS_HUNDREDTHS = tuple(
+    (int(lower * 100), cat) for lower, cat in CATEGORY_THRESHOLDS)
 
 
 def category(ikm: Decimal) -> Category:
@@ -161,7 +162,7 @@ def category(ikm: Decimal) -> Category:
     if not ikm.is_finite() or not IKM_MIN <= ikm <= IKM_MAX:
         raise ValueError(f"IKM {ikm} outside {IKM_MIN}-{IKM_MAX}")
     rounded = round_half_up(Fraction(ikm), 2)
-    for lower, cat in _THRESHOLDS:
+    for lower, cat in CATEGORY_THRESHOLDS:
         if rounded >= lower:
             return cat
     return CATEGORY_D

@@ -19,6 +19,7 @@ from app.charts import format_number, format_share
 from app.db import dialect_insert
 from app.models import Counter, Indicator, Officer, Response, ServedCount, Unit
 from app.periods import week_start as monday_of
+from app.refs import UnitRef
 from app.scoring import (
     ELEMENT_CODES,
     Category,
@@ -34,27 +35,12 @@ from app.scoring import (
     shrunk_mean,
     total_to_ikm,
 )
+from app.surveys import reference_survey
 
 TREND_WEEKS = 12
 COMMENT_LIMIT = 50
 SERVED_MAX = 10_000_000
 DEFAULT_TZ = ZoneInfo("Asia/Jakarta")
-# The regulation's element names (PermenPANRB 14/2017), in questionnaire order U1-U9.
-ELEMENT_NAMES: dict[str, str] = {
-    "U1": "Persyaratan",
-    "U2": "Sistem, mekanisme, dan prosedur",
-    "U3": "Waktu penyelesaian",
-    "U4": "Biaya/tarif",
-    "U5": "Produk spesifikasi jenis pelayanan",
-    "U6": "Kompetensi pelaksana",
-    "U7": "Perilaku pelaksana",
-    "U8": "Sarana dan prasarana",
-    "U9": "Penanganan pengaduan, saran dan masukan",
-}
-WAIT_LABELS: dict[str, str] = {
-    "lt5": "< 5 menit", "5-15": "5–15 menit", "15-30": "15–30 menit",
-    "30-60": "30–60 menit", "60-120": "1–2 jam", "gt120": "> 2 jam",
-}
 WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
           "September", "Oktober", "November", "Desember")
@@ -65,6 +51,15 @@ DIGITS = re.compile(r"^[0-9]+$")
 # Indonesian thousands separators: 1.250 or 10.000.000 (a dot is never a decimal point here).
 GROUPED = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{3})+$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def __getattr__(name: str) -> dict[str, str]:
+    """``WAIT_LABELS``, still imported by app.web.dashboard: now read from the survey file
+    (``reference_survey().wait_labels()``, or each BandShare's label). Remove it once no
+    module imports it."""
+    if name == "WAIT_LABELS":
+        return reference_survey().wait_labels()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Weeks, and formatting shared by the pages and the plain-text digest ----------------------
@@ -105,15 +100,6 @@ def format_month(month: date) -> str:
 
 
 # Results --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitRef:
-    """The unit a summary is about."""
-
-    id: int
-    code: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -380,11 +366,12 @@ def _merge(rows: Iterable[Indicator]) -> dict[tuple[str, int, date], _Totals]:
 
 
 def _elements(totals: _Totals, *, hidden: bool = False) -> tuple[ElementScore, ...]:
+    names = reference_survey().element_names()
     nrr = totals.nrr()
     present = [v for v in nrr.values() if v is not None]
     lowest = min(present) if present and not hidden else None
     return tuple(
-        ElementScore(code, ELEMENT_NAMES.get(code, code),
+        ElementScore(code, names.get(code, code),
                      None if value is None or hidden else value,
                      lowest is not None and value == lowest)
         for code, value in nrr.items()
@@ -554,8 +541,9 @@ def _trend(merged: dict[tuple[str, int, date], _Totals], scope: str, scope_id: i
 
 def _bands(totals: _Totals) -> tuple[tuple[BandShare, ...], int, str | None]:
     answered = sum(totals.bands)
+    labels = reference_survey().wait_labels()
     shares = tuple(
-        BandShare(code, WAIT_LABELS.get(code, code), count,
+        BandShare(code, labels.get(code, code), count,
                   count / answered if answered else None)
         for code, count in zip(WAIT_COLUMNS, totals.bands, strict=True)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import app.summary as summary_module
 from app.indicators import indicator_rows
 from app.models import Counter, Officer, ServedCount
 from app.org import create_counter
@@ -39,6 +41,7 @@ from app.summary import (
     unit_overview,
     weekly_summary,
 )
+from app.surveys import Text, reference_survey
 
 WEEK = date(2026, 11, 16)  # a Monday
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -99,6 +102,30 @@ def test_an_nrr_is_rounded_once_to_what_is_shown(app: Flask, session: Session) -
     u1 = summary.elements[0]
     assert (u1.code, u1.nrr) == ("U1", Decimal("1.5050"))
     assert "  U1 Persyaratan: 1,50  <- terlemah" in summary_text(summary)
+
+
+def test_element_names_and_wait_labels_are_read_from_the_survey_file(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = reference_survey()
+    reworded = dataclasses.replace(
+        shipped,
+        elements=(dataclasses.replace(shipped.elements[0], name=Text("Syarat", "Requirements")),
+                  *shipped.elements[1:]),
+        wait_bands=tuple(dataclasses.replace(band, label=Text(f"[{band.code}]", band.code))
+                         for band in shipped.wait_bands))
+    monkeypatch.setattr(summary_module, "reference_survey", lambda: reworded)
+    seeded = make_unit(session)
+    add_response(session, skm_survey(app), seeded.counter, ALL_3, local(WEEK, 9),
+                 wait_band="5-15")
+    session.commit()
+    aggregate(app, NOW)
+    summary = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
+    release(session)
+    assert [e.name for e in summary.elements][:2] == ["Syarat", shipped.elements[1].name.id]
+    assert [b.label for b in summary.wait_bands] == [f"[{b.code}]" for b in shipped.wait_bands]
+    assert summary.reported_median_band == "[5-15]"
+    assert "  U1 Syarat: 3,00" in summary_text(summary)
 
 
 def test_the_api_rounds_an_nrr_half_up_as_the_dashboards_do(
