@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.aggregation import WAIT_COLUMNS, WITHIN_MINUTES
-from app.charts import format_number, format_share
+from app.aggregation import WAIT_COLUMNS
 from app.db import dialect_insert
 from app.models import Counter, Indicator, Officer, Response, ServedCount, Unit
 from app.periods import week_start as monday_of
@@ -785,66 +784,7 @@ def served_count(session: Session, unit_id: int, month: date) -> int | None:
         ServedCount.unit_id == unit_id, ServedCount.month == month))
 
 
-# Plain text for the Monday digest --------------------------------------------------------
+# The Monday digest's closing line (app/templates/email/digest.txt), also on the dashboards ----
 
 NOT_A_GRADE = ("Umpan balik warga adalah bahan dialog kinerja dengan pimpinan unit, "
                "bukan penilaian atau predikat kinerja pegawai.")
-
-
-def _signed(delta: Decimal) -> str:
-    return ("+" if delta > 0 else "") + format_number(delta)
-
-
-def summary_text(summary: WeeklySummary) -> str:
-    """The weekly summary as plain Indonesian text (at most about 60 lines, no NIP)."""
-    s = summary
-    lines = [f"Ringkasan mingguan {s.unit.name} ({s.unit.code})",
-             f"Minggu {format_week(s.week_start)}", ""]
-    if s.ikm is None or s.category is None:
-        lines.append("IKM: belum ada tanggapan minggu ini.")
-    else:
-        change = (f"{_signed(s.delta)} dari minggu sebelumnya" if s.delta is not None
-                  else "minggu sebelumnya tanpa data")
-        lines.append(f"IKM: {format_number(s.ikm)} — mutu {s.category.letter} "
-                     f"({s.category.label_id}); {change}.")
-    lines.append(f"Tanggapan: {s.n}" + (f" (di luar {s.flagged} yang ditandai)"
-                                        if s.flagged else "") + ".")
-    a = s.adequacy
-    if a.required is None:
-        lines.append(f"Kecukupan sampel {format_month(a.month)}: jumlah orang dilayani "
-                     f"belum diisi ({a.n} tanggapan).")
-    else:
-        verdict = "memenuhi" if a.met else "sampel belum memenuhi"
-        lines.append(f"Kecukupan sampel {format_month(a.month)}: {a.n} dari minimal "
-                     f"{a.required} (dilayani {a.served}) — {verdict}.")
-    lines += ["", "Unsur (NRR 1–4):"]
-    for e in s.elements:
-        mark = "  <- terlemah" if e.weakest else ""
-        lines.append(f"  {e.code} {e.name}: {format_number(e.exact, 2)}{mark}")
-    lines += ["", "Waktu tunggu:"]
-    if s.wait_answered:
-        shares = ", ".join(f"{b.label} {format_share(b.share)}" for b in s.wait_bands)
-        lines.append(f"  Menurut warga ({s.wait_answered} jawaban): {shares}.")
-    m = s.measured
-    if m.n:
-        lines.append(f"  Terukur ({m.n}): median {m.median} menit, p90 {m.p90} menit, "
-                     f"{format_share(m.within_60)} menunggu ≤ {WITHIN_MINUTES} menit.")
-    else:
-        lines.append("  Terukur: belum ada pengukuran.")
-    lines += ["", "Loket (n, IKM, unsur terlemah):"]
-    active = [c for c in s.counters if c.n]
-    for c in active[:10]:
-        weakest = ", ".join(c.weakest) or "–"
-        lines.append(f"  {c.name}: n={c.n}, IKM {format_number(c.ikm)}, terlemah {weakest}")
-    if len(active) > 10:
-        lines.append(f"  … dan {len(active) - 10} loket lain (lihat dasbor).")
-    lines += ["", f"Komentar ({s.comment_count}), skor terendah dulu:"]
-    for comment in s.comments[:5]:
-        text = " ".join(comment.text.split())
-        text = text if len(text) <= 160 else text[:159] + "…"
-        lines.append(f"  [{format_number(comment.mean_score)}] {comment.counter_name}: {text}")
-    if not s.comments:
-        lines.append("  Tidak ada komentar.")
-    lines += ["", "Umpan balik per petugas hanya ada di dasbor (data pribadi pegawai).",
-              NOT_A_GRADE]
-    return "\n".join(lines) + "\n"
