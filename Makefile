@@ -35,7 +35,8 @@ i18n: $(VENV)/.installed
 	$(MAKE) messages
 
 ## Migrate, seed the demo Kotabumi (and eight weeks of responses) if the database is empty,
-## serve on :5000 with the scheduler.
+## serve on HOST:PORT (default 127.0.0.1:5000) with the scheduler. `make run HOST=0.0.0.0`
+## lets phones on the same network open the survey (the printed URLs use the LAN address).
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) surveys sync

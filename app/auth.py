@@ -102,6 +102,16 @@ def create_api_token(session: Session, user: User, label: str, *, now: datetime)
     return token
 
 
+def revoke_api_tokens(session: Session, user: User, *, now: datetime) -> int:
+    """Revoke every live token of a user (they stop working at once); return how many."""
+    live = session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    for token in live:
+        token.revoked_at = now
+    session.flush()
+    return len(live)
+
+
 def user_for_token(session: Session, token: str) -> tuple[User, ApiToken] | None:
     """The active user a bearer token belongs to, with the token's row; None for an unknown,
     revoked or inactive one. Reads only."""

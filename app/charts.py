@@ -10,11 +10,12 @@ from typing import Protocol
 
 from markupsafe import Markup, escape
 
-from app.scoring import round_half_up
+from app.scoring import CATEGORY_THRESHOLDS, round_half_up
 
 WEEKDAYS_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
-# Lower bounds of the IKM categories A, B, C on the 25-100 scale (PermenPANRB 14/2017).
-IKM_BANDS: tuple[tuple[float, str], ...] = ((88.31, "A"), (76.61, "B"), (65.0, "C"))
+# Lower bounds of the IKM categories A, B, C on the 25-100 scale, from the regulation's table.
+IKM_BANDS: tuple[tuple[float, str], ...] = tuple(
+    (float(lower), category.letter) for lower, category in CATEGORY_THRESHOLDS)
 INK = "#1a1a1a"
 GRID = "#c8cdd5"
 BAR = "#4a6f96"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_ENVS = ("development", "production", "test")
 LOCALES = ("id", "en")
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (a setting's value, chosen by whoever runs the demo)
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 
 class ConfigError(Exception):
@@ -74,6 +80,52 @@ def _base_url(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or default).strip()
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        # A name of digits and dots only is a mistyped address, not a host name.
+        if _HOSTNAME.fullmatch(value) and not value.replace(".", "").isdigit():
+            return value
+        raise ConfigError(f"{name}: expected an IPv4 address or a host name such as 127.0.0.1 "
+                          f"or 0.0.0.0 (every interface), got {value!r}") from None
+    if address.version != 4:
+        raise ConfigError(f"{name}: only IPv4 addresses are supported, got {value!r}")
+    return value
+
+
+def lan_address() -> str | None:
+    """This machine's address on its local network, or None when none can be found.
+
+    Connecting a UDP socket sends nothing; it only asks the system which interface would
+    carry traffic outward, and that interface's address is what a phone on the same
+    network reaches.
+    """
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed beyond this machine
+            address = str(probe.getsockname()[0])
+    except OSError:
+        return None
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+def reachable_host(host: str) -> str | None:
+    """The host a browser uses to reach a server listening on ``host``; None when it listens
+    on every interface and no LAN address can be found."""
+    return lan_address() if host == ALL_INTERFACES else host
+
+
+def serving_urls(host: str, port: int) -> list[str]:
+    """The addresses a server listening on ``host``:``port`` answers a browser on: loopback
+    and the LAN address (when one is found) for every interface, else the host itself."""
+    if host != ALL_INTERFACES:
+        return [f"http://{host}:{port}"]
+    lan = lan_address()
+    return [f"http://127.0.0.1:{port}"] + ([f"http://{lan}:{port}"] if lan else [])
+
+
 def _database_url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name) or default
     scheme = value.split(":", 1)[0]
@@ -120,6 +172,7 @@ class Settings:
     surveys_dir: Path = PROJECT_ROOT / "surveys"
     translations_dir: Path = PROJECT_ROOT / "translations"
     public_base_url: str = "http://127.0.0.1:5000"
+    host: str = "127.0.0.1"
     timezone: str = "Asia/Jakarta"
     default_locale: str = "id"
     port: int = 5000
@@ -165,6 +218,12 @@ class Settings:
                 '(generate one with: python -c "import secrets; print(secrets.token_hex(32))")'
             )
         default_db = f"sqlite:///{instance_dir / 'suara-warga.db'}"
+        host = _host(env, "HOST", "127.0.0.1")
+        port = _int(env, "PORT", 5000, 1, 65535)
+        # The default address is where `serve` itself answers; with every interface, the
+        # LAN address (loopback when none is found, and `serve` says so).
+        default_base = ("" if env.get("PUBLIC_BASE_URL")
+                        else f"http://{reachable_host(host) or '127.0.0.1'}:{port}")
         return cls(
             app_env=app_env,
             secret_key=secret_key,
@@ -173,10 +232,11 @@ class Settings:
             instance_dir=instance_dir,
             surveys_dir=surveys_dir,
             translations_dir=Path(env.get("TRANSLATIONS_DIR") or PROJECT_ROOT / "translations"),
-            public_base_url=_base_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+            public_base_url=_base_url(env, "PUBLIC_BASE_URL", default_base),
+            host=host,
             timezone=_timezone(env, "TIMEZONE", "Asia/Jakarta"),
             default_locale=_choice(env, "DEFAULT_LOCALE", "id", LOCALES),
-            port=_int(env, "PORT", 5000, 1, 65535),
+            port=port,
             smtp_host=env.get("SMTP_HOST", ""),
             smtp_port=_int(env, "SMTP_PORT", 587, 1, 65535),
             smtp_user=env.get("SMTP_USER", ""),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -11,18 +12,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.aggregation import STATE_NAME as AGGREGATION_STATE
 from app.answers import Answers
 from app.db import Base
 from app.feedback import Submission, record_response
-from app.models import Counter, Officer, Unit, User
+from app.models import AggregationState, Counter, Officer, Response, Unit, User
 from app.org import (
     assign_officer,
+    counters_with_urls,
     create_counter,
     create_officer,
     create_service,
     create_unit,
     officer_on_duty,
+    units_with_arrival_urls,
 )
+from app.survey_versions import sync_survey_versions
 from app.surveys import Survey
 from app.users import create_user
 
@@ -92,6 +97,82 @@ class DemoLogin:
     password: str
     role: str
     unit: str | None
+
+
+class DemoRefused(Exception):
+    """The demo may not run here; the message says why."""
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What a demo run did, and where to look: printed once the transaction has committed."""
+
+    seeded: bool
+    responses: int | None  # demo responses created now; None when none were asked or due
+    weeks: int
+    arrival_urls: tuple[dict[str, str], ...]
+    counter_urls: tuple[dict[str, object], ...]
+    logins: tuple[DemoLogin, ...]
+
+
+def run_demo(
+    session: Session,
+    surveys: Iterable[Survey],
+    survey: Survey,
+    *,
+    app_env: str,
+    today: date,
+    tz: ZoneInfo,
+    public_base_url: str,
+    weeks: int = 0,
+    seed: int = 2017,
+    reset: bool = False,
+) -> DemoReport:
+    """Seed the demo Kotabumi unless an organisation exists, and ``weeks`` of responses when
+    there are none yet; ``reset`` deletes everything first. Refused in production.
+
+    ``surveys`` are recorded as published versions first; ``survey`` is the one answered.
+    """
+    if app_env == "production":
+        raise DemoRefused("the demo world is not for production (APP_ENV=production)")
+    if reset:
+        clear_all(session)
+    sync_survey_versions(session, surveys)
+    seeded = not demo_present(session)
+    if seeded:
+        seed_demo(session, today=today, tz=tz, weeks_back=max(weeks, 8), seed=seed)
+    responses = None
+    if weeks and session.scalar(select(Response.id).limit(1)) is None:
+        responses = seed_history(session, survey, today=today, tz=tz, weeks=weeks, seed=seed)
+        # The history was received in the past, behind any aggregation watermark: the next
+        # aggregation run must be a full rebuild to see it.
+        session.execute(delete(AggregationState).where(
+            AggregationState.name == AGGREGATION_STATE))
+        session.flush()
+    return DemoReport(
+        seeded, responses, weeks,
+        tuple(units_with_arrival_urls(session, public_base_url)),
+        tuple(counters_with_urls(session, public_base_url)),
+        tuple(demo_logins(session)))
+
+
+def report_lines(report: DemoReport) -> list[str]:
+    """What the demo command prints: what it did, the posters' URLs and the demo logins."""
+    lines = ["Seeded the demo Kotabumi." if report.seeded else
+             "The database already holds an organisation; nothing seeded "
+             "(use --reset to start over)."]
+    if report.responses is not None:
+        lines.append(f"Created {report.responses} demo responses over {report.weeks} weeks.")
+    lines += ["", "Arrival poster URLs (scanned on arrival, to measure the wait):"]
+    lines += [f"  {row['unit']:<9} {row['arrival_url']}" for row in report.arrival_urls]
+    lines += ["", "Counter survey URLs (QR codes point here):"]
+    lines += [f"  {row['unit']!s:<9} {row['name']!s:<18} {row['url']}"
+              for row in report.counter_urls]
+    if report.logins:
+        lines += ["", "Demo staff logins (demo passwords, never for production):"]
+        lines += [f"  {login.role:<10} {login.email:<38} {login.password}"
+                  + (f" ({login.unit})" if login.unit else "") for login in report.logins]
+    return lines
 
 
 def demo_present(session: Session) -> bool:

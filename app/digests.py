@@ -5,16 +5,23 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from functools import cache
 from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import Settings
+from app.aggregation import WITHIN_MINUTES
+from app.charts import format_number, format_share
+from app.config import PROJECT_ROOT, Settings
 from app.models import Digest, Unit, User
-from app.summary import summary_text, weekly_summary
+from app.summary import NOT_A_GRADE, WeeklySummary, format_month, format_week, weekly_summary
+
+EMAIL_TEMPLATES = PROJECT_ROOT / "app" / "templates" / "email"
 
 # Longer than any send can take (SMTP timeout 30 s per step), shorter than the hour between
 # runs: a claim this old was left by a process that died while sending.
@@ -30,6 +37,41 @@ class DigestOutcome:
     # (not sent, tried again next time), "uncertain" (the server may have it; not tried again)
     status: str
     detail: str = ""
+
+
+def _signed(delta: Decimal) -> str:
+    return ("+" if delta > 0 else "") + format_number(delta)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """Whitespace runs as one space, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+@cache
+def email_templates() -> Environment:
+    """The e-mail templates (app/templates/email/), outside any Flask app: the scheduler
+    renders them in its own process. Only .html templates are escaped."""
+    environment = Environment(
+        loader=FileSystemLoader(EMAIL_TEMPLATES), autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True)
+    environment.filters.update(number=format_number, share=format_share, signed=_signed,
+                               week=format_week, month=format_month, one_line=_one_line)
+    return environment
+
+
+def digest_text(summary: WeeklySummary) -> str:
+    """The weekly summary as the digest's plain Indonesian text (about 60 lines, no NIP)."""
+    return email_templates().get_template("digest.txt").render(
+        s=summary, within_minutes=WITHIN_MINUTES, not_a_grade=NOT_A_GRADE)
+
+
+def digest_subject(unit: Unit, week_start: date) -> str:
+    """The digest's subject line."""
+    return email_templates().get_template("digest_subject.txt").render(
+        unit=unit, week_start=week_start).strip()
 
 
 def digest_recipients(session: Session, unit_id: int) -> list[str]:
@@ -54,8 +96,8 @@ def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Set
                                  officer_min_n=settings.officer_min_n, tz=settings.tz)
         digest = Digest(
             unit_id=unit.id, week_start=week_start,
-            subject=f"Ringkasan mingguan SKM — {unit.name} — minggu {week_start:%d-%m-%Y}",
-            body_text=summary_text(summary), recipients="", created_at=now,
+            subject=digest_subject(unit, week_start),
+            body_text=digest_text(summary), recipients="", created_at=now,
         )
         session.add(digest)
     if digest.sent_at is None:

@@ -29,6 +29,7 @@ from app.models.feedback import MAX_MEASURED_WAIT_MIN
 from app.org import CODE_PATTERN, TOKEN_PATTERN, on_duty_query
 from app.periods import local_periods
 from app.privacy import daily_salt, existing_salt, salted_hash
+from app.refs import UnitRef
 from app.surveys import Survey
 
 DEFAULT_SURVEY_ID = "skm-2017"
@@ -378,14 +379,6 @@ def record_response(
 
 
 @dataclass(frozen=True)
-class UnitRef:
-    """A unit as citizen pages show it."""
-
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
 class CounterPage:
     """What the survey page shows of a counter: names only (never an officer's NIP)."""
 
@@ -415,7 +408,7 @@ _units = Unit.__table__
 _PAGE_LOOKUP = (
     select(
         _counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
-        _counters.c.name, _units.c.name, _default_services.c.code,
+        _counters.c.name, _units.c.code, _units.c.name, _default_services.c.code,
         select(_officers.c.name).where(  # correlated two levels down: say so explicitly
             _officers.c.id == on_duty_query(_counters.c.id, _AT).correlate(_counters)
             .scalar_subquery()
@@ -436,8 +429,9 @@ def resolve_token(session: Session, token: str, at: datetime) -> ResolvedToken:
     row = session.execute(_PAGE_LOOKUP, {"token": token, "at": at}).first()
     if row is None:
         return ResolvedToken(None, False)
-    counter_id, unit_id, active, retired_at, name, unit_name, service_code, officer = row
+    (counter_id, unit_id, active, retired_at, name, unit_code, unit_name, service_code,
+     officer) = row
     if retired_at is not None or not active:
         return ResolvedToken(None, True)
-    return ResolvedToken(CounterPage(counter_id, name, UnitRef(unit_id, unit_name),
+    return ResolvedToken(CounterPage(counter_id, name, UnitRef(unit_id, unit_code, unit_name),
                                      service_code, officer), False)

@@ -181,9 +181,22 @@ def counters_with_urls(session: Session, public_base_url: str) -> list[dict[str,
             "name": counter.name,
             "active": counter.active,
             "url": f"{public_base_url.rstrip('/')}/s/{token}" if token else None,
+            "arrival_url": arrival_url(unit, public_base_url),
         }
         for counter, unit, token in rows
     ]
+
+
+def arrival_url(unit: Unit, public_base_url: str) -> str:
+    """The address of a unit's arrival poster (scanned on arrival, for the measured wait)."""
+    return f"{public_base_url.rstrip('/')}/a/{unit.arrival_token}"
+
+
+def units_with_arrival_urls(session: Session, public_base_url: str) -> list[dict[str, str]]:
+    """Every unit with its arrival poster's URL, ordered by code."""
+    return [{"unit": unit.code, "unit_name": unit.name,
+             "arrival_url": arrival_url(unit, public_base_url)}
+            for unit in session.scalars(select(Unit).order_by(Unit.code))]
 
 
 def create_officer(

@@ -140,9 +140,16 @@ def build_scheduler(settings: Settings, runner: JobRunner) -> BlockingScheduler:
     return scheduler
 
 
+def configure_logging() -> None:
+    """Our job lines at INFO; APScheduler's own chatter ("Adding job tentatively", "Running
+    job …") only from WARNING, where its misfires and errors are."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
 def run_scheduler(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then release the lock and shut down cleanly."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     runner = JobRunner(db, settings)
     scheduler = build_scheduler(settings, runner)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import TypeVar
 
 ELEMENT_CODES: tuple[str, ...] = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9")
 
@@ -139,14 +140,15 @@ CATEGORY_C = Category("C", "Kurang baik", "Poor")
 CATEGORY_D = Category("D", "Tidak baik", "Not good")
 
 # Lower bounds on the 2-decimal IKM, highest first (PermenPANRB 14/2017).
-_THRESHOLDS: tuple[tuple[Decimal, Category], ...] = (
+CATEGORY_THRESHOLDS: tuple[tuple[Decimal, Category], ...] = (
     (Decimal("88.31"), CATEGORY_A),
     (Decimal("76.61"), CATEGORY_B),
     (Decimal("65.00"), CATEGORY_C),
 )
 
 
-CATEGORY_THRESHOLDS_HUNDREDTHS = tuple((int(lower * 100), cat) for lower, cat in _THRESHOLDS)
+CATEGORY_THRESHOLDS_HUNDREDTHS = tuple(
+    (int(lower * 100), cat) for lower, cat in CATEGORY_THRESHOLDS)
 
 
 def category(ikm: Decimal) -> Category:
@@ -160,7 +162,7 @@ def category(ikm: Decimal) -> Category:
     if not ikm.is_finite() or not IKM_MIN <= ikm <= IKM_MAX:
         raise ValueError(f"IKM {ikm} outside {IKM_MIN}-{IKM_MAX}")
     rounded = round_half_up(Fraction(ikm), 2)
-    for lower, cat in _THRESHOLDS:
+    for lower, cat in CATEGORY_THRESHOLDS:
         if rounded >= lower:
             return cat
     return CATEGORY_D
@@ -224,3 +226,75 @@ def shrunk_mean(total: int, n: int, prior_mean: float, prior_weight: float) -> f
     if n + prior_weight <= 0:
         raise ValueError("no responses and no prior weight: the mean is undefined")
     return (total + prior_weight * prior_mean) / (n + prior_weight)
+
+
+# Officer ranking and waiting-time statistics (not the regulation's index) ------------------
+
+K = TypeVar("K", bound=Hashable)
+#: One response's total (the sum of its nine scores, 9-36) times this is its IKM-scale value.
+TOTAL_TO_IKM = Fraction(IKM_SCALE, len(ELEMENT_CODES))
+
+
+@dataclass(frozen=True)
+class GroupTotals:
+    """One group's responses (an officer's, say): how many, the sum of their totals (each the
+    sum of a response's scores) and the sum of those totals squared."""
+
+    n: int
+    total: int
+    sum_squares: int
+
+
+def total_to_ikm(mean_total: float | Fraction) -> Decimal:
+    """A mean of response totals (9-36) on the IKM scale (25-100), clipped, 2 decimals."""
+    value = Fraction(mean_total) * TOTAL_TO_IKM
+    return round_half_up(min(max(value, Fraction(IKM_MIN)), Fraction(IKM_MAX)), 2)
+
+
+def prior_weight(groups: Iterable[GroupTotals], fallback: float) -> tuple[float, bool]:
+    """k = within-group variance / between-group variance, by the method of moments.
+
+    One-way random-effects ANOVA on the responses' totals (unbalanced groups): MSW is the
+    pooled within variance, (MSB - MSW) / n0 the between variance. When there are fewer
+    than two groups, no within degrees of freedom, or no between variance left, the data
+    cannot tell: returns (``fallback``, False); else (k, True).
+    """
+    present = [g for g in groups if g.n > 0]
+    big_n = sum(g.n for g in present)
+    if len(present) < 2 or big_n - len(present) < 1:
+        return fallback, False
+    ssw = sum(Fraction(g.sum_squares) - Fraction(g.total**2, g.n) for g in present)
+    msw = ssw / (big_n - len(present))
+    grand = Fraction(sum(g.total for g in present), big_n)
+    ssb = sum(g.n * (Fraction(g.total, g.n) - grand) ** 2 for g in present)
+    msb = ssb / (len(present) - 1)
+    n0 = (big_n - Fraction(sum(g.n**2 for g in present), big_n)) / (len(present) - 1)
+    between = (msb - msw) / n0
+    if between <= 0:
+        return fallback, False
+    return float(msw / between), True
+
+
+def shared_ranks(ordered: Sequence[K], value: Callable[[K], object]) -> dict[K, int]:
+    """Ranks of items already ordered best first; equal values share the first one's rank
+    ("1, 2, 2, 4")."""
+    ranks: dict[K, int] = {}
+    for position, item in enumerate(ordered, start=1):
+        before = ordered[position - 2] if position > 1 else None
+        tied = before is not None and value(before) == value(item)
+        ranks[item] = ranks[before] if tied and before is not None else position
+    return ranks
+
+
+def nearest_rank(histogram: Iterable[tuple[int, int]], numerator: int, denominator: int
+                 ) -> int | None:
+    """The smallest value at which the cumulative share of a histogram of (value, count)
+    reaches numerator/denominator (the nearest-rank percentile); None when it is empty."""
+    pairs = sorted(histogram)
+    total = sum(count for _, count in pairs)
+    running = 0
+    for minute, count in pairs:
+        running += count
+        if running * denominator >= total * numerator:
+            return minute
+    return None

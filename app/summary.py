@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,57 +14,51 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.aggregation import WAIT_COLUMNS, WITHIN_MINUTES
-from app.charts import format_number, format_share
+from app.aggregation import WAIT_COLUMNS
 from app.db import dialect_insert
 from app.models import Counter, Indicator, Officer, Response, ServedCount, Unit
 from app.periods import week_start as monday_of
+from app.refs import UnitRef
 from app.scoring import (
     ELEMENT_CODES,
-    IKM_MAX,
-    IKM_MIN,
-    IKM_SCALE,
     Category,
+    GroupTotals,
     category,
     ikm_from_totals,
     krejcie_morgan,
     mean_interval_95,
+    nearest_rank,
+    prior_weight,
     round_half_up,
+    shared_ranks,
     shrunk_mean,
+    total_to_ikm,
 )
+from app.surveys import reference_survey
 
 TREND_WEEKS = 12
 COMMENT_LIMIT = 50
 SERVED_MAX = 10_000_000
 DEFAULT_TZ = ZoneInfo("Asia/Jakarta")
-# The regulation's element names (PermenPANRB 14/2017), in questionnaire order U1-U9.
-ELEMENT_NAMES: dict[str, str] = {
-    "U1": "Persyaratan",
-    "U2": "Sistem, mekanisme, dan prosedur",
-    "U3": "Waktu penyelesaian",
-    "U4": "Biaya/tarif",
-    "U5": "Produk spesifikasi jenis pelayanan",
-    "U6": "Kompetensi pelaksana",
-    "U7": "Perilaku pelaksana",
-    "U8": "Sarana dan prasarana",
-    "U9": "Penanganan pengaduan, saran dan masukan",
-}
-WAIT_LABELS: dict[str, str] = {
-    "lt5": "< 5 menit", "5-15": "5–15 menit", "15-30": "15–30 menit",
-    "30-60": "30–60 menit", "60-120": "1–2 jam", "gt120": "> 2 jam",
-}
 WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
           "September", "Oktober", "November", "Desember")
 ELEMENTS_PER_RESPONSE = len(ELEMENT_CODES)
-# One response's total (sum of its nine scores) times this is its IKM-scale value.
-TOTAL_TO_IKM = Fraction(IKM_SCALE, ELEMENTS_PER_RESPONSE)
 MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 DIGITS = re.compile(r"^[0-9]+$")
 # Indonesian thousands separators: 1.250 or 10.000.000 (a dot is never a decimal point here).
 GROUPED = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{3})+$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def __getattr__(name: str) -> dict[str, str]:
+    """``WAIT_LABELS``, still imported by app.web.dashboard: now read from the survey file
+    (``reference_survey().wait_labels()``, or each BandShare's label). Remove it once no
+    module imports it."""
+    if name == "WAIT_LABELS":
+        return reference_survey().wait_labels()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Weeks, and formatting shared by the pages and the plain-text digest ----------------------
@@ -105,15 +99,6 @@ def format_month(month: date) -> str:
 
 
 # Results --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitRef:
-    """The unit a summary is about."""
-
-    id: int
-    code: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -380,11 +365,12 @@ def _merge(rows: Iterable[Indicator]) -> dict[tuple[str, int, date], _Totals]:
 
 
 def _elements(totals: _Totals, *, hidden: bool = False) -> tuple[ElementScore, ...]:
+    names = reference_survey().element_names()
     nrr = totals.nrr()
     present = [v for v in nrr.values() if v is not None]
     lowest = min(present) if present and not hidden else None
     return tuple(
-        ElementScore(code, ELEMENT_NAMES.get(code, code),
+        ElementScore(code, names.get(code, code),
                      None if value is None or hidden else value,
                      lowest is not None and value == lowest)
         for code, value in nrr.items()
@@ -399,37 +385,7 @@ def _category(ikm: Decimal | None) -> Category | None:
     return category(ikm) if ikm is not None else None
 
 
-def _to_ikm(total_scale: float | Fraction) -> Decimal:
-    """A mean of response totals (9-36) on the IKM scale (25-100), clipped, 2 decimals."""
-    value = Fraction(total_scale) * TOTAL_TO_IKM
-    return round_half_up(min(max(value, Fraction(IKM_MIN)), Fraction(IKM_MAX)), 2)
-
-
 # Officers: intervals and empirical-Bayes shrinkage -------------------------------------------
-
-
-def _prior_weight(officers: Sequence[_Totals], fallback: float) -> tuple[float, bool]:
-    """k = within-officer variance / between-officer variance, by the method of moments.
-
-    One-way random-effects ANOVA on the responses' totals (unbalanced groups): MSW is the
-    pooled within variance, (MSB - MSW) / n0 the between variance. When there are fewer
-    than two officers, no within degrees of freedom, or no between variance left, the
-    week cannot tell and ``fallback`` is used.
-    """
-    groups = [o for o in officers if o.n > 0]
-    big_n = sum(o.n for o in groups)
-    if len(groups) < 2 or big_n - len(groups) < 1:
-        return fallback, False
-    ssw = sum(Fraction(o.sum_total_sq) - Fraction(o.total**2, o.n) for o in groups)
-    msw = ssw / (big_n - len(groups))
-    grand = Fraction(sum(o.total for o in groups), big_n)
-    ssb = sum(o.n * (Fraction(o.total, o.n) - grand) ** 2 for o in groups)
-    msb = ssb / (len(groups) - 1)
-    n0 = (big_n - Fraction(sum(o.n**2 for o in groups), big_n)) / (len(groups) - 1)
-    between = (msb - msw) / n0
-    if between <= 0:
-        return fallback, False
-    return float(msw / between), True
 
 
 @dataclass(frozen=True)
@@ -441,7 +397,9 @@ class _OfficerTable:
 def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _Totals,
                    officer_min_n: int) -> _OfficerTable:
     """Raw means with intervals, shrunk estimates and ranks; nothing shown below the min n."""
-    k, estimated = _prior_weight(list(officers.values()), float(officer_min_n))
+    k, estimated = prior_weight(
+        (GroupTotals(o.n, o.total, o.sum_total_sq) for o in officers.values()),
+        float(officer_min_n))
     prior = Fraction(unit.total, unit.n) if unit.n else None
     if prior is None and officers:
         count = sum(o.n for o in officers.values())
@@ -454,19 +412,15 @@ def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _T
         if shown:
             bounds = mean_interval_95(totals.total, totals.sum_total_sq, totals.n)
             if bounds is not None:
-                interval = (_to_ikm(bounds[0]), _to_ikm(bounds[1]))
+                interval = (total_to_ikm(bounds[0]), total_to_ikm(bounds[1]))
             if prior is not None:
-                estimates[officer_id] = _to_ikm(
+                estimates[officer_id] = total_to_ikm(
                     shrunk_mean(totals.total, totals.n, float(prior), k))
         rows[officer_id] = OfficerRow(
             officer_id, names.get(officer_id, f"Petugas #{officer_id}"), totals.n, shown,
             totals.ikm if shown else None, interval, estimates.get(officer_id), None)
     ranked = sorted(estimates, key=lambda oid: (-estimates[oid], -rows[oid].n, rows[oid].name))
-    ranks: dict[int, int] = {}
-    for position, officer_id in enumerate(ranked, start=1):
-        previous = ranked[position - 2] if position > 1 else None
-        same = previous is not None and estimates[previous] == estimates[officer_id]
-        ranks[officer_id] = ranks[previous] if same and previous is not None else position
+    ranks = shared_ranks(ranked, estimates.__getitem__)
     ordered = [rows[oid] for oid in ranked] + sorted(
         (r for oid, r in rows.items() if oid not in ranks), key=lambda r: r.name)
     final = tuple(
@@ -474,7 +428,7 @@ def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _T
                    ranks.get(r.officer_id))
         for r in ordered
     )
-    prior_ikm = _to_ikm(prior) if prior is not None else None
+    prior_ikm = total_to_ikm(prior) if prior is not None else None
     return _OfficerTable(final, Shrinkage(prior_ikm, k, estimated))
 
 
@@ -483,18 +437,6 @@ def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _T
 
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _nearest_rank(histogram: Sequence[tuple[int, int]], numerator: int, denominator: int
-                  ) -> int | None:
-    """The smallest minute at which the cumulative share reaches numerator/denominator."""
-    total = sum(count for _, count in histogram)
-    running = 0
-    for minute, count in sorted(histogram):
-        running += count
-        if running * denominator >= total * numerator:
-            return minute
-    return None
 
 
 def _wait_grid(session: Session, unit_id: int, week: date
@@ -522,7 +464,7 @@ def _wait_grid(session: Session, unit_id: int, week: date
     cells = tuple(
         GridCell(weekday, hour, counts[(weekday, hour)],
                  sum(c for _, c in minutes[(weekday, hour)]),
-                 _nearest_rank(minutes[(weekday, hour)], 1, 2))
+                 nearest_rank(minutes[(weekday, hour)], 1, 2))
         for weekday, hour in sorted(counts)
     )
     return cells, sorted(whole.items())
@@ -598,8 +540,9 @@ def _trend(merged: dict[tuple[str, int, date], _Totals], scope: str, scope_id: i
 
 def _bands(totals: _Totals) -> tuple[tuple[BandShare, ...], int, str | None]:
     answered = sum(totals.bands)
+    labels = reference_survey().wait_labels()
     shares = tuple(
-        BandShare(code, WAIT_LABELS.get(code, code), count,
+        BandShare(code, labels.get(code, code), count,
                   count / answered if answered else None)
         for code, count in zip(WAIT_COLUMNS, totals.bands, strict=True)
     )
@@ -668,8 +611,8 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     measured = this.measured()
     if measured.n and measured.median is None and histogram:
         # Several survey versions in one week: merge the percentiles from the histogram.
-        measured = MeasuredWait(measured.n, _nearest_rank(histogram, 1, 2),
-                                _nearest_rank(histogram, 9, 10), measured.within_60)
+        measured = MeasuredWait(measured.n, nearest_rank(histogram, 1, 2),
+                                nearest_rank(histogram, 9, 10), measured.within_60)
     bands, answered, median_band = _bands(this)
     officers = {sid: t for (scope, sid, start), t in merged.items()
                 if scope == "officer" and start == week}
@@ -841,66 +784,7 @@ def served_count(session: Session, unit_id: int, month: date) -> int | None:
         ServedCount.unit_id == unit_id, ServedCount.month == month))
 
 
-# Plain text for the Monday digest --------------------------------------------------------
+# The Monday digest's closing line (app/templates/email/digest.txt), also on the dashboards ----
 
 NOT_A_GRADE = ("Umpan balik warga adalah bahan dialog kinerja dengan pimpinan unit, "
                "bukan penilaian atau predikat kinerja pegawai.")
-
-
-def _signed(delta: Decimal) -> str:
-    return ("+" if delta > 0 else "") + format_number(delta)
-
-
-def summary_text(summary: WeeklySummary) -> str:
-    """The weekly summary as plain Indonesian text (at most about 60 lines, no NIP)."""
-    s = summary
-    lines = [f"Ringkasan mingguan {s.unit.name} ({s.unit.code})",
-             f"Minggu {format_week(s.week_start)}", ""]
-    if s.ikm is None or s.category is None:
-        lines.append("IKM: belum ada tanggapan minggu ini.")
-    else:
-        change = (f"{_signed(s.delta)} dari minggu sebelumnya" if s.delta is not None
-                  else "minggu sebelumnya tanpa data")
-        lines.append(f"IKM: {format_number(s.ikm)} — mutu {s.category.letter} "
-                     f"({s.category.label_id}); {change}.")
-    lines.append(f"Tanggapan: {s.n}" + (f" (di luar {s.flagged} yang ditandai)"
-                                        if s.flagged else "") + ".")
-    a = s.adequacy
-    if a.required is None:
-        lines.append(f"Kecukupan sampel {format_month(a.month)}: jumlah orang dilayani "
-                     f"belum diisi ({a.n} tanggapan).")
-    else:
-        verdict = "memenuhi" if a.met else "sampel belum memenuhi"
-        lines.append(f"Kecukupan sampel {format_month(a.month)}: {a.n} dari minimal "
-                     f"{a.required} (dilayani {a.served}) — {verdict}.")
-    lines += ["", "Unsur (NRR 1–4):"]
-    for e in s.elements:
-        mark = "  <- terlemah" if e.weakest else ""
-        lines.append(f"  {e.code} {e.name}: {format_number(e.exact, 2)}{mark}")
-    lines += ["", "Waktu tunggu:"]
-    if s.wait_answered:
-        shares = ", ".join(f"{b.label} {format_share(b.share)}" for b in s.wait_bands)
-        lines.append(f"  Menurut warga ({s.wait_answered} jawaban): {shares}.")
-    m = s.measured
-    if m.n:
-        lines.append(f"  Terukur ({m.n}): median {m.median} menit, p90 {m.p90} menit, "
-                     f"{format_share(m.within_60)} menunggu ≤ {WITHIN_MINUTES} menit.")
-    else:
-        lines.append("  Terukur: belum ada pengukuran.")
-    lines += ["", "Loket (n, IKM, unsur terlemah):"]
-    active = [c for c in s.counters if c.n]
-    for c in active[:10]:
-        weakest = ", ".join(c.weakest) or "–"
-        lines.append(f"  {c.name}: n={c.n}, IKM {format_number(c.ikm)}, terlemah {weakest}")
-    if len(active) > 10:
-        lines.append(f"  … dan {len(active) - 10} loket lain (lihat dasbor).")
-    lines += ["", f"Komentar ({s.comment_count}), skor terendah dulu:"]
-    for comment in s.comments[:5]:
-        text = " ".join(comment.text.split())
-        text = text if len(text) <= 160 else text[:159] + "…"
-        lines.append(f"  [{format_number(comment.mean_score)}] {comment.counter_name}: {text}")
-    if not s.comments:
-        lines.append("  Tidak ada komentar.")
-    lines += ["", "Umpan balik per petugas hanya ada di dasbor (data pribadi pegawai).",
-              NOT_A_GRADE]
-    return "\n".join(lines) + "\n"

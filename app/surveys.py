@@ -7,9 +7,15 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+from app.config import PROJECT_ROOT
 from app.scoring import ELEMENT_CODES
+
+#: The questionnaire of the regulation shipped with the code: reports that span survey
+#: versions (weekly summaries, the digest) name elements and wait bands as it does.
+REFERENCE_SURVEY_PATH = PROJECT_ROOT / "surveys" / "skm-2017.toml"
 
 #: Codes of the unscored items every survey has; no element or profile item may reuse them.
 FIXED_ITEM_CODES = ("wait_band", "service", "comment")
@@ -130,6 +136,14 @@ class Survey:
     def profile_item(self, code: str) -> ProfileItem | None:
         """Return the profile item with ``code``, or None."""
         return next((item for item in self.profile if item.code == code), None)
+
+    def element_names(self, locale: str = "id") -> dict[str, str]:
+        """Each element's name by code, in questionnaire order ("U1": "Persyaratan", …)."""
+        return {element.code: element.name.get(locale) for element in self.elements}
+
+    def wait_labels(self, locale: str = "id") -> dict[str, str]:
+        """Each waiting-time band's label by code, shortest wait first."""
+        return {band.code: band.label.get(locale) for band in self.wait_bands}
 
 
 @dataclass(frozen=True)
@@ -409,3 +423,9 @@ def latest(surveys: Mapping[tuple[str, int], Survey], survey_id: str) -> Survey:
     if not versions:
         raise SurveyError(f"no survey with id {survey_id!r} is loaded")
     return max(versions, key=lambda survey: survey.version)
+
+
+@cache
+def reference_survey() -> Survey:
+    """The bundled SKM questionnaire (REFERENCE_SURVEY_PATH), loaded once on first use."""
+    return load_survey(REFERENCE_SURVEY_PATH)

@@ -59,6 +59,17 @@ def create_user(
     return user
 
 
+def user_by_email(session: Session, email: str) -> User | None:
+    """The user with this e-mail address (compared as stored: trimmed, lower case)."""
+    return session.scalars(select(User).where(User.email == email.strip().lower())
+                           ).one_or_none()
+
+
+def officer_by_nip(session: Session, nip: str) -> Officer | None:
+    """The officer with this NIP, if any."""
+    return session.scalars(select(Officer).where(Officer.nip == nip)).one_or_none()
+
+
 def verify_password(user: User, password: str) -> bool:
     """True when the password matches the stored hash."""
     return check_password_hash(user.password_hash, password)

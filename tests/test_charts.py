@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.charts import (
+    IKM_BANDS,
     band_bars,
     element_bars,
     format_number,
@@ -16,7 +17,8 @@ from app.charts import (
     trend_line,
     wait_shade,
 )
-from app.summary import ELEMENT_NAMES, WAIT_LABELS, GridCell
+from app.summary import GridCell
+from app.surveys import reference_survey
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script> & "Loket" \'1\''
@@ -82,10 +84,11 @@ def test_trend_line_without_any_data_is_still_a_valid_chart() -> None:
 
 
 def test_element_bars_mark_the_weakest_with_a_pattern_and_a_word() -> None:
-    nrr = {code: 3.2 for code in ELEMENT_NAMES}
+    names = reference_survey().element_names()
+    nrr: dict[str, float | None] = {code: 3.2 for code in names}
     nrr["U7"] = 2.61
     nrr["U4"] = None
-    svg = element_bars(nrr, ["U7"], "NRR per unsur", "U7 terlemah.", names=ELEMENT_NAMES)
+    svg = element_bars(nrr, ["U7"], "NRR per unsur", "U7 terlemah.", names=names)
     root = parse(svg)
     labels = texts(root)
     assert "2,61 · terlemah" in labels  # said in words, not only by the hatching
@@ -98,13 +101,17 @@ def test_element_bars_mark_the_weakest_with_a_pattern_and_a_word() -> None:
     assert len(root.findall(f".//{SVG}rect")) >= 8
 
 
+def test_the_category_bands_are_the_regulations_bounds() -> None:
+    assert IKM_BANDS == ((88.31, "A"), (76.61, "B"), (65.0, "C"))
+
+
 def test_band_bars_show_shares_as_text() -> None:
     shares = {"lt5": 0.02, "5-15": 0.2, "15-30": 0.43, "30-60": 0.29, "60-120": 0.05,
               "gt120": None}
-    root = parse(band_bars(shares, WAIT_LABELS))
+    root = parse(band_bars(shares, reference_survey().wait_labels()))
     labels = texts(root)
     assert {"2%", "20%", "43%", "29%", "5%"} <= set(labels)
-    assert "< 5 menit" in labels and "> 2 jam" in labels
+    assert "Kurang dari 5 menit" in labels and "Lebih dari 2 jam" in labels
 
 
 def test_heat_grid_prints_every_cell_and_a_legend() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import create_app
-from app.config import Settings
+from app.config import ALL_INTERFACES, Settings
 from app.db import Base, Database
 from app.demo import DEMO_PASSWORDS
 from app.models import Assignment, Counter, CounterToken, Officer, SurveyVersion, Unit, User
@@ -215,8 +215,38 @@ def test_counters_plain_listing(app: Flask, runner: FlaskCliRunner, settings: Se
     result = invoke(app, runner, "counters")
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == count(app, Counter)
-    assert all(f"{settings.public_base_url}/s/" in line for line in lines)
+    survey = [line for line in lines if f"{settings.public_base_url}/s/" in line]
+    arrival = [line for line in lines if f"{settings.public_base_url}/a/" in line]
+    assert len(survey) == count(app, Counter)
+    assert len(arrival) == count(app, Unit)
+    assert len(lines) == len(survey) + len(arrival)
+    for code, token in read(app, lambda s: s.execute(select(Unit.code, Unit.arrival_token)).all()):
+        assert any(line.startswith(code) and line.endswith(f"/a/{token}") for line in arrival)
+
+
+def arrival_urls(app: Flask, settings: Settings) -> dict[str, str]:
+    rows = read(app, lambda s: s.execute(select(Unit.code, Unit.arrival_token)).all())
+    return {code: f"{settings.public_base_url}/a/{token}" for code, token in rows}
+
+
+def test_demo_prints_every_arrival_poster_url(app: Flask, runner: FlaskCliRunner,
+                                              settings: Settings) -> None:
+    result = invoke(app, runner, "demo")
+    assert result.exit_code == 0, result.output
+    urls = arrival_urls(app, settings)
+    assert len(urls) >= 4
+    for code, url in urls.items():
+        assert any(line.split() == [code, url] for line in result.output.splitlines())
+    again = invoke(app, runner, "demo")
+    assert all(url in again.output for url in urls.values())
+
+
+def test_counters_json_carries_the_units_arrival_url(app: Flask, runner: FlaskCliRunner,
+                                                     settings: Settings) -> None:
+    assert invoke(app, runner, "demo").exit_code == 0
+    rows = json.loads(invoke(app, runner, "counters", "--json").stdout)
+    urls = arrival_urls(app, settings)
+    assert rows and all(row["arrival_url"] == urls[row["unit"]] for row in rows)
 
 
 # officers import ------------------------------------------------------------------------------
@@ -502,3 +532,51 @@ def test_surveys_sync_records_once_and_guards_published_versions(
     stored = read(app, lambda s: s.scalar(select(SurveyVersion.content_hash).where(
         SurveyVersion.survey_id == "skm-2017", SurveyVersion.version == 1)))
     assert stored == "0" * 64
+
+
+# serve ------------------------------------------------------------------------------------------
+
+
+def serve_with(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str,
+               lan: str | None = "192.168.1.20") -> tuple[Result, dict[str, Any]]:
+    """Run `serve --no-scheduler` with werkzeug's server replaced by a recorder."""
+    import app.cli.serve as serve_module
+    from app import config
+
+    served: dict[str, Any] = {}
+
+    def record(host: str, port: int, application: Flask, **options: Any) -> None:
+        served.update(host=host, port=port)
+
+    monkeypatch.setattr(serve_module, "run_simple", record)
+    monkeypatch.setattr(config, "lan_address", lambda: lan)
+    application = create_app(settings)
+    result = application.test_cli_runner().invoke(args=["serve", "--no-scheduler", *args])
+    return result, served
+
+
+def test_serve_listens_on_host_and_port_and_prints_that_address(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    result, served = serve_with(settings.replace(host="127.0.0.2", port=5077), monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert served == {"host": "127.0.0.2", "port": 5077}
+    assert "http://127.0.0.2:5077" in result.output
+    assert ":5000" not in result.output
+
+
+def test_serve_on_every_interface_prints_loopback_and_the_lan_address(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    result, served = serve_with(settings.replace(port=5077), monkeypatch, "--host", ALL_INTERFACES)
+    assert result.exit_code == 0, result.output
+    assert served == {"host": ALL_INTERFACES, "port": 5077}
+    assert "http://127.0.0.1:5077" in result.output
+    assert "http://192.168.1.20:5077" in result.output
+    assert ALL_INTERFACES not in result.output
+
+
+def test_serve_says_when_phones_cannot_reach_it(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    result, _ = serve_with(settings.replace(host=ALL_INTERFACES), monkeypatch, lan=None)
+    assert result.exit_code == 0, result.output
+    assert "no network address of this machine was found" in result.output
+    assert "PUBLIC_BASE_URL" in result.output

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import PROJECT_ROOT, ConfigError, Settings
+from app import config
+from app.config import ALL_INTERFACES, PROJECT_ROOT, ConfigError, Settings
 
 GOOD_KEY = "a-good-secret-key-of-enough-length"
 
@@ -214,3 +215,37 @@ def test_the_default_submission_limit_is_generous_for_a_shared_carrier_address()
             assert item.amount >= 100, str(item)
         else:
             assert item.amount / hours >= 1000, str(item)
+
+
+def test_the_default_public_url_follows_port_and_host() -> None:
+    assert Settings.from_env({"PORT": "5077"}).public_base_url == "http://127.0.0.1:5077"
+    settings = Settings.from_env({"HOST": "192.168.1.20", "PORT": "8080"})
+    assert settings.host == "192.168.1.20"
+    assert settings.public_base_url == "http://192.168.1.20:8080"
+    assert Settings.from_env({}).host == "127.0.0.1"
+
+
+def test_a_given_public_url_wins_over_host_and_port() -> None:
+    settings = Settings.from_env({"HOST": ALL_INTERFACES, "PORT": "5077",
+                                  "PUBLIC_BASE_URL": "https://suara.example.id"})
+    assert settings.public_base_url == "https://suara.example.id"
+
+
+def test_every_interface_gives_the_lan_address_or_loopback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "lan_address", lambda: "10.1.2.3")
+    assert Settings.from_env({"HOST": ALL_INTERFACES, "PORT": "5077"}).public_base_url \
+        == "http://10.1.2.3:5077"
+    monkeypatch.setattr(config, "lan_address", lambda: None)
+    assert Settings.from_env({"HOST": ALL_INTERFACES}).public_base_url == "http://127.0.0.1:5000"
+
+
+def test_the_lan_address_is_not_loopback() -> None:
+    address = config.lan_address()
+    assert address is None or not address.startswith("127.")
+
+
+@pytest.mark.parametrize("value", ["::1", "999.1.1.1", "host name", "http://x", "-bad"])
+def test_a_bad_host_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"^HOST: "):
+        Settings.from_env({"HOST": value})

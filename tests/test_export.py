@@ -162,6 +162,24 @@ def test_out_writes_the_file_and_reports_the_count(
     assert len(csv_rows(out.read_text(encoding="utf-8"))) == 5
 
 
+@pytest.mark.parametrize(("fmt", "content"), [("jsonl", ""), ("csv", None)])
+def test_an_export_of_nothing_still_writes_the_file(
+    runner: FlaskCliRunner, world: World, tmp_path: Path, fmt: str, content: str | None
+) -> None:
+    """A script reads the file it asked for, even when no response matched."""
+    out = tmp_path / f"responses.{fmt}"
+    result = runner.invoke(args=["export", "responses", "--format", fmt,
+                                 "--from", "2001-01-01", "--to", "2001-01-02", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "exported 0 responses" in result.stderr
+    text = out.read_text(encoding="utf-8")
+    if content is None:
+        assert csv_rows(text) == []
+        assert text.startswith("response_id,")
+    else:
+        assert text == content
+
+
 def test_every_text_column_is_neutralised_not_only_the_comment(
     app: Flask, session: Session, runner: FlaskCliRunner
 ) -> None:

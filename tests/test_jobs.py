@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import app.digests as digests
 from app.config import Settings
 from app.db import Database
 from app.digests import claim_for_sending, prepare_digest
@@ -71,6 +73,30 @@ def test_last_complete_week_is_cut_in_local_time() -> None:
                               Settings().tz) == WEEK
     assert last_complete_week(datetime(2026, 11, 29, 16, 0, tzinfo=UTC),
                               Settings().tz) == date(2026, 11, 16)
+
+
+@pytest.fixture
+def email_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder standing in for app/templates/email/ (the cached environment is rebuilt)."""
+    monkeypatch.setattr(digests, "EMAIL_TEMPLATES", tmp_path)
+    digests.email_templates.cache_clear()
+    yield tmp_path
+    digests.email_templates.cache_clear()
+
+
+def test_the_digest_text_and_subject_come_from_the_email_templates(
+    app: Flask, session: Session, settings: Settings, email_templates: Path
+) -> None:
+    (email_templates / "digest.txt").write_text(
+        "{{ s.unit.code }}: IKM {{ s.ikm | number }}, {{ s.n }} tanggapan\n", encoding="utf-8")
+    (email_templates / "digest_subject.txt").write_text(
+        "SKM {{ unit.code }} {{ week_start.isoformat() }}\n", encoding="utf-8")
+    _seed_week(app, session)
+    unit = session.scalars(select(Unit).where(Unit.code == "DUKCAPIL")).one()
+    digest = prepare_digest(session, unit, WEEK, settings, now=MONDAY_7AM)
+    assert digest.subject == f"SKM DUKCAPIL {WEEK.isoformat()}"
+    assert digest.body_text.startswith("DUKCAPIL: IKM ") and "tanggapan" in digest.body_text
+    session.rollback()
 
 
 def test_the_weekly_digest_is_written_once_per_unit_and_week(

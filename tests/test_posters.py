@@ -18,7 +18,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.cli_posters import qr_command
+from app.cli.posters import qr_command
 from app.config import Settings
 from app.db import utcnow
 from app.models import Counter, CounterToken

@@ -187,6 +187,10 @@ def test_ctrl_c_twice_stops_the_scheduler_cleanly(
     assert process.wait(timeout=30) == 0
     log = (tmp_path / "scheduler-0.log").read_text()
     assert "Traceback" not in log, log
+    # Our own lines at INFO; APScheduler's internal chatter below WARNING is not shown.
+    assert "holds the lock, running jobs" in log, log
+    assert "started with 4 job(s)" in log, log
+    assert "Adding job tentatively" not in log and "apscheduler" not in log, log
     with db.session_scope(write=False) as session:
         assert session.scalar(select(SchedulerLock.holder)) is None  # released at the end
 

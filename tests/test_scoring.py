@@ -13,15 +13,20 @@ from hypothesis import strategies as st
 from app.scoring import (
     ELEMENT_CODES,
     Category,
+    GroupTotals,
     category,
     ikm,
     ikm_from_totals,
     krejcie_morgan,
     mean_interval_95,
+    nearest_rank,
     nrr,
+    prior_weight,
     round_half_up,
     sample_adequate,
+    shared_ranks,
     shrunk_mean,
+    total_to_ikm,
 )
 
 VECTOR_A_N = 29
@@ -452,3 +457,52 @@ def test_mean_interval_contains_mean(values: list[int]) -> None:
     mean = sum(values) / len(values)
     assert low <= mean <= high
     assert high - low >= 0
+
+
+# Officer ranking and waiting-time statistics --------------------------------------------------
+
+
+def group(totals: list[int]) -> GroupTotals:
+    """A group of responses given by their totals (each the sum of nine scores)."""
+    return GroupTotals(len(totals), sum(totals), sum(t * t for t in totals))
+
+
+def test_total_to_ikm_is_exact_and_clipped() -> None:
+    assert total_to_ikm(36) == Decimal("100.00")
+    assert total_to_ikm(9) == Decimal("25.00")
+    assert total_to_ikm(Fraction(65, 2)) == Decimal("90.28")  # 32.5 x 25/9 = 90.2777...
+    assert total_to_ikm(37.2) == Decimal("100.00")  # an interval bound beyond the scale
+    assert total_to_ikm(8.0) == Decimal("25.00")
+
+
+def test_prior_weight_by_the_method_of_moments() -> None:
+    # Two officers of two responses each, means 30 and 34: SSW = 4 on 2 df, MSW = 2;
+    # MSB = 2 x 2^2 + 2 x 2^2 = 16; n0 = (4 - 8/4) / 1 = 2; between = (16 - 2) / 2 = 7.
+    k, estimated = prior_weight([group([29, 31]), group([33, 35])], fallback=10.0)
+    assert estimated and k == pytest.approx(2 / 7)
+
+
+@pytest.mark.parametrize("groups", [
+    [],
+    [group([30, 32, 34])],  # one officer: no between variance
+    [group([30]), group([34])],  # no within degrees of freedom
+    [group([30, 34]), group([34, 30])],  # equal means: no between variance left
+    [group([30, 34]), GroupTotals(0, 0, 0)],  # an empty group does not count
+])
+def test_prior_weight_falls_back_when_the_data_cannot_tell(groups: list[GroupTotals]) -> None:
+    assert prior_weight(groups, fallback=10.0) == (10.0, False)
+
+
+def test_shared_ranks_give_ties_the_first_rank() -> None:
+    scores = {"a": 90, "b": 85, "c": 85, "d": 80}
+    assert shared_ranks(["a", "b", "c", "d"], scores.__getitem__) == \
+        {"a": 1, "b": 2, "c": 2, "d": 4}
+    assert shared_ranks([], scores.__getitem__) == {}
+
+
+def test_nearest_rank_percentiles() -> None:
+    histogram = [(90, 1), (5, 1), (20, 2)]  # unsorted on purpose
+    assert nearest_rank(histogram, 1, 2) == 20
+    assert nearest_rank(histogram, 9, 10) == 90
+    assert nearest_rank(histogram, 1, 4) == 5
+    assert nearest_rank([], 1, 2) is None

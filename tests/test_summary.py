@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -23,6 +24,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import app.summary as summary_module
+from app.digests import digest_text
 from app.indicators import indicator_rows
 from app.models import Counter, Officer, ServedCount
 from app.org import create_counter
@@ -35,10 +38,10 @@ from app.summary import (
     parse_served_count,
     parse_week,
     save_served_count,
-    summary_text,
     unit_overview,
     weekly_summary,
 )
+from app.surveys import Text, reference_survey
 
 WEEK = date(2026, 11, 16)  # a Monday
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -98,7 +101,31 @@ def test_an_nrr_is_rounded_once_to_what_is_shown(app: Flask, session: Session) -
     release(session)
     u1 = summary.elements[0]
     assert (u1.code, u1.nrr) == ("U1", Decimal("1.5050"))
-    assert "  U1 Persyaratan: 1,50  <- terlemah" in summary_text(summary)
+    assert "  U1 Persyaratan: 1,50  <- terlemah" in digest_text(summary)
+
+
+def test_element_names_and_wait_labels_are_read_from_the_survey_file(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = reference_survey()
+    reworded = dataclasses.replace(
+        shipped,
+        elements=(dataclasses.replace(shipped.elements[0], name=Text("Syarat", "Requirements")),
+                  *shipped.elements[1:]),
+        wait_bands=tuple(dataclasses.replace(band, label=Text(f"[{band.code}]", band.code))
+                         for band in shipped.wait_bands))
+    monkeypatch.setattr(summary_module, "reference_survey", lambda: reworded)
+    seeded = make_unit(session)
+    add_response(session, skm_survey(app), seeded.counter, ALL_3, local(WEEK, 9),
+                 wait_band="5-15")
+    session.commit()
+    aggregate(app, NOW)
+    summary = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
+    release(session)
+    assert [e.name for e in summary.elements][:2] == ["Syarat", shipped.elements[1].name.id]
+    assert [b.label for b in summary.wait_bands] == [f"[{b.code}]" for b in shipped.wait_bands]
+    assert summary.reported_median_band == "[5-15]"
+    assert "  U1 Syarat: 3,00" in digest_text(summary)
 
 
 def test_the_api_rounds_an_nrr_half_up_as_the_dashboards_do(
@@ -143,7 +170,7 @@ def test_change_from_the_previous_week_and_the_twelve_week_trend(
     assert (summary.trend[0].ikm, summary.trend[0].n) == (Decimal("100.00"), 2)
     assert [(p.ikm, p.n) for p in summary.trend[1:10]] == [(None, 0)] * 9
     assert (summary.trend[-1].week_start, summary.trend[-1].ikm) == (WEEK, Decimal("91.48"))
-    text = summary_text(summary)
+    text = digest_text(summary)
     assert "91,48" in text and "+16,48" in text
 
 
@@ -158,7 +185,7 @@ def test_without_a_previous_week_there_is_no_change(app: Flask, session: Session
     assert summary.previous_ikm is None and summary.delta is None
     assert empty.n == 0 and empty.ikm is None and empty.category is None
     assert not empty.weakest and all(e.nrr is None for e in empty.elements)
-    assert "belum ada tanggapan" in summary_text(empty)
+    assert "belum ada tanggapan" in digest_text(empty)
 
 
 def test_tied_weakest_elements_are_all_flagged(app: Flask, session: Session) -> None:
@@ -221,7 +248,7 @@ def test_an_officer_below_the_minimum_is_hidden_and_at_it_shown(
     # Hidden officers come after the ranked ones.
     assert [r.officer_id for r in summary.officers] == [enough.id, few.id]
     # Nothing about officers (let alone a NIP) goes into the plain-text digest.
-    text = summary_text(summary)
+    text = digest_text(summary)
     assert "Ahmad" not in text and "Siti" not in text and NIPS[0] not in text
 
 
@@ -392,7 +419,7 @@ def test_sample_adequacy_against_krejcie_morgan(app: Flask, session: Session) ->
     assert (unknown.adequacy.served, unknown.adequacy.required, unknown.adequacy.met) == (
         None, None, None)
     assert (short.adequacy.n, short.adequacy.required, short.adequacy.met) == (30, 80, False)
-    assert "sampel belum memenuhi" in summary_text(short)
+    assert "sampel belum memenuhi" in digest_text(short)
     assert (enough.adequacy.required, enough.adequacy.met) == (28, True)
     assert [(s.month, s.served) for s in stored] == [(date(2026, 11, 1), 30)]  # upserted
 
@@ -431,7 +458,7 @@ def test_the_digest_text_is_short_and_plain(app: Flask, session: Session) -> Non
     seed(app, session, seeded, [ALL_3] * 12, WEEK, counter=counter, wait_band="5-15",
          measured=12)
     aggregate(app, NOW)
-    text = summary_text(weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10))
+    text = digest_text(weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10))
     release(session)
     lines = text.splitlines()
     assert len(lines) <= 60

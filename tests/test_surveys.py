@@ -17,6 +17,7 @@ from app.surveys import (
     latest,
     load_survey,
     load_surveys,
+    reference_survey,
 )
 
 SURVEYS_DIR = Path(__file__).resolve().parent.parent / "surveys"
@@ -188,6 +189,22 @@ def test_unscored_items(survey: Survey) -> None:
     assert education.options[0].label.id == "Tidak sekolah"
     assert all(o.score is None for item in survey.profile for o in item.options)
     assert survey.profile_item("nik") is None
+
+
+def test_element_names_and_wait_labels_come_from_the_file(survey: Survey) -> None:
+    names = survey.element_names()
+    assert list(names) == [f"U{i}" for i in range(1, 10)]
+    assert names == {code: name for code, (name, *_) in STANDARD_ELEMENTS.items()}
+    assert survey.element_names("en")["U1"] == "Requirements"
+    labels = survey.wait_labels()
+    assert list(labels) == ["lt5", "5-15", "15-30", "30-60", "60-120", "gt120"]
+    assert (labels["lt5"], labels["gt120"]) == ("Kurang dari 5 menit", "Lebih dari 2 jam")
+    assert survey.wait_labels("en")["60-120"] == "1–2 hours"
+
+
+def test_the_reference_survey_is_the_shipped_file(survey: Survey) -> None:
+    assert reference_survey() == survey
+    assert reference_survey() is reference_survey()  # read once
 
 
 def test_text_get_falls_back_to_indonesian() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth import create_api_token
+from app.auth import create_api_token, revoke_api_tokens
 from app.db import utcnow
 from app.extensions import database
-from app.models import ApiToken, User
+from app.models import User
+from app.users import user_by_email
 
 
 @click.group("tokens", help="Personal API tokens of staff users.")
@@ -19,8 +19,7 @@ def tokens_cli() -> None:
 
 
 def _user(session: Session, email: str) -> User:
-    user = session.scalars(select(User).where(User.email == email.strip().lower())
-                           ).one_or_none()
+    user = user_by_email(session, email)
     if user is None:
         raise click.ClickException(f"no user with e-mail {email.strip().lower()}")
     return user
@@ -52,9 +51,6 @@ def tokens_revoke(email: str) -> None:
     """Revoke all live tokens of a user (they stop working at once)."""
     with database().session_scope() as session:
         user = _user(session, email)
-        live = session.scalars(select(ApiToken).where(
-            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
-        now = utcnow()
-        for token in live:
-            token.revoked_at = now
-    click.echo(f"revoked {len(live)} token(s) of {user.email}")
+        count = revoke_api_tokens(session, user, now=utcnow())
+        address = user.email
+    click.echo(f"revoked {count} token(s) of {address}")

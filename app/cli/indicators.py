@@ -1,0 +1,56 @@
+"""`flask --app app aggregate` and `indicators`: compute and read the stored indicators."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+
+import click
+from flask.cli import with_appcontext
+
+from app.db import utcnow
+from app.extensions import database
+from app.indicators import indicator_rows
+
+
+@click.command("aggregate")
+@click.option("--full", is_flag=True, help="Rebuild every indicator instead of the new ones.")
+@with_appcontext
+def aggregate_command(full: bool) -> None:
+    """Run one aggregation pass now (incremental unless --full)."""
+    from app.jobs import run_aggregation  # the job modules stay out of the web processes
+
+    started = time.perf_counter()
+    run = run_aggregation(database(), now=utcnow(), full=full)
+    click.echo(f"{'full rebuild' if run.full else 'incremental'}: {run.buckets} buckets, "
+               f"{run.rows} rows written in {time.perf_counter() - started:.2f} s; "
+               f"responses received up to {run.watermark.isoformat()} are included")
+
+
+@click.command("indicators")
+@click.option("--scope", type=click.Choice(["unit", "counter", "service", "officer"]),
+              required=True)
+@click.option("--period", type=click.Choice(["day", "week", "month"]), required=True)
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]),
+              help="First period start (local date), inclusive.")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last period start (local date), inclusive.")
+@click.option("--json", "as_json", is_flag=True, help="JSON array (default: a table).")
+@with_appcontext
+def indicators_command(scope: str, period: str, first: datetime | None,
+                       last: datetime | None, as_json: bool) -> None:
+    """Print stored indicators whose period starts in the range (all without a range)."""
+    if first and last and first > last:
+        raise click.ClickException("--from is after --to")
+    with database().session_scope(write=False) as session:
+        rows = indicator_rows(session, scope, period, first=first.date() if first else None,
+                              last=last.date() if last else None)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        who = row.get(scope, "") if scope != "unit" else ""
+        click.echo(f"{row['period_start']}  {row['unit']:<9} {who:<20} n={row['n']:<5} "
+                   f"IKM {row['ikm'] if row['ikm'] is not None else '-':>6} "
+                   f"{row['category'] or '-'}")
