@@ -119,8 +119,10 @@ class ResponseSubmission(BaseModel):
     wait_band: Annotated[WaitBand | None, BeforeValidator(_blank_to_none)] = None
     service: Annotated[str | None, BeforeValidator(_blank_to_none),
                        Field(description="A service code of the unit.")] = None
-    comment: Annotated[str | None, BeforeValidator(_blank_to_none), BeforeValidator(_cleaned),
-                       Field(max_length=COMMENT_MAX_LENGTH)] = None
+    comment: Annotated[Annotated[str, Field(max_length=COMMENT_MAX_LENGTH)] | None,
+                       BeforeValidator(_blank_to_none), BeforeValidator(_cleaned),
+                       Field(description="Counted without control characters, which are "
+                                         "dropped.")] = None
     profile: Annotated[dict[str, str | None] | None,
                        Field(description="sex, age_band, education, occupation (codes); "
                                          "null or blank: not answered.")] = None

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from app.api_schemas import indicator_page
 from app.auth import sees_officer_detail, unit_scope, unit_scores_from
 from app.extensions import db_session, settings
 from app.indicators import indicator_rows
@@ -188,7 +189,7 @@ def indicators() -> ResponseReturnValue:
     minimum = settings().officer_min_n if query.scope == "officer" \
         else unit_scores_from(staff(), settings().officer_min_n)
     shown = [row for row in rows if row["n"] >= minimum]
-    response = jsonify(_body(query, shown, withheld=len(rows) - len(shown)))
+    response = jsonify(indicator_page(_body(query, shown, withheld=len(rows) - len(shown))))
     response.headers["Cache-Control"] = "private, no-store"  # personal data of officers
     response.vary.update(("Authorization", "Cookie"))
     return response
