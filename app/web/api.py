@@ -94,11 +94,11 @@ def _invalid(errors: dict[str, str]) -> ResponseReturnValue:
 
 def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
                    body: dict[str, Any], errors: dict[str, str]) -> Answers | None:
-    """The body's answers validated for the looked-up counter; messages go into ``errors``."""
+    """The body's answers validated for the looked-up counter; messages go into ``errors``.
+
+    (An unknown element is already in ``errors``: parse_submission reports it.)
+    """
     codes = survey.element_codes
-    for key in answers:
-        if key not in codes:
-            errors[f"answers.{str(key)[:16]}"] = _msg("answer_key")
     raw = {**{k: v for k, v in answers.items() if k in codes},
            **{k: body.get(k) for k in ("wait_band", "service", "comment", "profile")}}
     parsed, field_errors = parse_answers(survey, lookup.service_codes(raw["service"]), raw)
