@@ -31,10 +31,9 @@ from pydantic_core import PydanticCustomError
 
 from app.feedback import MAX_CLOCK_SKEW, MAX_LATE_SYNC, clean_text
 
-ELEMENT_CODES = tuple(f"U{i}" for i in range(1, 10))
-WAIT_BANDS = ("lt5", "5-15", "15-30", "30-60", "60-120", "gt120")
+# The survey file (surveys/skm-2017.toml) says the same for the form; a test checks that
+# the two agree (U1…U9 below, the wait bands, the comment's length).
 COMMENT_MAX_LENGTH = 1000
-API_CHANNELS = ("api", "kiosk")
 
 # Message keys of the submission's own fields (the text is in app.web.api.API_MESSAGES).
 ENVELOPE_FIELDS = ("id", "token", "answers", "submitted_at", "channel")
