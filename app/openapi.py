@@ -1,63 +1,64 @@
-"""The OpenAPI 3.1 document of the public JSON API."""
+"""The OpenAPI 3.1 document of the public JSON API.
+
+The bodies' schemas are generated from the pydantic models of app.api_schemas (the same
+models the views validate and serialise with); the paths, parameters, security and status
+codes are written here.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-_ERRORS = {"type": "object", "properties": {"errors": {
-    "type": "object", "additionalProperties": {"type": "string"},
-    "description": "Message per invalid field (answers.U3, wait_band, profile.sex, …), "
-                   "in the language of ?lang=id|en, else Indonesian when Accept-Language "
-                   "prefers id, else English (the same for the error of a 400, 404, 409, 413)."}}}
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from app.api_schemas import (
+    ErrorMessage,
+    FieldErrors,
+    IndicatorPage,
+    ResponseStored,
+    ResponseSubmission,
+)
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+# Request bodies are described as the views accept them, response bodies as they are sent.
+MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
+    (ResponseSubmission, "validation"),
+    (ResponseStored, "serialization"),
+    (FieldErrors, "serialization"),
+    (ErrorMessage, "serialization"),
+    (IndicatorPage, "serialization"),
+)
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+@cache
+def component_schemas() -> dict[str, Any]:
+    """components/schemas: every model and the models they use, by name."""
+    _, definitions = models_json_schema(MODELS, ref_template=REF_TEMPLATE)
+    schemas: dict[str, Any] = definitions["$defs"]
+    return schemas
 
 
-def _indicators_path() -> tuple[dict[str, Any], dict[str, Any]]:
-    """GET /indicators and its security schemes (staff session or personal token)."""
-    _nullable_number = {"type": ["number", "null"]}
-    _nullable_int = {"type": ["integer", "null"]}
-    indicator_row = {
-        "type": "object",
-        "required": ["scope", "unit", "period", "period_start", "survey", "n", "ikm", "category",
-                     "category_label", "nrr", "wait_bands", "measured", "flagged", "comments"],
-        "properties": {
-            "scope": {"type": "string", "enum": ["unit", "counter", "service", "officer"]},
-            "unit": {"type": "string", "description": "Unit code."},
-            "counter": {"type": "string", "description": "Counter code (scope=counter only)."},
-            "service": {"type": "string", "description": "Service code (scope=service only)."},
-            "officer": {"type": "string", "description": "The officer's NIP (scope=officer only; "
-                                                         "back office, never citizen-facing)."},
-            "period": {"type": "string", "enum": ["day", "week", "month"]},
-            "period_start": {"type": "string", "format": "date",
-                             "description": "Local (Asia/Jakarta) first day; weeks start Monday."},
-            "survey": {"type": "string", "description": "survey id/version, e.g. skm-2017/1"},
-            "n": {"type": "integer", "description": "Responses counted (flagged ones excluded)."},
-            "ikm": _nullable_number,
-            "category": {"type": ["string", "null"], "enum": ["A", "B", "C", "D", None]},
-            "category_label": {"type": ["string", "null"]},
-            "nrr": {"type": "object", "additionalProperties": _nullable_number,
-                    "description": "NRR per element U1–U9 (4 decimals)."},
-            "wait_bands": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "measured": {"type": "object", "properties": {
-                "n": {"type": "integer"}, "median": _nullable_int, "p90": _nullable_int,
-                "within_60": _nullable_number}},
-            "flagged": {"type": "integer"},
-            "sample": {"type": "object", "description": (
-                "scope=unit, period=month only: the people the unit served that month (entered "
-                "on the unit page), the Krejcie-Morgan sample size for them, and whether the "
-                "month's responses, all survey versions together, reach it (false: \"sampel "
-                "belum memenuhi\"); each of the three is null without a served count."),
-                "properties": {"served": _nullable_int, "required": _nullable_int,
-                               "adequate": {"type": ["boolean", "null"]}}},
-            "comments": {"type": "integer"},
-        },
-    }
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
+
+
+def _json(model: type[BaseModel], description: str, **extra: Any) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": _ref(model)}}, **extra}
+
+
+TOO_MANY = _json(ErrorMessage, "Too many requests from this address.", headers={
+    "Retry-After": {"description": "Seconds to wait before the next request.",
+                    "schema": {"type": "integer", "minimum": 0}}})
+
+
+def _indicators_path() -> dict[str, Any]:
+    """GET /indicators (staff session or personal token)."""
     day = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
-    indicators_path = {"get": {
+    return {"get": {
         "summary": "Stored indicators within the caller's scope",
         "operationId": "listIndicators",
         "description": "The rows of `flask --app app indicators --json` for the same scope, period "
@@ -82,97 +83,59 @@ def _indicators_path() -> tuple[dict[str, Any], dict[str, Any]]:
              "description": "Only this unit's rows (not its sub-units)."},
         ],
         "responses": {
-            "200": _json({"type": "object",
-                          "required": ["scope", "period", "from", "to", "unit", "withheld", "rows"],
-                          "properties": {
-                              "scope": {"type": "string"}, "period": {"type": "string"},
-                              "from": {"type": ["string", "null"], "format": "date"},
-                              "to": {"type": ["string", "null"], "format": "date"},
-                              "unit": {"type": ["string", "null"]},
-                              "withheld": {"type": "integer",
-                                           "description": "Rows under OFFICER_MIN_N responses "
-                                                          "left out: per-officer rows, and "
-                                                          "for viewers unit rows."},
-                              "rows": {"type": "array", "items": indicator_row}}},
-                         "The rows, oldest period first, then by unit code."),
-            "401": _json(_ERROR, "Not signed in, or the token is unknown, revoked or its "
-                                 "account inactive (WWW-Authenticate: Bearer)."),
-            "403": _json(_ERROR, "The role may not read this scope, or the unit is outside the "
-                                 "caller's scope (an unknown unit code gets the same answer)."),
-            "422": _json(_ERRORS, "Invalid, unknown or repeated parameters, one message each; "
-                                  "for admins and viewers also an unknown unit code."),
+            "200": _json(IndicatorPage, "The rows, oldest period first, then by unit code."),
+            "401": _json(ErrorMessage, "Not signed in, or the token is unknown, revoked or its "
+                                       "account inactive (WWW-Authenticate: Bearer)."),
+            "403": _json(ErrorMessage, "The role may not read this scope, or the unit is "
+                                       "outside the caller's scope (an unknown unit code gets "
+                                       "the same answer)."),
+            "422": _json(FieldErrors, "Invalid, unknown or repeated parameters, one message "
+                                      "each; for admins and viewers also an unknown unit code."),
         },
     }}
-    security_schemes = {
-        "bearerToken": {"type": "http", "scheme": "bearer",
-                        "description": "A personal token `sw_…` from `flask --app app tokens "
-                                       "create --email …`."},
-        "staffSession": {"type": "apiKey", "in": "cookie", "name": "session",
-                         "description": "The signed-in staff session of /masuk."},
-    }
-    return indicators_path, security_schemes
+
+
+SECURITY_SCHEMES = {
+    "bearerToken": {"type": "http", "scheme": "bearer",
+                    "description": "A personal token `sw_…` from `flask --app app tokens "
+                                   "create --email …`."},
+    "staffSession": {"type": "apiKey", "in": "cookie", "name": "session",
+                     "description": "The signed-in staff session of /masuk."},
+}
+
+
+def _responses_path() -> dict[str, Any]:
+    """POST /responses (a counter's public token in the body, no CSRF)."""
+    return {"post": {
+        "summary": "Submit one survey response (idempotent by id)",
+        "operationId": "createResponse",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": _ref(ResponseSubmission)}}},
+        "responses": {
+            "201": _json(ResponseStored, "Stored."),
+            "200": _json(ResponseStored, "The same id and content arrived again; not stored "
+                                         "twice (duplicate: true)."),
+            "400": _json(ErrorMessage, "The body is not a JSON object."),
+            "404": _json(ErrorMessage, "Unknown or revoked counter token."),
+            "409": _json(ErrorMessage, "The id was already used with different content "
+                                       "or through another channel."),
+            "413": _json(ErrorMessage, "The body is over 16 KB."),
+            "415": _json(ErrorMessage, "The body was not sent as Content-Type: "
+                                       "application/json (which no page on another site "
+                                       "can make a browser send without a CORS preflight)."),
+            "422": _json(FieldErrors, "Invalid fields."),
+            "429": TOO_MANY,
+        },
+    }}
 
 
 def openapi_document(base_url: str) -> dict[str, Any]:
     """The API description, with the server set to the public base URL."""
-    score = {"type": "integer", "minimum": 1, "maximum": 4}
-    response_body = {
-        "type": "object",
-        "required": ["id", "token", "answers"],
-        "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string", "format": "uuid",
-                   "description": "Chosen by the client; resending it is a safe retry."},
-            "token": {"type": "string", "description": "The counter's public QR token."},
-            "answers": {"type": "object", "required": [f"U{i}" for i in range(1, 10)],
-                        "additionalProperties": False,
-                        "properties": {f"U{i}": score for i in range(1, 10)}},
-            "wait_band": {"type": ["string", "null"],
-                          "enum": ["lt5", "5-15", "15-30", "30-60", "60-120", "gt120", None]},
-            "service": {"type": ["string", "null"], "description": "A service code of the unit."},
-            "comment": {"type": ["string", "null"], "maxLength": 1000},
-            "profile": {"type": ["object", "null"], "additionalProperties": {"type": "string"},
-                        "description": "sex, age_band, education, occupation (codes)."},
-            "submitted_at": {"type": ["string", "null"], "format": "date-time",
-                             "description": "ISO 8601 with an offset; at most 7 days old and "
-                                            "5 minutes in the future (offline kiosks)."},
-            "channel": {"type": ["string", "null"], "enum": ["api", "kiosk", None],
-                        "default": "api", "description": "null or absent: api"},
-        },
-    }
-    created = {"type": "object", "properties": {
-        "id": {"type": "string", "format": "uuid"}, "duplicate": {"type": "boolean"},
-        "flags": {"type": "object", "properties": {"repeat": {"type": "boolean"},
-                                                     "bot": {"type": "boolean"}}}}}
-    indicators_path, security_schemes = _indicators_path()
     return {
         "openapi": "3.1.0",
-        "components": {"securitySchemes": security_schemes},
         "info": {"title": "Suara Warga API", "version": "1",
                  "description": "Citizen satisfaction responses (SKM, PermenPANRB 14/2017)."},
         "servers": [{"url": f"{base_url}/api/v1"}],
-        "paths": {
-            "/responses": {"post": {
-                "summary": "Submit one survey response (idempotent by id)",
-                "operationId": "createResponse",
-                "requestBody": {"required": True,
-                                "content": {"application/json": {"schema": response_body}}},
-                "responses": {
-                    "201": _json(created, "Stored."),
-                    "200": _json(created, "The same id and content arrived again; not stored "
-                                          "twice (duplicate: true)."),
-                    "400": _json(_ERROR, "The body is not a JSON object."),
-                    "404": _json(_ERROR, "Unknown or revoked counter token."),
-                    "409": _json(_ERROR, "The id was already used with different content "
-                                         "or through another channel."),
-                    "413": _json(_ERROR, "The body is over 16 KB."),
-                    "415": _json(_ERROR, "The body was not sent as Content-Type: "
-                                         "application/json (which no page on another site "
-                                         "can make a browser send without a CORS preflight)."),
-                    "422": _json(_ERRORS, "Invalid fields."),
-                    "429": _json(_ERROR, "Too many requests from this address."),
-                },
-            }},
-            "/indicators": indicators_path,
-        },
+        "paths": {"/responses": _responses_path(), "/indicators": _indicators_path()},
+        "components": {"schemas": component_schemas(), "securitySchemes": SECURITY_SCHEMES},
     }

@@ -24,10 +24,13 @@ from factories import (
     release,
     response_count,
     response_rows,
+    skm_survey,
 )
 from flask import Flask
 from flask.testing import FlaskClient
 from limits import parse
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from referencing.exceptions import Unresolvable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -696,9 +699,45 @@ def test_the_openapi_document_describes_the_responses_endpoint(
     assert document["openapi"] == "3.1.0"
     post_operation = document["paths"]["/responses"]["post"]
     assert {"201", "200", "409", "413", "415", "422"} <= set(post_operation["responses"])
-    schema = post_operation["requestBody"]["content"]["application/json"]["schema"]
+    schema = resolve(document, post_operation["requestBody"]["content"]["application/json"]
+                     ["schema"])
     assert set(schema["required"]) == {"id", "token", "answers"}
     assert document["servers"] == [{"url": f"{settings.public_base_url}/api/v1"}]
+    too_many = post_operation["responses"]["429"]
+    assert too_many["headers"]["Retry-After"]["schema"]["type"] == "integer"
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema with its local $ref (#/components/schemas/…) followed."""
+    while "$ref" in schema:
+        *_, name = schema["$ref"].split("/")
+        schema = document["components"]["schemas"][name]
+    return schema
+
+
+def test_the_served_openapi_document_is_valid_openapi_3_1(client: FlaskClient) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    validate(document, cls=OpenAPIV31SpecValidator)
+    # The validator follows references: a schema the document names but lacks is an error.
+    del document["components"]["schemas"]["ErrorMessage"]
+    with pytest.raises(Unresolvable):
+        validate(document, cls=OpenAPIV31SpecValidator)
+
+
+def test_the_documented_body_is_the_surveys_questionnaire(app: Flask, client: FlaskClient
+                                                          ) -> None:
+    """The models declare U1…U9, the wait bands and the comment's length once for the API;
+    the survey file declares them for the form. They must agree."""
+    survey = skm_survey(app)
+    document = client.get("/api/v1/openapi.json").get_json()
+    submission = resolve(document, {"$ref": "#/components/schemas/ResponseSubmission"})
+    answers = resolve(document, submission["properties"]["answers"])
+    assert tuple(answers["properties"]) == survey.element_codes
+    assert set(answers["required"]) == set(survey.element_codes)
+    wait_band, _ = submission["properties"]["wait_band"]["anyOf"]
+    assert tuple(wait_band["enum"]) == tuple(band.code for band in survey.wait_bands)
+    comment, _ = submission["properties"]["comment"]["anyOf"]
+    assert comment["maxLength"] == survey.comment_max_length
 
 
 def test_the_api_pages_never_carry_a_nip(

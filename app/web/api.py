@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -12,11 +10,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from app.answers import Answers, FieldError, parse_answers
+from app.api_schemas import (
+    ErrorMessage,
+    FieldErrors,
+    ResponseFlags,
+    ResponseStored,
+    parse_submission,
+)
 from app.db import utcnow
 from app.extensions import db_session, settings
 from app.feedback import (
-    MAX_CLOCK_SKEW,
-    MAX_LATE_SYNC,
     Outcome,
     Submission,
     TokenLookup,
@@ -32,9 +35,6 @@ from app.web.public import current_survey
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_BODY_BYTES = 16 * 1024
-FIELDS = {"id", "token", "answers", "wait_band", "service", "comment", "profile",
-          "submitted_at", "channel"}
-API_CHANNELS = ("api", "kiosk")
 
 # Structural messages of the API itself (the answers' messages come from the catalogue).
 API_MESSAGES = {
@@ -84,29 +84,20 @@ def _parse_json(data: bytes) -> Any:
 
 
 def _error(status: int, message: str) -> ResponseReturnValue:
-    return jsonify(error=message), status
+    return jsonify(ErrorMessage(error=message).model_dump()), status
 
 
-def _parse_time(value: object, errors: dict[str, str]) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        errors["submitted_at"] = _msg("submitted_at")
-        return None
-    return parsed
+def _invalid(errors: dict[str, str]) -> ResponseReturnValue:
+    return jsonify(FieldErrors(errors=errors).model_dump()), 422
 
 
 def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
                    body: dict[str, Any], errors: dict[str, str]) -> Answers | None:
-    """The body's answers validated for the looked-up counter; messages go into ``errors``."""
+    """The body's answers validated for the looked-up counter; messages go into ``errors``.
+
+    (An unknown element is already in ``errors``: parse_submission reports it.)
+    """
     codes = survey.element_codes
-    for key in answers:
-        if key not in codes:
-            errors[f"answers.{str(key)[:16]}"] = _msg("answer_key")
     raw = {**{k: v for k, v in answers.items() if k in codes},
            **{k: body.get(k) for k in ("wait_band", "service", "comment", "profile")}}
     parsed, field_errors = parse_answers(survey, lookup.service_codes(raw["service"]), raw)
@@ -141,32 +132,14 @@ def create_response() -> ResponseReturnValue:
     if not isinstance(body, dict):
         return _error(400, _msg("not_object"))
 
-    errors: dict[str, str] = {key: _msg("unknown") for key in body if key not in FIELDS}
-    raw_id = body.get("id")
-    try:
-        client_id = uuid.UUID(raw_id if isinstance(raw_id, str) else "")
-    except ValueError:
-        errors["id"] = _msg("id")
-    token = body.get("token")
-    if not isinstance(token, str) or not token:
-        errors["token"] = _msg("token")
-    answers = body.get("answers")
-    if not isinstance(answers, dict):
-        errors["answers"] = _msg("answers")
-        answers = {}
-    channel = body.get("channel")
-    if channel is None:
-        channel = "api"
-    elif channel not in API_CHANNELS:
-        errors["channel"] = _msg("channel")
     now = utcnow()
-    submitted_at = _parse_time(body.get("submitted_at"), errors)
-    if submitted_at is not None and submitted_at < now - MAX_LATE_SYNC:
-        errors["submitted_at"] = _msg("too_old")
-    elif submitted_at is not None and submitted_at > now + MAX_CLOCK_SKEW:
-        errors["submitted_at"] = _msg("future")
+    parsed_body, problems = parse_submission(body, now)
+    errors = {name: _msg(key) for name, key in problems.items()}
     if "token" in errors:
-        return jsonify(errors=errors), 422
+        return _invalid(errors)
+
+    token, client_id, channel = parsed_body.token, parsed_body.client_id, parsed_body.channel
+    answers, submitted_at = parsed_body.answers, parsed_body.submitted_at
 
     survey = current_survey()
     # An instant already refused (out of range, or not convertible to UTC at all) is not
@@ -177,8 +150,8 @@ def create_response() -> ResponseReturnValue:
     if lookup.counter is None:
         return _error(404, _msg("unknown_token"))
     parsed = _parse_answers(survey, lookup, answers, body, errors)
-    if errors or parsed is None:
-        return jsonify(errors=errors), 422
+    if errors or parsed is None or client_id is None:
+        return _invalid(errors)
     submission = Submission(
         client_id=client_id, channel=channel, created_at=created_at, received_at=now,
         ip=request.remote_addr, declared_submitted_at=submitted_at,
@@ -189,8 +162,9 @@ def create_response() -> ResponseReturnValue:
     if outcome is Outcome.CONFLICT:
         return _error(409, _msg("conflict"))
     status = 201 if outcome is Outcome.CREATED else 200
-    return jsonify(id=str(row.client_id), duplicate=outcome is Outcome.DUPLICATE,
-                   flags={"repeat": row.flag_repeat, "bot": row.flag_bot}), status
+    stored = ResponseStored(id=row.client_id, duplicate=outcome is Outcome.DUPLICATE,
+                            flags=ResponseFlags(repeat=row.flag_repeat, bot=row.flag_bot))
+    return jsonify(stored.model_dump(mode="json")), status
 
 
 @bp.get("/openapi.json")

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from app.api_schemas import ErrorMessage, FieldErrors, indicator_page
 from app.auth import sees_officer_detail, unit_scope, unit_scores_from
 from app.extensions import db_session, settings
 from app.indicators import indicator_rows
@@ -151,8 +152,12 @@ def row_filter(session: Session, user: User, query: IndicatorQuery) -> RowFilter
     return RowFilter({unit.id}, officer_id)
 
 
+def _invalid(errors: dict[str, str]) -> ResponseReturnValue:
+    return jsonify(FieldErrors(errors=errors).model_dump()), 422
+
+
 def _refuse(status: int, key: str) -> ResponseReturnValue:
-    response = jsonify(error=_msg(key))
+    response = jsonify(ErrorMessage(error=_msg(key)).model_dump())
     if status == 401:
         # RFC 6750: say how to authenticate, and whether a token was sent but refused.
         challenge = 'Bearer realm="suara-warga"'
@@ -176,11 +181,11 @@ def indicators() -> ResponseReturnValue:
         return _refuse(401, "invalid_token" if bearer else "unauthenticated")
     query, errors = parse_query(request.args)
     if query is None:
-        return jsonify(errors=errors), 422
+        return _invalid(errors)
     session = db_session()
     allowed = row_filter(session, staff(), query)
     if isinstance(allowed, str):
-        return (jsonify(errors={"unit": _msg(allowed)}), 422) if allowed == "unit_code" \
+        return _invalid({"unit": _msg(allowed)}) if allowed == "unit_code" \
             else _refuse(403, allowed)
     rows = indicator_rows(session, query.scope, query.period, first=query.first,
                           last=query.last, unit_ids=allowed.unit_ids,
@@ -188,7 +193,7 @@ def indicators() -> ResponseReturnValue:
     minimum = settings().officer_min_n if query.scope == "officer" \
         else unit_scores_from(staff(), settings().officer_min_n)
     shown = [row for row in rows if row["n"] >= minimum]
-    response = jsonify(_body(query, shown, withheld=len(rows) - len(shown)))
+    response = jsonify(indicator_page(_body(query, shown, withheld=len(rows) - len(shown))))
     response.headers["Cache-Control"] = "private, no-store"  # personal data of officers
     response.vary.update(("Authorization", "Cookie"))
     return response

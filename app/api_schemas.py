@@ -1,0 +1,302 @@
+"""The JSON API's request and response bodies, declared once as pydantic models.
+
+The OpenAPI document (app.openapi) is generated from these models, and the views validate
+and serialise through them. Message text stays with the views: validation here reports a
+message *key* per field (see app.web.api.API_MESSAGES), never text.
+
+The survey decides the rest of an answer's validity (which service codes a counter offers,
+which profile options exist, how long a comment may be): app.feedback.parse_answers checks
+that, with the catalogue's messages, for the form and the API alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+)
+from pydantic_core import PydanticCustomError
+
+from app.answers import clean_text
+from app.feedback import MAX_CLOCK_SKEW, MAX_LATE_SYNC
+
+# The survey file (surveys/skm-2017.toml) says the same for the form; a test checks that
+# the two agree (U1…U9 below, the wait bands, the comment's length).
+COMMENT_MAX_LENGTH = 1000
+
+# Message keys of the submission's own fields (the text is in app.web.api.API_MESSAGES).
+ENVELOPE_FIELDS = ("id", "token", "answers", "submitted_at", "channel")
+
+
+def _blank_to_none(value: object) -> object:
+    """An optional answer left blank ("" or spaces) is the same as null, as on the form."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _cleaned(value: object) -> object:
+    """A comment is measured as it is stored: without control characters (clean_text)."""
+    return clean_text(value) if isinstance(value, str) else value
+
+
+def _iso_instant(value: object) -> object:
+    """Only text in ISO 8601 with an offset is an instant (no numbers, no naive times)."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise PydanticCustomError("iso_instant", "must be an ISO 8601 time with an offset")
+    return parsed
+
+
+def _within_sync_window(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    """At most 7 days old and 5 minutes ahead of ``now`` (given in the validation context)."""
+    now = info.context.get("now") if isinstance(info.context, dict) else None
+    if value is None or now is None:
+        return value
+    if value < now - MAX_LATE_SYNC:
+        raise PydanticCustomError("too_old", "is more than 7 days old")
+    if value > now + MAX_CLOCK_SKEW:
+        raise PydanticCustomError("future", "is more than 5 minutes in the future")
+    return value
+
+
+# Field types, named so that one field can be validated on its own (see parse_submission).
+Score = Annotated[int, Strict(), Field(ge=1, le=4)]
+ClientId = Annotated[UUID, Field(description="Chosen by the client; resending it is a safe "
+                                             "retry.")]
+Token = Annotated[str, Strict(), Field(min_length=1,
+                                       description="The counter's public QR token.")]
+Instant = Annotated[datetime, BeforeValidator(_iso_instant)]
+SubmittedAt = Annotated[
+    Instant | None, AfterValidator(_within_sync_window),
+    Field(description="ISO 8601 with an offset; at most 7 days old and 5 minutes in the "
+                      "future (offline kiosks)."),
+]
+Channel = Annotated[Literal["api", "kiosk"] | None,
+                    Field(description="null or absent: api")]
+WaitBand = Literal["lt5", "5-15", "15-30", "30-60", "60-120", "gt120"]
+
+
+class SubmittedAnswers(BaseModel):
+    """The nine SKM scores, each an integer from 1 to 4."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    U1: Score
+    U2: Score
+    U3: Score
+    U4: Score
+    U5: Score
+    U6: Score
+    U7: Score
+    U8: Score
+    U9: Score
+
+
+class ResponseSubmission(BaseModel):
+    """The body of POST /responses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: ClientId
+    token: Token
+    answers: SubmittedAnswers
+    wait_band: Annotated[WaitBand | None, BeforeValidator(_blank_to_none)] = None
+    service: Annotated[str | None, BeforeValidator(_blank_to_none),
+                       Field(description="A service code of the unit.")] = None
+    comment: Annotated[Annotated[str, Field(max_length=COMMENT_MAX_LENGTH)] | None,
+                       BeforeValidator(_blank_to_none), BeforeValidator(_cleaned),
+                       Field(description="Counted without control characters, which are "
+                                         "dropped.")] = None
+    profile: Annotated[dict[str, str | None] | None,
+                       Field(description="sex, age_band, education, occupation (codes); "
+                                         "null or blank: not answered.")] = None
+    submitted_at: SubmittedAt = None
+    channel: Channel = "api"
+
+
+class ResponseFlags(BaseModel):
+    repeat: bool
+    bot: bool
+
+
+class ResponseStored(BaseModel):
+    """The body of a 201 (stored) or 200 (the same id and content again)."""
+
+    id: UUID
+    duplicate: bool
+    flags: ResponseFlags
+
+
+class FieldErrors(BaseModel):
+    """A 422: one message per invalid field."""
+
+    errors: dict[str, str] = Field(description=(
+        "Message per invalid field (answers.U3, wait_band, profile.sex, …), in the language of "
+        "?lang=id|en, else Indonesian when Accept-Language prefers id, else English (the same "
+        "for the error of a 400, 401, 403, 404, 409, 413, 415, 429)."))
+
+
+class ErrorMessage(BaseModel):
+    """Any other refusal: one message."""
+
+    error: str
+
+
+# GET /indicators -------------------------------------------------------------------------------
+
+NullableCount = int | None
+
+
+class Measured(BaseModel):
+    n: int
+    median: NullableCount
+    p90: NullableCount
+    within_60: float | None
+
+
+class Sample(BaseModel):
+    served: NullableCount
+    required: NullableCount
+    adequate: bool | None
+
+
+class IndicatorRow(BaseModel):
+    """One stored indicator, as `flask --app app indicators --json` prints it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["unit", "counter", "service", "officer"]
+    unit: str = Field(description="Unit code.")
+    counter: str | None = Field(None, description="Counter code (scope=counter only).")
+    service: str | None = Field(None, description="Service code (scope=service only).")
+    officer: str | None = Field(None, description="The officer's NIP (scope=officer only; back "
+                                                  "office, never citizen-facing).")
+    period: Literal["day", "week", "month"]
+    period_start: date = Field(description="Local (Asia/Jakarta) first day; weeks start "
+                                           "Monday.")
+    survey: str = Field(description="survey id/version, e.g. skm-2017/1")
+    n: int = Field(description="Responses counted (flagged ones excluded).")
+    ikm: float | None
+    category: Literal["A", "B", "C", "D"] | None
+    category_label: str | None
+    nrr: dict[str, float | None] = Field(description="NRR per element U1–U9 (4 decimals).")
+    wait_bands: dict[str, int]
+    measured: Measured
+    flagged: int
+    sample: Sample | None = Field(None, description=(
+        "scope=unit, period=month only: the people the unit served that month (entered on the "
+        "unit page), the Krejcie-Morgan sample size for them, and whether the month's "
+        "responses, all survey versions together, reach it (false: \"sampel belum "
+        "memenuhi\"); each of the three is null without a served count."))
+    comments: int
+
+
+class IndicatorPage(BaseModel):
+    """The body of GET /indicators."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["unit", "counter", "service", "officer"]
+    period: Literal["day", "week", "month"]
+    first: date | None = Field(alias="from")
+    last: date | None = Field(alias="to")
+    unit: str | None
+    withheld: int = Field(description="Rows under OFFICER_MIN_N responses left out: "
+                                      "per-officer rows, and for viewers unit rows.")
+    rows: list[IndicatorRow]
+
+
+def indicator_page(page: dict[str, Any]) -> dict[str, Any]:
+    """The page as JSON-ready data, checked against IndicatorPage (keys a row does not
+    have, such as ``counter`` of a unit row, stay absent rather than null)."""
+    return IndicatorPage.model_validate(page).model_dump(mode="json", by_alias=True,
+                                                         exclude_unset=True)
+
+
+# Parsing a submission --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedSubmission:
+    """What the envelope of a POST /responses body says, as far as it is valid.
+
+    ``answers`` is the raw answers object ({} when it is not one): the survey checks it.
+    """
+
+    token: str | None
+    client_id: UUID | None
+    channel: str
+    submitted_at: datetime | None
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+_FIELD_TYPES: dict[str, TypeAdapter[Any]] = {
+    "id": TypeAdapter(ClientId), "token": TypeAdapter(Token),
+    "submitted_at": TypeAdapter(SubmittedAt), "channel": TypeAdapter(Channel),
+}
+
+
+def _problems(error: ValidationError) -> dict[str, str]:
+    """Message keys by field name for the envelope's errors.
+
+    The answers' own values (scores, wait_band, service, comment, profile) are left to
+    parse_answers, whose messages name the survey's elements and options.
+    """
+    problems: dict[str, str] = {}
+    for detail in error.errors():
+        loc = detail["loc"]
+        name = str(loc[0])
+        if detail["type"] == "extra_forbidden":
+            if len(loc) == 1:
+                problems[name] = "unknown"
+            elif name == "answers" and len(loc) == 2:
+                problems[f"answers.{str(loc[1])[:16]}"] = "answer_key"
+        elif name == "answers" and len(loc) == 1:
+            problems[name] = "answers"
+        elif name == "submitted_at" and detail["type"] in ("too_old", "future"):
+            problems[name] = detail["type"]
+        elif name in ENVELOPE_FIELDS and name != "answers":
+            problems[name] = name
+    return problems
+
+
+def parse_submission(body: dict[str, Any], now: datetime
+                     ) -> tuple[ParsedSubmission, dict[str, str]]:
+    """Validate a submission's body against ResponseSubmission.
+
+    Returns the valid parts of its envelope and a message key (of API_MESSAGES) per invalid
+    field: ``unknown`` for a field that is not in the model, ``answer_key`` for an unknown
+    element, ``too_old``/``future`` for a time outside the sync window, else the field's
+    own name.
+    """
+    context = {"now": now}
+    try:
+        ResponseSubmission.model_validate(body, context=context)
+        problems: dict[str, str] = {}
+    except ValidationError as error:
+        problems = _problems(error)
+    # The envelope's valid fields, each validated (again) on its own.
+    valid = {name: adapter.validate_python(body.get(name), context=context)
+             for name, adapter in _FIELD_TYPES.items() if name not in problems}
+    answers = body.get("answers")
+    return ParsedSubmission(
+        token=valid.get("token"), client_id=valid.get("id"),
+        channel=valid.get("channel") or "api", submitted_at=valid.get("submitted_at"),
+        answers=answers if isinstance(answers, dict) else {},
+    ), problems
