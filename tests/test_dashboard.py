@@ -161,9 +161,11 @@ def test_a_unit_head_lands_on_their_units_last_complete_week(app: Flask, world: 
     assert "75,00" in body and "Kurang baik" in body
     assert LOW_COMMENT in body and OTHER_COMMENT not in body
     assert body.index(LOW_COMMENT) < body.index("Cepat 0")  # lowest score first
-    # Counters scored: L1 25 x (297 + 9) / 108 = 70.83, L2 two all-4 answers = 100.00.
+    # Counters scored from OFFICER_MIN_N answers, as officers: L1 (12 answers)
+    # 25 x (297 + 9) / 108 = 70.83; L2's two all-4 answers (100.00) are its officer's.
     counters = body[body.index('id="loket"'):body.index('id="petugas"')]
-    assert "70,83" in counters and "100,00" in counters and "Unsur terlemah" in counters
+    assert "70,83" in counters and "Unsur terlemah" in counters
+    assert "100,00" not in counters and "data belum cukup (kurang dari 10" in counters
     assert 'class="score"' in body[body.index('id="komentar"'):]
     # The officer table, with the fairness rules and the method in plain Indonesian.
     assert "Cara membaca angka petugas" in body

@@ -26,15 +26,13 @@ from sqlalchemy.orm import Session
 from app.indicators import indicator_rows
 from app.models import Counter, Officer, ServedCount
 from app.org import create_counter
+from app.served import ServedInput, parse_served_count, save_served_count
 from app.summary import (
     COMMENT_LIMIT,
-    ServedInput,
     adequacy_month,
     last_complete_week,
     officer_summary,
-    parse_served_count,
     parse_week,
-    save_served_count,
     summary_text,
     unit_overview,
     weekly_summary,
