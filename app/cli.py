@@ -241,6 +241,7 @@ def aggregate_command(full: bool) -> None:
 def indicators_command(scope: str, period: str, first: datetime | None,
                        last: datetime | None, as_json: bool) -> None:
     """Print stored indicators whose period starts in the range (all without a range)."""
+    from app.auth import shown_rows
     from app.indicators import indicator_rows
 
     if first and last and first > last:
@@ -248,6 +249,10 @@ def indicators_command(scope: str, period: str, first: datetime | None,
     with database().session_scope(write=False) as session:
         rows = indicator_rows(session, scope, period, first=first.date() if first else None,
                               last=last.date() if last else None)
+    rows, withheld = shown_rows(rows, scope, settings().officer_min_n)
+    if withheld:
+        click.echo(f"{withheld} row(s) withheld: fewer than OFFICER_MIN_N="
+                   f"{settings().officer_min_n} responses", err=True)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -67,9 +67,11 @@ def db(app: Flask) -> Database:
 # Signing in ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["admin", "unit_head", "officer", "viewer"])
+@pytest.mark.parametrize(("role", "label"), [
+    ("admin", "Administrator"), ("unit_head", "Kepala unit"), ("officer", "Petugas"),
+    ("viewer", "Pemantau")])
 def test_each_role_signs_in_through_the_form(
-    client: FlaskClient, session: Session, role: str
+    client: FlaskClient, session: Session, role: str, label: str
 ) -> None:
     user = make_role(session, role)
     form = client.get("/masuk")
@@ -80,7 +82,10 @@ def test_each_role_signs_in_through_the_form(
     assert response.headers["Location"] == "/dashboard/"
     assert signed_in_user_id(client) == f"{user.id}.0"  # the account and its session epoch
     assert client.get("/dashboard/").status_code == 302  # on to the role's start page
-    assert f"{user.email} · {role}" in client.get("/masuk").get_data(as_text=True)
+    # The header names the role in words, never by its code (unit_head).
+    header = client.get("/masuk").get_data(as_text=True)
+    assert f"{user.email} · {label}</span>" in header
+    assert f"· {role}<" not in header
 
 
 def test_the_email_is_matched_whatever_its_case_and_spaces(
