@@ -371,3 +371,21 @@ def test_the_eleventh_sign_in_attempt_in_a_minute_is_a_429(
                                             "password": STAFF_PASSWORD},
                             environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert elsewhere.status_code == 303
+
+
+def test_an_incomplete_sign_in_form_names_each_missing_field(
+    client: FlaskClient, head: User
+) -> None:
+    response = client.post("/masuk", data={"csrf_token": csrf_token(client),
+                                           "email": " ", "password": ""})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="email-err">Isi alamat email akun Anda.' in body
+    assert 'id="password-err">Isi kata sandi.' in body
+    assert body.count('aria-invalid="true"') == 2
+    assert WRONG not in body and signed_in_user_id(client) is None
+    too_long = client.post("/masuk", data={"csrf_token": csrf_token(client), "email": HEAD,
+                                           "password": "x" * 201})
+    assert too_long.status_code == 400
+    assert "Kata sandi paling panjang 200 karakter." in too_long.get_data(as_text=True)
+    assert signed_in_user_id(client) is None
