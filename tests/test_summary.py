@@ -163,10 +163,27 @@ def test_tied_weakest_elements_are_all_flagged(app: Flask, session: Session) -> 
     seeded = make_unit(session)
     seed(app, session, seeded, [(4, 2, 4, 4, 4, 2, 4, 4, 4), (4, 2, 4, 4, 4, 2, 4, 4, 3)], WEEK)
     aggregate(app, NOW)
-    summary = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
+    # A minimum of two answers, so that the counter (its officer's score) is scored too.
+    summary = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=2)
     release(session)
     assert [e.code for e in summary.weakest] == ["U2", "U6"]
     assert summary.counters[0].weakest == ("U2", "U6")
+
+
+def test_a_counter_is_scored_from_the_officer_minimum_as_its_officer_is(
+    app: Flask, session: Session
+) -> None:
+    seeded = make_unit(session)
+    seed(app, session, seeded, [(1,) * 9] * 3 + [(4,) * 9] * 4, WEEK)
+    aggregate(app, NOW)
+    below = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=8).counters[0]
+    at = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=7).counters[0]
+    release(session)
+    assert (below.n, below.hidden, below.ikm, below.category, below.weakest) == (
+        7, True, None, None, ())
+    assert (at.n, at.hidden, at.ikm, at.weakest) == (7, False, Decimal("67.86"),
+                                                     tuple(f"U{i}" for i in range(1, 10)))
+    assert below.measured == at.measured  # waits are not scores: shown either way
 
 
 def test_flagged_responses_are_counted_apart_and_never_shown(
