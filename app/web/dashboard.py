@@ -184,7 +184,7 @@ def _unit_page(unit: Unit, week: date, *, form: ServedForm | None = None,
               if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
     if form is None:
         served = summary.adequacy.served
-        form = ServedForm(month=summary.adequacy.month.strftime("%Y-%m"), week=week.isoformat(),
+        form = ServedForm(month=summary.adequacy.month.strftime("%Y-%m"),
                           served=str(served) if served is not None else "")
     return render_template(
         "dashboard_unit.html", s=summary, charts=_unit_charts(summary),
