@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -69,11 +70,55 @@ def sees_officer_detail(user: User) -> bool:
     return user.role in ("admin", "unit_head")
 
 
+# Figures that name an officer (officer) or point to one (counter: the survey page names
+# the officer on duty there, and one officer usually staffs a counter).
+OFFICER_SCOPES = ("officer", "counter")
+
+
+def scores_shown_from(scope: str, officer_min_n: int, *, officer_detail: bool = True) -> int:
+    """The one small-sample rule: the fewest responses a figure of ``scope`` needs before
+    its scores are shown, on every page, in every API row and in the CLI.
+
+    Officer and counter figures need ``officer_min_n`` for every reader: with fewer, an
+    officer could tell who gave which score ("data belum cukup"). A unit's or a service's
+    figures need none for readers who see officer detail (``officer_detail``), and
+    ``officer_min_n`` for the others, since a unit or a week served by one officer scores
+    that officer (see ``summary.weekly_summary``).
+    """
+    if scope in OFFICER_SCOPES or not officer_detail:
+        return officer_min_n
+    return 0
+
+
 def unit_scores_from(user: User, officer_min_n: int) -> int:
-    """The fewest responses a unit's figures need before ``user`` sees their scores: any for
-    those who see officer detail; ``officer_min_n`` for the others, since a unit or a week
-    served by one officer scores that officer (see ``summary.weekly_summary``)."""
-    return 0 if sees_officer_detail(user) else officer_min_n
+    """The fewest responses a unit's figures need before ``user`` sees their scores."""
+    return scores_shown_from("unit", officer_min_n, officer_detail=sees_officer_detail(user))
+
+
+def shown_rows(rows: list[dict[str, Any]], scope: str, officer_min_n: int, *,
+               officer_detail: bool = True) -> tuple[list[dict[str, Any]], int]:
+    """Indicator rows (see ``indicators.indicator_rows``) whose scores may be shown, and how
+    many were withheld under ``scores_shown_from``."""
+    minimum = scores_shown_from(scope, officer_min_n, officer_detail=officer_detail)
+    shown = [row for row in rows if row["n"] >= minimum]
+    return shown, len(rows) - len(shown)
+
+
+ROLE_LABELS = {"admin": "Administrator", "unit_head": "Kepala unit", "officer": "Petugas",
+               "viewer": "Pemantau"}
+
+
+def role_label(role: str) -> str:
+    """How a role is named to people (the stored value is a code)."""
+    return ROLE_LABELS.get(role, role)
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of an account, on any device or copied cookie (flushes only): the
+    session epoch in each session's id no longer matches (see ``web.auth._load_user``)."""
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_epoch=User.session_epoch + 1))
+    session.flush()
 
 
 def can_view_officer(session: Session, user: User, officer: Officer) -> bool:
@@ -136,10 +181,3 @@ def record_token_use(session: Session, token_id: int, *, now: datetime) -> None:
 
 
 TOKEN_USE_RESOLUTION = timedelta(hours=1)
-
-
-def end_sessions(session: Session, user_id: int) -> None:
-    """End every session of an account, on every device, a copied cookie included: the
-    session epoch kept in each session's id no longer matches."""
-    session.execute(update(User).where(User.id == user_id)
-                    .values(session_epoch=User.session_epoch + 1))

@@ -1,4 +1,4 @@
-"""Weekly summaries of a unit and of an officer, read from stored indicators, and served counts."""
+"""Weekly summaries of a unit and of an officer, read from stored indicators."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
-from app.db import dialect_insert
+from app.auth import scores_shown_from
 from app.models import Counter, Indicator, Officer, Response, ServedCount, Unit
 from app.periods import week_start as monday_of
 from app.refs import UnitRef
@@ -38,27 +38,13 @@ from app.surveys import reference_survey
 
 TREND_WEEKS = 12
 COMMENT_LIMIT = 50
-SERVED_MAX = 10_000_000
 DEFAULT_TZ = ZoneInfo("Asia/Jakarta")
 WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
           "September", "Oktober", "November", "Desember")
 ELEMENTS_PER_RESPONSE = len(ELEMENT_CODES)
-MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-DIGITS = re.compile(r"^[0-9]+$")
-# Indonesian thousands separators: 1.250 or 10.000.000 (a dot is never a decimal point here).
-GROUPED = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{3})+$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def __getattr__(name: str) -> dict[str, str]:
-    """``WAIT_LABELS``, still imported by app.web.dashboard: now read from the survey file
-    (``reference_survey().wait_labels()``, or each BandShare's label). Remove it once no
-    module imports it."""
-    if name == "WAIT_LABELS":
-        return reference_survey().wait_labels()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Weeks, and formatting shared by the pages and the plain-text digest ----------------------
@@ -168,6 +154,7 @@ class CounterRow:
     category: Category | None
     weakest: tuple[str, ...]
     measured: MeasuredWait
+    hidden: bool = False  # scores withheld: fewer responses than the officer minimum
 
 
 @dataclass(frozen=True)
@@ -199,12 +186,15 @@ class Shrinkage:
 
 @dataclass(frozen=True)
 class Comment:
-    """A citizen's comment with the mean of that response's scores (1-4), lowest first."""
+    """A citizen's comment with the mean of that response's scores (1-4), lowest first.
+
+    ``counter_name`` and ``local_time`` are None for readers who may not see one officer's
+    feedback: the counter and the day tell who was on duty."""
 
     text: str
     mean_score: Decimal | None
-    counter_name: str
-    local_time: datetime
+    counter_name: str | None
+    local_time: datetime | None
 
 
 @dataclass(frozen=True)
@@ -471,9 +461,11 @@ def _wait_grid(session: Session, unit_id: int, week: date
 
 
 def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
-              officer_id: int | None = None, with_scores: bool = True) -> tuple[Comment, ...]:
+              officer_id: int | None = None, with_scores: bool = True,
+              with_place: bool = True) -> tuple[Comment, ...]:
     """The week's comments, at most COMMENT_LIMIT: lowest total score first, or, when the
-    scores are withheld, in time order (an order by score would tell them)."""
+    scores are withheld, in time order (an order by score would tell them). Without
+    ``with_place``, no counter and no time: the week only."""
     total = Response.u1 + Response.u2 + Response.u3 + Response.u4 + Response.u5 \
         + Response.u6 + Response.u7 + Response.u8 + Response.u9
     query = (
@@ -491,7 +483,8 @@ def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
         Comment(text or "",
                 round_half_up(Fraction(int(score), ELEMENTS_PER_RESPONSE), 2)
                 if with_scores else None,
-                counter_name, created_at.astimezone(tz))
+                counter_name if with_place else None,
+                created_at.astimezone(tz) if with_place else None)
         for text, score, counter_name, created_at in session.execute(query)
     )
 
@@ -602,7 +595,7 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     unit = _unit_ref(session, unit_id)
     merged = _merge(_week_rows(session, unit_id, week))
     this = merged.get(("unit", unit_id, week), _Totals())
-    min_n = 0 if officer_detail else officer_min_n
+    min_n = scores_shown_from("unit", officer_min_n, officer_detail=officer_detail)
     hidden = 0 < this.n < min_n
     trend = _trend(merged, "unit", unit_id, week, min_n=min_n)
     previous = trend[-2].ikm if len(trend) > 1 else None
@@ -616,8 +609,10 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     bands, answered, median_band = _bands(this)
     officers = {sid: t for (scope, sid, start), t in merged.items()
                 if scope == "officer" and start == week}
-    table = _officer_table(officers, _officer_names(session, officers), this, officer_min_n)
-    counters = _counter_rows(session, unit_id, week, merged)
+    table = _officer_table(officers, _officer_names(session, officers), this,
+                           scores_shown_from("officer", officer_min_n))
+    counters = _counter_rows(session, unit_id, week, merged,
+                             min_n=scores_shown_from("counter", officer_min_n))
     if not officer_detail:
         counters = tuple(replace(row, ikm=None, category=None, weakest=()) for row in counters)
     return WeeklySummary(
@@ -630,15 +625,18 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
         counters=counters,
         officers=table.rows if officer_detail else (), shrinkage=table.shrinkage,
         officer_min_n=officer_min_n,
-        comments=_comments(session, tz, unit_id=unit_id, week=week, with_scores=officer_detail),
+        comments=_comments(session, tz, unit_id=unit_id, week=week, with_scores=officer_detail,
+                           with_place=officer_detail),
         comment_count=this.comments,
         adequacy=_adequacy(session, unit_id, adequacy_month(week)),
     )
 
 
 def _counter_rows(session: Session, unit_id: int, week: date,
-                  merged: dict[tuple[str, int, date], _Totals]) -> tuple[CounterRow, ...]:
-    """Every counter with responses this week, and the unit's active counters without."""
+                  merged: dict[tuple[str, int, date], _Totals], *, min_n: int
+                  ) -> tuple[CounterRow, ...]:
+    """Every counter with responses this week, and the unit's active counters without;
+    scored only from ``min_n`` responses (a counter's score is its officer's)."""
     with_data = {sid for (scope, sid, start) in merged if scope == "counter" and start == week}
     counters = session.execute(
         select(Counter.id, Counter.code, Counter.name)
@@ -648,9 +646,11 @@ def _counter_rows(session: Session, unit_id: int, week: date,
     rows = []
     for counter_id, code, name in counters:
         totals = merged.get(("counter", counter_id, week), _Totals())
-        rows.append(CounterRow(counter_id, code, name, totals.n, totals.ikm,
-                               _category(totals.ikm),
-                               _weakest_codes(totals) if totals.n else (), totals.measured()))
+        hidden = 0 < totals.n < min_n
+        ikm = None if hidden else totals.ikm
+        rows.append(CounterRow(counter_id, code, name, totals.n, ikm, _category(ikm),
+                               _weakest_codes(totals) if totals.n and not hidden else (),
+                               totals.measured(), hidden))
     return tuple(rows)
 
 
@@ -676,14 +676,16 @@ def officer_summary(session: Session, officer_id: int, week_start: date, *,
     unit_totals = peers.get(("unit", officer.unit_id, week), _Totals())
     officers = {sid: t for (scope, sid, _), t in peers.items() if scope == "officer"}
     officers.setdefault(officer_id, own.get(("officer", officer_id, week), _Totals()))
-    table = _officer_table(officers, {officer_id: officer.name}, unit_totals, officer_min_n)
+    table = _officer_table(officers, {officer_id: officer.name}, unit_totals,
+                           scores_shown_from("officer", officer_min_n))
     row = next(r for r in table.rows if r.officer_id == officer_id)
     this = own.get(("officer", officer_id, week), _Totals())
     return OfficerSummary(
         officer=OfficerRef(officer.id, officer.nip, officer.name, officer.position, unit),
         week_start=week, row=row, unit_ikm=unit_totals.ikm, shrinkage=table.shrinkage,
         officer_min_n=officer_min_n,
-        trend=_trend(own, "officer", officer_id, week, min_n=officer_min_n),
+        trend=_trend(own, "officer", officer_id, week,
+                     min_n=scores_shown_from("officer", officer_min_n)),
         elements=_elements(this, hidden=not row.shown),
         comments=_comments(session, tz, unit_id=officer.unit_id, week=week,
                            officer_id=officer_id, with_scores=row.shown),
@@ -717,71 +719,6 @@ def unit_overview(session: Session, unit_ids: Iterable[int] | None, week: date, 
             UnitRef(unit.id, unit.code, unit.name), this.n, ikm, _category(ikm),
             ikm - previous if ikm is not None and previous is not None else None))
     return result
-
-
-# People served (the population for Krejcie-Morgan) -----------------------------------------
-
-
-@dataclass(frozen=True)
-class ServedInput:
-    """A validated served-count entry."""
-
-    month: date
-    served: int
-
-
-def parse_served_count(month_text: str, served_text: str, *, latest: date
-                       ) -> tuple[ServedInput | None, dict[str, str]]:
-    """Validate the served-count form; errors by field, in Indonesian. ``latest``: the
-    current local month, the last one a count can be given for."""
-    errors: dict[str, str] = {}
-    month = None
-    found = MONTH_PATTERN.fullmatch(month_text.strip())
-    if not found:
-        errors["month"] = "Bulan harus ditulis sebagai TTTT-BB, misalnya 2026-11."
-    elif not 1 <= int(found.group(2)) <= 12:
-        errors["month"] = "Bulan harus antara 01 dan 12."
-    elif not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
-        errors["month"] = f"Tahun harus antara {FIRST_YEAR} dan {LAST_YEAR}."
-    elif (month := date(int(found.group(1)), int(found.group(2)), 1)) > latest:
-        errors["month"] = f"Bulan {format_month(month)} belum tiba."
-        month = None
-    raw = served_text.strip()
-    raw = raw.replace(".", "") if GROUPED.fullmatch(raw.lstrip("-")) else raw
-    served = None
-    if not raw:
-        errors["served"] = "Isi jumlah orang yang dilayani."
-    elif raw.startswith("-") and DIGITS.fullmatch(raw[1:]):
-        errors["served"] = "Jumlah orang yang dilayani tidak boleh negatif."
-    elif not DIGITS.fullmatch(raw):
-        errors["served"] = "Jumlah orang yang dilayani harus bilangan bulat, misalnya 1250."
-    elif len(raw) > len(str(SERVED_MAX)) or int(raw) > SERVED_MAX:
-        errors["served"] = ("Jumlah orang yang dilayani paling banyak "
-                            + f"{SERVED_MAX:,}".replace(",", ".") + " per bulan.")
-    elif int(raw) < 1:
-        errors["served"] = "Jumlah orang yang dilayani paling sedikit 1."
-    else:
-        served = int(raw)
-    if errors or month is None or served is None:
-        return None, errors
-    return ServedInput(month, served), {}
-
-
-def save_served_count(session: Session, unit_id: int, entry: ServedInput, *, now: datetime
-                      ) -> None:
-    """Insert or replace the number of people a unit served in a month (flushes only)."""
-    statement = dialect_insert(session, ServedCount).values(
-        unit_id=unit_id, month=entry.month, served=entry.served, updated_at=now)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["unit_id", "month"],
-        set_={"served": entry.served, "updated_at": now}))
-    session.flush()
-
-
-def served_count(session: Session, unit_id: int, month: date) -> int | None:
-    """The stored number of people served in a unit's month, if entered."""
-    return session.scalar(select(ServedCount.served).where(
-        ServedCount.unit_id == unit_id, ServedCount.month == month))
 
 
 # The Monday digest's closing line (app/templates/email/digest.txt), also on the dashboards ----

@@ -35,6 +35,7 @@ from app.aggregation import (
     read_watermark,
 )
 from app.answers import Answers
+from app.config import Settings
 from app.db import Database
 from app.feedback import Outcome, Submission, record_response
 from app.indicators import ikm_value, indicator_rows, nrr_values
@@ -966,13 +967,25 @@ def test_cli_aggregate_and_indicators(world: World, session: Session,
     assert "officer" not in printed[0]
 
 
+def fewer_needed(app: Flask, officer_min_n: int) -> None:
+    """Lower OFFICER_MIN_N for the commands run after this (the seed has few answers)."""
+    settings: Settings = app.extensions["suara.settings"]
+    app.extensions["suara.settings"] = settings.replace(officer_min_n=officer_min_n)
+
+
 def test_cli_indicators_officer_scope_shows_the_nip(
     world: World, session: Session, runner: FlaskCliRunner
 ) -> None:
     seed_for_cli(session, world)
     assert runner.invoke(args=["aggregate"]).exit_code == 0
-    result = runner.invoke(args=["indicators", "--scope", "officer", "--period", "week",
-                                 "--json"])
+    args = ["indicators", "--scope", "officer", "--period", "week", "--json"]
+    # One answer is below OFFICER_MIN_N (10): withheld, as on the pages and in the API.
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []
+    assert "1 row(s) withheld: fewer than OFFICER_MIN_N=10 responses" in result.stderr
+    fewer_needed(world.app, 1)
+    result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     (officer_row,) = json.loads(result.output)
     assert (officer_row["scope"], officer_row["unit"], officer_row["officer"],
@@ -1029,7 +1042,13 @@ def test_cli_indicators_table(world: World, session: Session, runner: FlaskCliRu
     assert lines[1].split() == ["2025-03-10", "DUKCAPIL", "n=2", "IKM", "75.0", "C"]
     result = runner.invoke(args=["indicators", "--scope", "counter", "--period", "week"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[2].split() == [
+    # A counter's score is its officer's: under OFFICER_MIN_N (10) it is withheld.
+    assert result.stdout == "" and "3 row(s) withheld" in result.stderr
+    fewer_needed(world.app, 3)
+    result = runner.invoke(args=["indicators", "--scope", "counter", "--period", "week"])
+    assert result.exit_code == 0, result.output
+    assert "2 row(s) withheld" in result.stderr
+    assert result.stdout.splitlines()[0].split() == [
         "2025-03-17", "DUKCAPIL", "L1", "n=3", "IKM", "50.0", "D"]
 
 

@@ -35,6 +35,7 @@ from werkzeug.test import TestResponse
 from app.auth import create_api_token
 from app.config import Settings
 from app.db import Database
+from app.indicators import indicator_rows
 from app.models import ApiToken, ServedCount, User
 
 URL = "/api/v1/indicators"
@@ -168,25 +169,32 @@ def db(app: Flask) -> Database:
 
 @pytest.mark.parametrize("scope", ["unit", "counter", "service"])
 def test_rows_are_the_clis_json_rows_for_every_period(
-    client: FlaskClient, runner: FlaskCliRunner, world: World, scope: str
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, world: World, scope: str
 ) -> None:
     for period in PERIODS:
         expected = cli_rows(runner, "--scope", scope, "--period", period)
         assert expected, f"the seed should give {scope}/{period} rows"
         body = api(client, world.tokens["admin"], scope=scope, period=period).get_json()
         assert body["rows"] == expected
-        assert body["withheld"] == 0
+        with db(app).session_scope(write=False) as session:
+            every = indicator_rows(session, scope, period)
+        # A counter's score is its officer's: under the minimum, withheld as an officer's.
+        small = [row for row in every if row["n"] < OFFICER_MIN_N]
+        assert body["withheld"] == (len(small) if scope == "counter" else 0)
+        assert small or scope != "counter", "the seed should try the rule on counters"
         assert (body["scope"], body["period"], body["from"], body["to"], body["unit"]) == (
             scope, period, None, None, None)
 
 
-def test_officer_rows_are_the_clis_except_those_under_the_minimum(
-    client: FlaskClient, runner: FlaskCliRunner, world: World
+def test_officer_rows_are_the_clis_and_both_withhold_those_under_the_minimum(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, world: World
 ) -> None:
     for period in PERIODS:
-        every = cli_rows(runner, "--scope", "officer", "--period", period)
+        with db(app).session_scope(write=False) as session:
+            every = indicator_rows(session, "officer", period)
         body = api(client, world.tokens["admin"], scope="officer", period=period).get_json()
         assert body["rows"] == [row for row in every if row["n"] >= OFFICER_MIN_N]
+        assert body["rows"] == cli_rows(runner, "--scope", "officer", "--period", period)
         assert body["withheld"] == len([row for row in every if row["n"] < OFFICER_MIN_N]) == 1
     assert {row["officer"] for row in body["rows"]} == {NIP, OTHER_NIP}
 
@@ -299,13 +307,26 @@ def test_a_viewer_is_refused_per_officer_rows(client: FlaskClient, world: World)
 def test_a_unit_head_sees_their_unit_and_its_sub_units_only(
     client: FlaskClient, world: World
 ) -> None:
+    # Months: each unit's counter has OFFICER_MIN_N answers in March (fewer in a week).
     for scope in ("unit", "counter", "service"):
-        assert units_of(rows_as(client, world, "head", scope=scope, period="week")) == {
+        assert units_of(rows_as(client, world, "head", scope=scope, period="month")) == {
             "DUKCAPIL", "DUKCAPIL-KEC"}
-        assert units_of(rows_as(client, world, "subhead", scope=scope, period="week")) == {
+        assert units_of(rows_as(client, world, "subhead", scope=scope, period="month")) == {
             "DUKCAPIL-KEC"}
-        assert units_of(rows_as(client, world, "otherhead", scope=scope, period="week")) == {
+        assert units_of(rows_as(client, world, "otherhead", scope=scope, period="month")) == {
             "PKM-KTB2"}
+
+
+def test_counter_rows_under_the_minimum_are_withheld_as_an_officers_are(
+    client: FlaskClient, world: World
+) -> None:
+    """A counter's score is the officer's on duty there: its unit head, who sees officers
+    scored only from OFFICER_MIN_N answers, gets no counter row with fewer."""
+    body = api(client, world.tokens["head"], scope="counter", period="week").get_json()
+    # L1: one February answer, six in the first March week; K1: one, then two.
+    assert [(row["counter"], row["period_start"], row["n"]) for row in body["rows"]] == [
+        ("L1", "2026-03-02", 6)]
+    assert body["withheld"] == 3
 
 
 def test_a_unit_head_sees_their_own_officers_only(client: FlaskClient, world: World) -> None:

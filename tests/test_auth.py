@@ -67,9 +67,11 @@ def db(app: Flask) -> Database:
 # Signing in ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["admin", "unit_head", "officer", "viewer"])
+@pytest.mark.parametrize(("role", "label"), [
+    ("admin", "Administrator"), ("unit_head", "Kepala unit"), ("officer", "Petugas"),
+    ("viewer", "Pemantau")])
 def test_each_role_signs_in_through_the_form(
-    client: FlaskClient, session: Session, role: str
+    client: FlaskClient, session: Session, role: str, label: str
 ) -> None:
     user = make_role(session, role)
     form = client.get("/masuk")
@@ -80,7 +82,10 @@ def test_each_role_signs_in_through_the_form(
     assert response.headers["Location"] == "/dashboard/"
     assert signed_in_user_id(client) == f"{user.id}.0"  # the account and its session epoch
     assert client.get("/dashboard/").status_code == 302  # on to the role's start page
-    assert f"{user.email} · {role}" in client.get("/masuk").get_data(as_text=True)
+    # The header names the role in words, never by its code (unit_head).
+    header = client.get("/masuk").get_data(as_text=True)
+    assert f"{user.email} · {label}</span>" in header
+    assert f"· {role}<" not in header
 
 
 def test_the_email_is_matched_whatever_its_case_and_spaces(
@@ -366,3 +371,21 @@ def test_the_eleventh_sign_in_attempt_in_a_minute_is_a_429(
                                             "password": STAFF_PASSWORD},
                             environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert elsewhere.status_code == 303
+
+
+def test_an_incomplete_sign_in_form_names_each_missing_field(
+    client: FlaskClient, head: User
+) -> None:
+    response = client.post("/masuk", data={"csrf_token": csrf_token(client),
+                                           "email": " ", "password": ""})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="email-err">Isi alamat email akun Anda.' in body
+    assert 'id="password-err">Isi kata sandi.' in body
+    assert body.count('aria-invalid="true"') == 2
+    assert WRONG not in body and signed_in_user_id(client) is None
+    too_long = client.post("/masuk", data={"csrf_token": csrf_token(client), "email": HEAD,
+                                           "password": "x" * 201})
+    assert too_long.status_code == 400
+    assert "Kata sandi paling panjang 200 karakter." in too_long.get_data(as_text=True)
+    assert signed_in_user_id(client) is None

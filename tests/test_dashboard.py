@@ -161,9 +161,11 @@ def test_a_unit_head_lands_on_their_units_last_complete_week(app: Flask, world: 
     assert "75,00" in body and "Kurang baik" in body
     assert LOW_COMMENT in body and OTHER_COMMENT not in body
     assert body.index(LOW_COMMENT) < body.index("Cepat 0")  # lowest score first
-    # Counters scored: L1 25 x (297 + 9) / 108 = 70.83, L2 two all-4 answers = 100.00.
+    # Counters scored from OFFICER_MIN_N answers, as officers: L1 (12 answers)
+    # 25 x (297 + 9) / 108 = 70.83; L2's two all-4 answers (100.00) are its officer's.
     counters = body[body.index('id="loket"'):body.index('id="petugas"')]
-    assert "70,83" in counters and "100,00" in counters and "Unsur terlemah" in counters
+    assert "70,83" in counters and "Unsur terlemah" in counters
+    assert "100,00" not in counters and "data belum cukup (kurang dari 10" in counters
     assert 'class="score"' in body[body.index('id="komentar"'):]
     # The officer table, with the fairness rules and the method in plain Indonesian.
     assert "Cara membaca angka petugas" in body
@@ -470,3 +472,86 @@ def test_an_admin_sees_everything_and_may_record_people_served(
     assert answer.status_code == 303
     assert served_rows(session) == 1
     assert client.get("/dashboard/me").status_code == 404  # an admin is not an officer
+
+
+# Defects of issue 12 -------------------------------------------------------------------------
+
+
+def test_viewers_get_comments_without_counter_or_day(app: Flask, world: World) -> None:
+    """The counter and the day of a comment tell who was on duty; a viewer gets the week."""
+    viewer = html(signed_in(app, "pemantau@contoh.go.id").get(unit_url(world)))
+    comments = viewer[viewer.index('id="komentar"'):viewer.index('id="sampel"')]
+    assert LOW_COMMENT in comments and "Cepat 0" in comments
+    assert world.home.counter.name not in comments and "&lt;script&gt;" not in comments
+    assert "<time" not in comments
+    assert not any(day in comments for day in ("Senin", "Selasa", "16/11"))
+    head = html(signed_in(app, "kepala@contoh.go.id").get(unit_url(world)))
+    comments = head[head.index('id="komentar"'):head.index('id="sampel"')]
+    assert world.home.counter.name in comments and "Senin 16/11" in comments
+
+
+def test_the_health_service_standard_is_cited_for_health_units_only(
+    app: Flask, world: World
+) -> None:
+    client = signed_in(app, "admin@contoh.go.id")
+    dukcapil = html(client.get(unit_url(world)))
+    puskesmas = html(client.get(unit_url(world, "PKM-KTB2")))
+    assert "Menunggu paling lama 60 menit" in dukcapil
+    assert "layanan kesehatan" not in dukcapil
+    assert "Acuan indikator mutu nasional layanan kesehatan: paling sedikit 80" in puskesmas
+
+
+def test_a_future_week_is_refused_kindly_and_the_picker_is_bounded(
+    app: Flask, world: World
+) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    this_week = "2026-11-23"  # CLOCK is Wednesday 25 November
+    for path in (unit_url(world), f"/dashboard/officers/{world.officer.id}",
+                 "/dashboard/units"):
+        base = path.split("?")[0]
+        answer = client.get(f"{base}?week=2026-11-30")
+        assert answer.status_code == 303, path
+        assert answer.headers["Location"] == f"{base}?week={this_week}"
+        page = html(client.get(answer.headers["Location"]))
+        assert "Minggu 30 November – 6 Desember 2026 belum tiba" in page
+        assert "23–29 November 2026" in page
+    far = client.get("/dashboard/units/DUKCAPIL?week=2027-03-01")
+    assert far.headers["Location"] == f"/dashboard/units/DUKCAPIL?week={this_week}"
+    assert "Minggu 1–7 Maret 2027 belum tiba" in html(client.get(far.headers["Location"]))
+    # The week in progress itself is shown, with its warning; the picker stops at its Sunday.
+    current = html(client.get(f"/dashboard/units/DUKCAPIL?week={this_week}"))
+    assert "Minggu ini belum selesai" in current and "belum tiba" not in current
+    assert 'min="2000-01-01" max="2026-11-29"' in current
+
+
+def test_a_viewer_is_not_told_to_fill_in_a_form_they_are_not_shown(
+    app: Flask, world: World
+) -> None:
+    viewer = html(signed_in(app, "pemantau@contoh.go.id").get(unit_url(world)))
+    assert "belum diisi" in viewer and "Isi di bawah" not in viewer
+    assert 'class="card served"' not in viewer
+    head = html(signed_in(app, "kepala@contoh.go.id").get(unit_url(world)))
+    assert '<a href="#sampel">Isi di bawah</a>' in head
+
+
+def test_the_saved_message_is_shown_where_the_redirect_lands(app: Flask, world: World) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    answer = post_served(client, world, month="2026-11", served="1.000")
+    location = answer.headers["Location"]
+    assert answer.status_code == 303 and location.endswith("#sampel")  # Post/Redirect/Get
+    body = html(client.get(location))
+    message = "Jumlah orang dilayani pada November 2026 disimpan: 1000."
+    assert body.count(message) == 1
+    assert body.index('id="sampel"') < body.index(message) < body.index('class="card served"')
+
+
+def test_the_served_form_keeps_what_was_typed_and_names_the_field(
+    app: Flask, world: World
+) -> None:
+    client = signed_in(app, "kepala@contoh.go.id")
+    answer = post_served(client, world, month="", served="sepuluh")
+    body = html(answer)
+    assert answer.status_code == 400
+    assert 'id="served-month-err">Isi bulan, misalnya 2026-11.' in body
+    assert 'value="sepuluh"' in body and 'id="served-count" ' in body
+    assert "periksa isian formulir di bawah" in body

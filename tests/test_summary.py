@@ -29,15 +29,13 @@ from app.digests import digest_text
 from app.indicators import indicator_rows
 from app.models import Counter, Officer, ServedCount
 from app.org import create_counter
+from app.served import ServedInput, parse_served_count, save_served_count
 from app.summary import (
     COMMENT_LIMIT,
-    ServedInput,
     adequacy_month,
     last_complete_week,
     officer_summary,
-    parse_served_count,
     parse_week,
-    save_served_count,
     unit_overview,
     weekly_summary,
 )
@@ -192,10 +190,27 @@ def test_tied_weakest_elements_are_all_flagged(app: Flask, session: Session) -> 
     seeded = make_unit(session)
     seed(app, session, seeded, [(4, 2, 4, 4, 4, 2, 4, 4, 4), (4, 2, 4, 4, 4, 2, 4, 4, 3)], WEEK)
     aggregate(app, NOW)
-    summary = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
+    # A minimum of two answers, so that the counter (its officer's score) is scored too.
+    summary = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=2)
     release(session)
     assert [e.code for e in summary.weakest] == ["U2", "U6"]
     assert summary.counters[0].weakest == ("U2", "U6")
+
+
+def test_a_counter_is_scored_from_the_officer_minimum_as_its_officer_is(
+    app: Flask, session: Session
+) -> None:
+    seeded = make_unit(session)
+    seed(app, session, seeded, [(1,) * 9] * 3 + [(4,) * 9] * 4, WEEK)
+    aggregate(app, NOW)
+    below = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=8).counters[0]
+    at = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=7).counters[0]
+    release(session)
+    assert (below.n, below.hidden, below.ikm, below.category, below.weakest) == (
+        7, True, None, None, ())
+    assert (at.n, at.hidden, at.ikm, at.weakest) == (7, False, Decimal("67.86"),
+                                                     tuple(f"U{i}" for i in range(1, 10)))
+    assert below.measured == at.measured  # waits are not scores: shown either way
 
 
 def test_flagged_responses_are_counted_apart_and_never_shown(

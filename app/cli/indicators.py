@@ -9,8 +9,9 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
+from app.auth import shown_rows
 from app.db import utcnow
-from app.extensions import database
+from app.extensions import database, settings
 from app.indicators import indicator_rows
 
 
@@ -46,6 +47,10 @@ def indicators_command(scope: str, period: str, first: datetime | None,
     with database().session_scope(write=False) as session:
         rows = indicator_rows(session, scope, period, first=first.date() if first else None,
                               last=last.date() if last else None)
+    rows, withheld = shown_rows(rows, scope, settings().officer_min_n)
+    if withheld:
+        click.echo(f"{withheld} row(s) withheld: fewer than OFFICER_MIN_N="
+                   f"{settings().officer_min_n} responses", err=True)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

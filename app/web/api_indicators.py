@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from app.api_schemas import ErrorMessage, FieldErrors, indicator_page
-from app.auth import sees_officer_detail, unit_scope, unit_scores_from
+from app.auth import sees_officer_detail, shown_rows, unit_scope
 from app.extensions import db_session, settings
 from app.indicators import indicator_rows
 from app.models import User
@@ -171,8 +171,9 @@ def _refuse(status: int, key: str) -> ResponseReturnValue:
 def indicators() -> ResponseReturnValue:
     """Stored indicators of one scope and period kind, limited to what the caller may see.
 
-    Per-officer rows with fewer than OFFICER_MIN_N responses are left out (and counted in
-    ``withheld``): with so few answers an officer could tell who gave which score. For
+    Per-officer and per-counter rows with fewer than OFFICER_MIN_N responses are left out
+    (and counted in ``withheld``): with so few answers an officer could tell who gave which
+    score, and a counter's score is the officer's on duty there. For
     viewers the same holds for unit rows: a unit served by one officer, or a day when one
     officer served, scores that officer, and viewers may not see one officer's few answers.
     """
@@ -190,10 +191,9 @@ def indicators() -> ResponseReturnValue:
     rows = indicator_rows(session, query.scope, query.period, first=query.first,
                           last=query.last, unit_ids=allowed.unit_ids,
                           officer_id=allowed.officer_id)
-    minimum = settings().officer_min_n if query.scope == "officer" \
-        else unit_scores_from(staff(), settings().officer_min_n)
-    shown = [row for row in rows if row["n"] >= minimum]
-    response = jsonify(indicator_page(_body(query, shown, withheld=len(rows) - len(shown))))
+    shown, withheld = shown_rows(rows, query.scope, settings().officer_min_n,
+                                 officer_detail=sees_officer_detail(staff()))
+    response = jsonify(indicator_page(_body(query, shown, withheld=withheld)))
     response.headers["Cache-Control"] = "private, no-store"  # personal data of officers
     response.vary.update(("Authorization", "Cookie"))
     return response

@@ -11,12 +11,16 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.auth import (
     TOKEN_USE_RESOLUTION,
     authenticate,
     end_sessions,
     record_token_use,
+    role_label,
     user_for_token,
 )
 from app.db import utcnow
@@ -99,23 +103,35 @@ def _safe_next(target: str | None) -> str:
     return url_for("dashboard.home")
 
 
+class LoginForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
+    """The sign-in form."""
+
+    email = StringField("Email", validators=[
+        DataRequired("Isi alamat email akun Anda."),
+        Length(max=254, message="Alamat email paling panjang 254 karakter.")])
+    password = PasswordField("Kata sandi", validators=[
+        InputRequired("Isi kata sandi."),
+        Length(max=MAX_PASSWORD_LENGTH,
+               message=f"Kata sandi paling panjang {MAX_PASSWORD_LENGTH} karakter.")])
+
+
 @bp.route("/masuk", methods=["GET", "POST"])
 @limiter.limit("10 per minute;100 per hour", methods=["POST"])
 def login() -> ResponseReturnValue:
     """The sign-in form; attempts are throttled per address."""
-    error = None
-    email = request.form.get("email", "")[:254]
-    if request.method == "POST":
-        password = request.form.get("password", "")[:MAX_PASSWORD_LENGTH]
-        user = authenticate(db_session(), email, password)
-        if user is not None:
-            session.clear()
-            session.permanent = True
-            login_user(user)
-            session[SIGNED_IN_AT] = int(utcnow().timestamp())
-            return redirect(_safe_next(request.args.get("next")), 303)
-        error = "Email atau kata sandi salah."
-    return render_template("login.html", error=error, email=email), 401 if error else 200
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("login.html", form=form), 400 if form.errors else 200
+    user = authenticate(db_session(), form.email.data, form.password.data)
+    if user is None:
+        # One answer for an unknown address and a wrong password: neither is confirmed.
+        return render_template("login.html", form=form,
+                               error="Email atau kata sandi salah."), 401
+    session.clear()
+    session.permanent = True
+    login_user(user)
+    session[SIGNED_IN_AT] = int(utcnow().timestamp())
+    return redirect(_safe_next(request.args.get("next")), 303)
 
 
 @bp.post("/keluar")
@@ -139,3 +155,9 @@ def init_auth(app: Flask) -> None:
     login_manager.request_loader(_load_from_token)
     login_manager.init_app(app)
     app.register_blueprint(bp)
+
+
+@bp.app_context_processor
+def _role_label() -> dict[str, Any]:
+    """Staff pages name a role in words ("Kepala unit"), not by its code."""
+    return {"role_label": role_label}

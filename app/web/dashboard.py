@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from wtforms import HiddenField, StringField
+from wtforms.validators import InputRequired
 
 from app import charts
 from app.auth import (
@@ -21,11 +24,13 @@ from app.auth import (
 )
 from app.db import utcnow
 from app.extensions import db_session, settings
+from app.i18n import current_locale
 from app.models import Officer, Unit
 from app.org import unit_by_code
+from app.served import record_served_count
 from app.summary import (
+    FIRST_YEAR,
     NOT_A_GRADE,
-    WAIT_LABELS,
     WEEKDAYS,
     ElementScore,
     OfficerSummary,
@@ -35,14 +40,12 @@ from app.summary import (
     format_month,
     format_week,
     last_complete_week,
-    month_responses,
     officer_summary,
-    parse_served_count,
     parse_week,
-    save_served_count,
     unit_overview,
     weekly_summary,
 )
+from app.surveys import reference_survey
 from app.web.auth import staff, staff_required
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -52,9 +55,23 @@ class BadWeek(Exception):
     """The ``week`` parameter is not a date the dashboard can show."""
 
 
+class FutureWeek(BadWeek):
+    """The ``week`` parameter is a week that has not begun."""
+
+
 @bp.errorhandler(BadWeek)
 def _bad_week(error: BadWeek) -> ResponseReturnValue:
     return render_template("dashboard_error.html", message=str(error)), 400
+
+
+@bp.errorhandler(FutureWeek)
+def _future_week(error: FutureWeek) -> ResponseReturnValue:
+    """A week that has not begun (an edited address, an old bookmark): this week instead."""
+    if request.method != "GET" or request.endpoint is None:
+        return _bad_week(error)
+    flash(str(error))
+    return redirect(url_for(request.endpoint, **(request.view_args or {}),
+                            week=_this_week().isoformat()), 303)
 
 
 # One wording for "not yours" and "not there": a page never confirms what it hides.
@@ -81,7 +98,13 @@ def _not_kept(response: Response) -> Response:
 def _helpers() -> dict[str, Any]:
     return {"num": charts.format_number, "share": charts.format_share, "day": format_day,
             "week_label": format_week, "month_label": format_month, "weekdays": WEEKDAYS,
-            "not_a_grade": NOT_A_GRADE, "one_week": timedelta(weeks=1)}
+            "not_a_grade": NOT_A_GRADE, "one_week": timedelta(weeks=1),
+            "first_day": date(FIRST_YEAR, 1, 1), "one_day": timedelta(days=1)}
+
+
+def _this_week() -> date:
+    """The Monday of the local week in progress, the last one a page can show."""
+    return last_complete_week(utcnow(), settings().tz) + timedelta(weeks=1)
 
 
 def _week(raw: str | None) -> date:
@@ -89,9 +112,23 @@ def _week(raw: str | None) -> date:
     if not raw:
         return last_complete_week(utcnow(), settings().tz)
     try:
-        return parse_week(raw)
+        week = parse_week(raw)
     except ValueError as error:
         raise BadWeek(str(error)) from None
+    if week > _this_week():
+        raise FutureWeek(f"Minggu {format_week(week)} belum tiba; "
+                         "yang ditampilkan minggu ini, yang sedang berjalan.")
+    return week
+
+
+class ServedForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
+    """People served in a month; the rules are checked by ``served.record_served_count``."""
+
+    month = StringField("Bulan (TTTT-BB)",
+                        validators=[InputRequired("Isi bulan, misalnya 2026-11.")])
+    served = StringField("Jumlah orang dilayani",
+                         validators=[InputRequired("Isi jumlah orang yang dilayani.")])
+    week = HiddenField()
 
 
 def _visible_unit(code: str) -> Unit:
@@ -130,15 +167,16 @@ def _unit_charts(summary: WeeklySummary) -> dict[str, Markup]:
         "trend": _trend_chart(summary.trend, "IKM 12 minggu terakhir"),
         "elements": _element_chart(summary.elements, "NRR per unsur pelayanan"),
         "bands": charts.band_bars(
-            {b.code: b.share for b in summary.wait_bands}, WAIT_LABELS,
+            {b.code: b.share for b in summary.wait_bands},
+            reference_survey().wait_labels(current_locale()),
             title="Waktu tunggu menurut warga",
             desc=f"{summary.wait_answered} warga menjawab: {reported}."),
         "grid": charts.heat_grid(summary.grid),
     }
 
 
-def _unit_page(unit: Unit, week: date, *, errors: Mapping[str, str] | None = None,
-               form: Mapping[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
+def _unit_page(unit: Unit, week: date, *, form: ServedForm | None = None,
+               status: int = 200) -> ResponseReturnValue:
     user, session = staff(), db_session()
     # Viewers never receive figures finer than the unit's, not even hidden in the page.
     show_officers = sees_officer_detail(user)
@@ -146,12 +184,16 @@ def _unit_page(unit: Unit, week: date, *, errors: Mapping[str, str] | None = Non
                              tz=settings().tz, officer_detail=show_officers)
     linked = {row.officer_id for row in summary.officers
               if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
-    current = last_complete_week(utcnow(), settings().tz) + timedelta(weeks=1)
+    if form is None:
+        served = summary.adequacy.served
+        form = ServedForm(month=summary.adequacy.month.strftime("%Y-%m"),
+                          served=str(served) if served is not None else "")
     return render_template(
         "dashboard_unit.html", s=summary, charts=_unit_charts(summary),
-        show_officers=show_officers, linked=linked, current_week=current,
-        can_edit_served=user.role in ("admin", "unit_head"), errors=errors or {},
-        form=form or {}), status
+        show_officers=show_officers, linked=linked, current_week=_this_week(),
+        can_edit_served=user.role in ("admin", "unit_head"), form=form,
+        # The national standard (80 % served within 60 minutes) is for health services.
+        health_unit=unit.kind == "puskesmas"), status
 
 
 def _officer_page(summary: OfficerSummary, *, own: bool) -> ResponseReturnValue:
@@ -160,7 +202,7 @@ def _officer_page(summary: OfficerSummary, *, own: bool) -> ResponseReturnValue:
         "dashboard_officer.html", o=summary, own=own,
         charts={"trend": _trend_chart(summary.trend, title, officer=True),
                 "elements": _element_chart(summary.elements, "NRR per unsur pelayanan")},
-        current_week=last_complete_week(utcnow(), settings().tz) + timedelta(weeks=1))
+        current_week=_this_week())
 
 
 @bp.get("/")
@@ -198,22 +240,23 @@ def unit_week(code: str) -> ResponseReturnValue:
 def served(code: str) -> ResponseReturnValue:
     """Record how many people the unit served in a month (the Krejcie-Morgan population)."""
     unit = _visible_unit(code)
-    week = _week(request.form.get("week"))
-    form = {k: request.form.get(k, "")[:40] for k in ("month", "served")}
-    this_month = utcnow().astimezone(settings().tz).date().replace(day=1)
-    entry, errors = parse_served_count(form["month"], form["served"], latest=this_month)
-    if entry is not None:
+    form = ServedForm()
+    week = _week(form.week.data)
+    entry = None
+    if form.validate_on_submit():
+        this_month = utcnow().astimezone(settings().tz).date().replace(day=1)
         session = db_session()  # checked and saved in the request's one transaction
-        answered = month_responses(session, unit.id, entry.month)
-        if entry.served < answered:  # every response came from someone served
-            errors["served"] = (f"Lebih kecil dari jumlah tanggapan warga pada "
-                                f"{format_month(entry.month)} ({answered}).")
-        else:
-            save_served_count(session, unit.id, entry, now=utcnow())
+        entry, errors = record_served_count(session, unit.id, form.month.data,
+                                            form.served.data, latest=this_month, now=utcnow())
+        if entry is not None:
             session.commit()
-    if entry is None or errors:
-        return _unit_page(unit, week, errors=errors, form=form, status=400)
-    flash(f"Jumlah orang dilayani pada {format_month(entry.month)} disimpan: {entry.served}.")
+        for name, message in errors.items():
+            form[name].errors.append(message)
+    if entry is None:
+        return _unit_page(unit, week, form=form, status=400)
+    # Shown beside the form, where the redirect lands (#sampel), not at the top of the page.
+    flash(f"Jumlah orang dilayani pada {format_month(entry.month)} disimpan: {entry.served}.",
+          "served")
     return redirect(url_for("dashboard.unit_week", code=unit.code, week=week.isoformat(),
                             _anchor="sampel"), 303)
 
