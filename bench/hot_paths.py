@@ -10,6 +10,10 @@ of three rounds): the API POST, the survey page GET and the form POST (with the 
 and cookies of a GET before it), beside the floor of ``bench.throughput`` (a bare Flask app
 doing one SQLite insert with the same durability settings) measured in the same run.
 Nothing here has a goal of its own; it says where a submission's time goes.
+
+With ``BENCH_BEFORE=<git revision>`` (e.g. ``0c10c88``) the same figures are then printed for
+that revision, exported into a temporary directory and measured by its own ``bench.hot_paths``
+in a process of its own (its floor measured again there).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import gzip
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +33,7 @@ from typing import Any
 
 from werkzeug.test import EnvironBuilder
 
-from bench.throughput import FLOOR_APP, prepare_app
+from bench.throughput import FLOOR_APP, export_revision, prepare_app
 
 Environ = dict[str, Any]
 WSGI = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
@@ -135,6 +140,13 @@ def main() -> int:
         for label, url, folder in runs:
             for name, ms in app_cpu(label, url, folder, count).items():
                 print(f"  {name:<34} {ms:6.3f} ms  ({ms / floor:4.1f} x floor)", flush=True)
+        revision = os.environ.get("BENCH_BEFORE")
+        if revision:
+            tree = export_revision(revision, workdir / "before-tree")
+            print(f"before ({revision}), measured by its own bench.hot_paths:", flush=True)
+            subprocess.run(  # noqa: S603 (our own interpreter and arguments)
+                [sys.executable, "-m", "bench.hot_paths"], cwd=tree, check=True,
+                env={**os.environ, "BENCH_BEFORE": "", "PYTHONPATH": str(tree)})
     return 0
 
 

@@ -1,29 +1,44 @@
-"""Submissions per second and latency under gunicorn (2 workers, 16 clients) against a floor.
+"""Submissions per second, and latency at a fixed arrival rate, under gunicorn (2 workers).
 
-Run: ``.venv/bin/python -m bench.throughput`` (``BENCH_REQUESTS`` per scenario, default 1600;
-``BENCH_ROUNDS``, default 3; ``BENCH_PG_URL`` to also run the application on PostgreSQL).
+Run: ``.venv/bin/python -m bench.throughput``. Settings (environment variables; the run prints
+the ones it used):
 
-The floor is a bare Flask app doing one SQLite INSERT per request with the same durability
-settings (WAL, synchronous=FULL, busy_timeout), served the same way and loaded by the same
-client. This machine's speed drifts by a third within minutes, so each round measures the
-floor again just before each application, and the verdict is the median of the rounds' ratios.
-The goal is at least half the floor's throughput. Beside each rate: the CPU the server's
-workers and this load generator spent per operation, steadier than the rates.
+- ``BENCH_REQUESTS`` (default 600): requests per closed-loop scenario (form: half as many
+  submissions); ``BENCH_ROUNDS`` (default 3);
+- ``BENCH_OPEN_RATE`` (default 50 per second) and ``BENCH_OPEN_SECONDS`` (default 20): the
+  open-loop phase; ``BENCH_OPEN_SECONDS=0`` skips it;
+- ``BENCH_BEFORE=<git revision>`` (e.g. ``0c10c88``): also serve that revision of the
+  application, exported into a temporary directory and run with this interpreter, so before
+  and after are measured in the same run, interleaved, against the same floors;
+- ``BENCH_PG_URL``: also run the current application on PostgreSQL.
 
-A form submission is two requests (the GET that issues the CSRF token, the POST), each with
-gunicorn's cost of a new connection, against the floor's one. So the run also serves a
-reference with no goal of its own: the floor app with Flask-WTF's CSRF token issued by a GET
-and checked by the POST, which does the floor's one insert. It is the least any form with a
-CSRF round trip can cost on this server; where it lands near half the floor, the application's
-form, which also validates, looks up the counter and officer and stores a whole response,
-cannot reach that goal.
+Throughput (closed loop, 16 clients, each sending its next request when the last one is
+answered). The floor is a bare Flask app doing one SQLite INSERT per request with the same
+durability settings (WAL, synchronous=FULL, busy_timeout). A form submission is two requests
+(the GET that issues the CSRF token, the POST), each on a new connection (gunicorn's sync
+workers keep none alive), so the form is compared with its own reference: the floor app with
+Flask-WTF's CSRF token issued by a GET and checked by the POST, which does the floor's one
+insert. This machine's speed drifts by a third within minutes, so each round measures the
+floor again just before each application's API and the reference just before its form; the
+verdict is the median of the rounds' ratios. Goals (issue 12): the API at least 25% of the
+floor, the form at least 60% of the bare form. Beside each rate: the CPU the server's workers
+and this load generator spent per operation, steadier than the rates.
+
+Latency (open loop): submissions are sent on a fixed schedule (``BENCH_OPEN_RATE`` a second)
+whatever the server answers, from a pool of threads, and each latency is counted from the
+time the submission was due, not from when a free thread sent it, so queueing counts (no
+coordinated omission). A form submission is the GET and the POST. Goal: p99 at most 50 ms for
+the API and for the form, with every submission answered; the floor and the bare form at the
+same rate are printed beside them.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
+import queue
 import re
 import socket
 import statistics
@@ -34,12 +49,19 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 16
 WORKERS = 2
+API_GOAL = 0.25  # of the floor's rate
+FORM_GOAL = 0.6  # of the bare form's rate
+OPEN_P99_GOAL_MS = 50.0
+OPEN_POOL = 64  # threads sending the open loop's submissions; idle ones wait for the next due
+OPEN_TIMEOUT_S = 10
+WARM_UP = CLIENTS * 2  # operations of each kind before anything is timed
 FLOOR_APP = '''
 import sqlite3, os
 from flask import Flask, request
@@ -232,112 +254,305 @@ def form_op(path: str) -> Callable[[http.client.HTTPConnection, int], None]:
     return op
 
 
-def report(name: str, run: Load, floor: float | None) -> None:
+def percentile(ordered: list[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile (0 < q <= 1) of sorted values."""
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(len(ordered) * q) - 1))]
+
+
+def report(name: str, run: Load, reference: float | None, against: str = "floor") -> None:
     ordered = sorted(run.latencies)
-    p50 = statistics.median(ordered)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    versus = f"  {run.rate / floor:5.0%} of floor" if floor else ""
-    print(f"  {name:<32} {run.rate:8.1f}/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
-          f"cpu/op workers {run.worker_cpu_ms:5.2f} ms client {run.client_cpu_ms:5.2f} ms"
-          f"{versus}", flush=True)
+    versus = f"  {run.rate / reference:5.0%} of {against}" if reference else ""
+    print(f"  {name:<34} {run.rate:8.1f}/s  p50 {percentile(ordered, 0.5):7.1f} ms  "
+          f"p99 {percentile(ordered, 0.99):7.1f} ms  cpu/op workers {run.worker_cpu_ms:5.2f} ms "
+          f"client {run.client_cpu_ms:5.2f} ms{versus}", flush=True)
 
 
-def prepare_app(workdir: Path, database_url: str) -> tuple[dict[str, str], str]:
+@dataclass(frozen=True)
+class OpenLoop:
+    """One open-loop run: what was due, answered and failed, latencies (ms) from the due time."""
+
+    sent: int
+    latencies: list[float]
+    errors: int
+    first_error: str | None
+    max_send_lag_ms: float  # how late a free thread picked up a due submission, at worst
+
+
+def open_loop(port: int, rate: float, seconds: float,
+              one: Callable[[http.client.HTTPConnection, int], None]) -> OpenLoop:
+    """Send ``rate`` operations a second for ``seconds`` on a fixed schedule, whatever the
+    answers; each latency counts from the operation's due time."""
+    total = max(1, round(rate * seconds))
+    due_queue: queue.SimpleQueue[tuple[int, float] | None] = queue.SimpleQueue()
+    latencies: list[float] = []
+    lags: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.2
+
+    def dispatcher() -> None:
+        for i in range(total):
+            due = start + i / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            due_queue.put((i, due))
+        for _ in range(OPEN_POOL):
+            due_queue.put(None)
+
+    def worker() -> None:
+        while (job := due_queue.get()) is not None:
+            i, due = job
+            lag = time.perf_counter() - due
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=OPEN_TIMEOUT_S)
+            try:
+                one(conn, i)
+                done = (time.perf_counter() - due) * 1000
+                with lock:
+                    latencies.append(done)
+                    lags.append(lag * 1000)
+            except Exception as exc:  # counted and shown: a failed submission is not fast
+                with lock:
+                    errors.append(repr(exc))
+                    lags.append(lag * 1000)
+            finally:
+                conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(OPEN_POOL)]
+    threads.append(threading.Thread(target=dispatcher))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return OpenLoop(total, latencies, len(errors), errors[0] if errors else None,
+                    max(lags, default=0.0))
+
+
+def report_open(name: str, run: OpenLoop) -> None:
+    ordered = sorted(run.latencies)
+    if ordered:
+        figures = "  ".join(f"{label} {percentile(ordered, q):7.1f}" for label, q in
+                            (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))) + \
+            f"  max {ordered[-1]:7.1f} ms"
+    else:
+        figures = "no answers"
+    print(f"  {name:<34} {figures}  sent {run.sent} completed {len(ordered)} errors "
+          f"{run.errors}  (worst send lag {run.max_send_lag_ms:.1f} ms)", flush=True)
+    if run.first_error:
+        print(f"    first error: {run.first_error[:200]}")
+
+
+def open_loop_met(run: OpenLoop) -> bool:
+    """The latency goal: every submission answered, p99 at most OPEN_P99_GOAL_MS."""
+    ordered = sorted(run.latencies)
+    return (not run.errors and len(ordered) == run.sent
+            and percentile(ordered, 0.99) <= OPEN_P99_GOAL_MS)
+
+
+def export_revision(revision: str, target: Path) -> Path:
+    """The tracked files of ``revision`` of this repository, unpacked into ``target``."""
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision],  # noqa: S603,S607
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive,  # noqa: S603,S607
+                   check=True)
+    return target
+
+
+def prepare_app(workdir: Path, database_url: str, tree: Path = ROOT
+                ) -> tuple[dict[str, str], str]:
+    """Migrate and seed a database with the code of ``tree``; its server's environment and
+    the demo's first counter token. ``app`` resolves to ``tree`` (cwd and PYTHONPATH)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(workdir / "instance"),
            "SECRET_KEY": "bench-secret-key-0123456789", "APP_ENV": "production",
-           "RATE_LIMIT_SUBMIT": "1000000 per minute"}
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
+           "RATE_LIMIT_SUBMIT": "1000000 per minute", "PYTHONPATH": str(tree)}
     run_env = {**os.environ, **env, "APP_ENV": "development"}
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=run_env, check=True,  # noqa: S603
-                   capture_output=True)
-    subprocess.run([*flask, "demo"], cwd=ROOT, env=run_env, check=True,  # noqa: S603
-                   capture_output=True)
-    counters = json.loads(subprocess.run(  # noqa: S603
-        [*flask, "counters", "--json"], cwd=ROOT, env=run_env, check=True,
-        capture_output=True).stdout)
+
+    def flask(*args: str) -> bytes:
+        return subprocess.run(  # noqa: S603 (our own interpreter and arguments)
+            [sys.executable, "-m", "flask", "--app", "app", *args], cwd=tree, env=run_env,
+            check=True, capture_output=True).stdout
+
+    where = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", "import app; print(app.__file__)"], cwd=tree, env=run_env,
+        check=True, capture_output=True, text=True).stdout.strip()
+    if not Path(where).resolve().is_relative_to(tree.resolve()):
+        raise RuntimeError(f"bench: `app` resolves to {where}, not to {tree}")
+    flask("db", "upgrade")
+    flask("demo")
+    counters = json.loads(flask("counters", "--json"))
     token = counters[0]["url"].rsplit("/", 1)[1]
     return env, token
 
 
 @dataclass
 class Served:
-    """One gunicorn server under test and the scenarios run against it."""
+    """One application under test: its server, port and the operations run against it."""
 
     label: str
     server: subprocess.Popen[bytes]
     port: int
-    scenarios: list[tuple[str, Callable[[http.client.HTTPConnection, int], None], int]]
-    goal: bool = True  # False: a reference printed beside the others, with no verdict
+    api: Callable[[http.client.HTTPConnection, int], None]
+    form: Callable[[http.client.HTTPConnection, int], None]
+    goal: bool  # False: printed beside the others (the revision before), with no verdict
 
 
-def serve_app(label: str, database_url: str, workdir: Path, total: int) -> Served:
-    env, token = prepare_app(workdir, database_url)
+def serve_app(label: str, database_url: str, workdir: Path, tree: Path = ROOT,
+              goal: bool = True) -> Served:
+    env, token = prepare_app(workdir, database_url, tree)
     port = free_port()
-    server = gunicorn("app:create_app()", port, env, ROOT)
+    server = gunicorn("app:create_app()", port, env, tree)
     wait_for(port)
-    return Served(label, server, port, [
-        (f"API POST ({label})", api_op(token), total),
-        (f"form GET+POST ({label})", form_op(f"/s/{token}"), total // 2)])
+    return Served(label, server, port, api_op(token), form_op(f"/s/{token}"), goal)
 
 
-def serve_bare_form(workdir: Path, total: int) -> Served:
-    (workdir / "bare_form_app.py").write_text(BARE_FORM_APP)
+def warm_up(port: int, *ops: Callable[[http.client.HTTPConnection, int], None]) -> None:
+    """A few operations of each kind first, so every worker has imported, connected and
+    compiled its templates before anything is timed."""
+    for op in ops:
+        load(port, WARM_UP, op)
+
+
+def serve_plain(source: str, module: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A one-file app (the floor or the bare form) under gunicorn, on its own database."""
+    (workdir / f"{module}.py").write_text(source)
     port = free_port()
-    server = gunicorn("bare_form_app:app", port, {"FLOOR_DB": str(workdir / "bare_form.db")},
+    server = gunicorn(f"{module}:app", port, {"FLOOR_DB": str(workdir / f"{module}.db")},
                       workdir)
     wait_for(port, "/")
-    return Served("reference", server, port, [
-        ("reference: bare form GET+POST", form_op("/form"), total // 2)], goal=False)
+    return server, port
+
+
+def settings() -> dict[str, str]:
+    return {
+        "requests": os.environ.get("BENCH_REQUESTS", "600"),
+        "rounds": os.environ.get("BENCH_ROUNDS", "3"),
+        "open_rate": os.environ.get("BENCH_OPEN_RATE", "50"),
+        "open_seconds": os.environ.get("BENCH_OPEN_SECONDS", "20"),
+        "before": os.environ.get("BENCH_BEFORE", ""),
+    }
 
 
 def main() -> int:
-    """Run the rounds and print the verdicts; non-zero when a scenario misses the goal."""
-    total = int(os.environ.get("BENCH_REQUESTS", "1600"))
-    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
-    print(f"gunicorn {WORKERS} sync workers, {CLIENTS} concurrent clients, {total} requests "
-          f"per scenario (form: {total // 2} submissions); {os.cpu_count()} cores; {rounds} "
-          f"rounds, each measuring the floor again just before the application")
-    ratios: dict[str, list[float]] = {}
-    goals: dict[str, bool] = {}
+    """Run the rounds and the open loop, print before and after; non-zero when a goal is missed."""
+    chosen = settings()
+    total, rounds = int(chosen["requests"]), int(chosen["rounds"])
+    rate, seconds = float(chosen["open_rate"]), float(chosen["open_seconds"])
+    before = chosen["before"]
+    began = time.monotonic()
+    print(f"gunicorn {WORKERS} sync workers; {os.cpu_count()} cores. Closed loop: {CLIENTS} "
+          f"clients, BENCH_REQUESTS={total} requests per scenario (form: {total // 2} "
+          f"submissions), BENCH_ROUNDS={rounds}. Open loop: BENCH_OPEN_RATE={rate:g}/s for "
+          f"BENCH_OPEN_SECONDS={seconds:g} s, {OPEN_POOL} sending threads. "
+          f"BENCH_BEFORE={before or '(not set: after only)'}", flush=True)
+    api_ratios: dict[str, list[float]] = {}
+    form_ratios: dict[str, list[float]] = {}
+    rates: dict[str, list[float]] = {}
+    open_runs: dict[str, OpenLoop] = {}
+    servers: list[subprocess.Popen[bytes]] = []
+    apps: list[Served] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        (workdir / "floor_app.py").write_text(FLOOR_APP)
-        port = free_port()
-        floor_server = gunicorn("floor_app:app", port, {"FLOOR_DB": str(workdir / "floor.db")},
-                                workdir)
-        served: list[Served] = []
         try:
-            wait_for(port, "/")
-            served.append(serve_app("SQLite", f"sqlite:///{workdir / 'bench.db'}", workdir,
-                                    total))
-            served.append(serve_bare_form(workdir, total))
+            floor_server, floor_port = serve_plain(FLOOR_APP, "floor_app", workdir)
+            servers.append(floor_server)
+            bare_server, bare_port = serve_plain(BARE_FORM_APP, "bare_form_app", workdir)
+            servers.append(bare_server)
+            wanted = [("after", workdir / "after", ROOT, True)]
+            if before:
+                wanted.append((f"before {before}", workdir / "before",
+                               export_revision(before, workdir / "before-tree"), False))
+            with ThreadPoolExecutor() as pool:  # migrating and seeding take a while: at once
+                started = [pool.submit(serve_app, label, f"sqlite:///{folder / 'bench.db'}",
+                                       folder, tree, goal)
+                           for label, folder, tree, goal in wanted]
+                for future in started:
+                    apps.append(future.result())
+                    servers.append(apps[-1].server)
             pg = os.environ.get("BENCH_PG_URL")
             if pg:
-                served.append(serve_app("PostgreSQL", pg, workdir / "pg", total))
+                apps.append(serve_app("after, PostgreSQL", pg, workdir / "pg"))
+                servers.append(apps[-1].server)
+            warm_up(floor_port, floor_op)
+            warm_up(bare_port, form_op("/form"))
+            for app in apps:
+                warm_up(app.port, app.api, app.form)
+            print(f"set up in {time.monotonic() - began:.0f} s", flush=True)
+
             for number in range(1, rounds + 1):
                 print(f"round {number}")
-                for app in served:
-                    floor = load(port, total, floor_op, floor_server)
-                    report("floor: bare Flask + 1 SQLite insert", floor, None)
-                    for name, op, count in app.scenarios:
-                        run = load(app.port, count, op, app.server)
-                        report(name, run, floor.rate)
-                        ratios.setdefault(name, []).append(run.rate / floor.rate)
-                        goals[name] = app.goal
+                for app in apps:
+                    floor = load(floor_port, total, floor_op, floor_server)
+                    report("floor: bare Flask + 1 insert", floor, None)
+                    api = load(app.port, total, app.api, app.server)
+                    report(f"API POST ({app.label})", api, floor.rate)
+                    bare = load(bare_port, total // 2, form_op("/form"), bare_server)
+                    report("bare form GET+POST", bare, None)
+                    form = load(app.port, total // 2, app.form, app.server)
+                    report(f"form GET+POST ({app.label})", form, bare.rate, "bare form")
+                    api_ratios.setdefault(app.label, []).append(api.rate / floor.rate)
+                    form_ratios.setdefault(app.label, []).append(form.rate / bare.rate)
+                    for key, value in (("floor", floor.rate), ("bare form", bare.rate),
+                                       (f"API {app.label}", api.rate),
+                                       (f"form {app.label}", form.rate)):
+                        rates.setdefault(key, []).append(value)
+
+            if seconds > 0:
+                print(f"open loop: {rate:g} submissions/s for {seconds:g} s each, latency from "
+                      "the due time", flush=True)
+                plan: list[tuple[str, int, Callable[[http.client.HTTPConnection, int], None]]]
+                plan = [("floor: bare Flask + 1 insert", floor_port, floor_op),
+                        ("bare form GET+POST", bare_port, form_op("/form"))]
+                for app in apps:
+                    plan += [(f"API POST ({app.label})", app.port, app.api),
+                             (f"form GET+POST ({app.label})", app.port, app.form)]
+                for name, port, op in plan:
+                    open_runs[name] = open_loop(port, rate, seconds, op)
+                    report_open(name, open_runs[name])
         finally:
-            for server in [floor_server, *(app.server for app in served)]:
+            for server in servers:
                 server.terminate()
                 server.wait()
-    print(f"median of {rounds} rounds, each against the floor measured just before it "
-          "(goal: at least 50%)")
-    missed = 0
-    for name, values in ratios.items():
-        median = statistics.median(values)
-        spread = ", ".join(f"{v:.0%}" for v in values)
-        verdict = ("PASS" if median >= 0.5 else "FAIL") if goals[name] else "no goal"
-        missed += goals[name] and median < 0.5
-        print(f"  {name:<32} {median:5.0%} of floor  ({verdict}; rounds: {spread})")
+
+    missed = summary(apps, api_ratios, form_ratios, rates, open_runs, rounds)
+    print(f"whole run: {time.monotonic() - began:.0f} s")
     return 1 if missed else 0
+
+
+def summary(apps: list[Served], api_ratios: dict[str, list[float]],
+            form_ratios: dict[str, list[float]], rates: dict[str, list[float]],
+            open_runs: dict[str, OpenLoop], rounds: int) -> int:
+    """Print the side-by-side verdicts; the number of goals missed."""
+    missed = 0
+    print(f"\nthroughput, median of {rounds} round(s); goals: API >= {API_GOAL:.0%} of the "
+          f"floor, form >= {FORM_GOAL:.0%} of the bare form (median rates: floor "
+          f"{statistics.median(rates['floor']):.1f}/s, bare form "
+          f"{statistics.median(rates['bare form']):.1f}/s)")
+    for app in apps:
+        for kind, ratios, goal, against in (("API", api_ratios, API_GOAL, "floor"),
+                                            ("form", form_ratios, FORM_GOAL, "bare form")):
+            values = ratios[app.label]
+            median = statistics.median(values)
+            verdict = ("PASS" if median >= goal else "FAIL") if app.goal else "no goal"
+            missed += app.goal and median < goal
+            spread = ", ".join(f"{v:.0%}" for v in values)
+            name = f"{kind} ({app.label})"
+            print(f"  {name:<34} {statistics.median(rates[f'{kind} {app.label}']):8.1f}/s  "
+                  f"{median:5.0%} of {against:<9}  {verdict}  (rounds: {spread})")
+    if open_runs:
+        print(f"open loop, p99 goal <= {OPEN_P99_GOAL_MS:.0f} ms with every submission answered")
+        for name, run in open_runs.items():
+            ordered = sorted(run.latencies)
+            p99 = f"{percentile(ordered, 0.99):7.1f} ms" if ordered else "   none"
+            owner = next((a for a in apps if name.endswith(f"({a.label})")), None)
+            if owner is None or not owner.goal:
+                verdict = "no goal"
+            else:
+                verdict = "PASS" if open_loop_met(run) else "FAIL"
+                missed += verdict == "FAIL"
+            print(f"  {name:<34} p99 {p99}  completed {len(ordered)}/{run.sent}  {verdict}")
+    return missed
 
 
 if __name__ == "__main__":
