@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
@@ -400,8 +400,12 @@ def unit_by_arrival_token(session: Session, token: str) -> Unit | None:
     return session.scalars(select(Unit).where(Unit.arrival_token == token)).one_or_none()
 
 
+# Built once, run with the unit's id: every survey page view asks it.
+_SERVICES_OF = (select(Service.code, Service.name)
+                .where(Service.unit_id == bindparam("unit_id")).order_by(Service.code))
+
+
 def services_of(session: Session, unit_id: int) -> list[ServiceChoice]:
     """A unit's services in code order, as the survey page offers them."""
-    return [ServiceChoice(code, name) for code, name in session.execute(
-        select(Service.code, Service.name).where(Service.unit_id == unit_id)
-        .order_by(Service.code))]
+    return [ServiceChoice(code, name)
+            for code, name in session.execute(_SERVICES_OF, {"unit_id": unit_id})]
