@@ -5,27 +5,33 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from functools import cache
+from fractions import Fraction
+from functools import cache, partial
 from pathlib import Path
 
+from babel.dates import format_date, format_interval, format_skeleton
+from babel.numbers import format_decimal, format_percent
+from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.aggregation import WITHIN_MINUTES
-from app.charts import format_number, format_share
 from app.config import PROJECT_ROOT, Settings
 from app.models import Digest, Unit, User
-from app.summary import NOT_A_GRADE, WeeklySummary, format_month, format_week, weekly_summary
+from app.scoring import round_half_up
+from app.summary import WeeklySummary, weekly_summary
+from app.surveys import reference_survey
 
 EMAIL_TEMPLATES = PROJECT_ROOT / "app" / "templates" / "email"
 
 # Longer than any send can take (SMTP timeout 30 s per step), shorter than the hour between
 # runs: a claim this old was left by a process that died while sending.
 CLAIM_STALE = timedelta(minutes=15)
+MISSING = "–"
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,36 @@ class DigestOutcome:
     detail: str = ""
 
 
-def _signed(delta: Decimal) -> str:
-    return ("+" if delta > 0 else "") + format_number(delta)
+def _rounded(value: float | Decimal | Fraction | int, places: int) -> Decimal:
+    """``value`` to ``places`` decimals, half up (a Fraction exactly), as the pages round."""
+    if isinstance(value, Fraction):
+        return round_half_up(value, places)
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def format_number(value: float | Decimal | Fraction | int | None, places: int = 2, *,
+                  locale: str) -> str:
+    """A number with ``places`` decimals the way ``locale`` writes it (80,46 in Indonesian,
+    80.46 in English; a minus sign, not a hyphen), "–" for a missing value."""
+    if value is None:
+        return MISSING
+    rounded = _rounded(value, places)
+    text = format_decimal(abs(rounded), "#,##0." + "0" * places if places else "#,##0",
+                          locale=locale)
+    return f"−{text}" if rounded < 0 else text
+
+
+def format_share(value: float | None, *, locale: str) -> str:
+    """A share 0-1 as a whole percentage the way ``locale`` writes it ("34%")."""
+    if value is None:
+        return MISSING
+    return format_percent(_rounded(value * 100, 0) / 100, "#,##0%", locale=locale)
+
+
+def format_week(start: date, *, locale: str) -> str:
+    """The span of an ISO week in ``locale`` (CLDR's interval: "17–23 Nov 2026",
+    "Nov 17 – 23, 2026")."""
+    return format_interval(start, start + timedelta(days=6), "yMMMd", locale=locale)
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -50,28 +84,49 @@ def _one_line(text: str, limit: int) -> str:
 
 
 @cache
-def email_templates() -> Environment:
-    """The e-mail templates (app/templates/email/), outside any Flask app: the scheduler
-    renders them in its own process. Only .html templates are escaped."""
+def email_templates(locale: str = Settings.default_locale,
+                    translations_dir: Path = Settings.translations_dir) -> Environment:
+    """The e-mail templates (app/templates/email/) in ``locale``, outside any Flask app: the
+    scheduler renders them in its own process. Their messages come from the same catalogues
+    as the pages' (``_()``, ``ngettext`` as in Flask-Babel's templates), numbers and dates
+    from Babel. Only .html templates are escaped."""
     environment = Environment(
         loader=FileSystemLoader(EMAIL_TEMPLATES), autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True)
-    environment.filters.update(number=format_number, share=format_share, signed=_signed,
-                               week=format_week, month=format_month, one_line=_one_line)
+        keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
+    # {% trans %} blocks are looked up trimmed, as babel.cfg extracts them.
+    environment.policies["ext.i18n.trimmed"] = True
+    environment.install_gettext_translations(  # type: ignore[attr-defined]
+        Translations.load(translations_dir, [locale]), newstyle=True)
+    environment.filters.update(
+        number=partial(format_number, locale=locale),
+        integer=partial(format_number, places=0, locale=locale),
+        share=partial(format_share, locale=locale),
+        signed=lambda delta: ("+" if delta > 0 else "") + format_number(delta, locale=locale),
+        week=partial(format_week, locale=locale),
+        month=lambda month: format_skeleton("yMMMM", month, locale=locale),
+        day=lambda day: format_date(day, "dd-MM-yyyy", locale=locale),
+        quality=lambda category: category.label_en if locale == "en" else category.label_id,
+        one_line=_one_line)
     return environment
 
 
-def digest_text(summary: WeeklySummary) -> str:
-    """The weekly summary as the digest's plain Indonesian text (about 60 lines, no NIP)."""
-    return email_templates().get_template("digest.txt").render(
-        s=summary, within_minutes=WITHIN_MINUTES, not_a_grade=NOT_A_GRADE)
+def digest_text(summary: WeeklySummary, *, locale: str = Settings.default_locale,
+                translations_dir: Path = Settings.translations_dir) -> str:
+    """The weekly summary as the digest's plain text in ``locale`` (about 60 lines, no NIP).
+
+    Element names and waiting-time bands are the survey's, in that language."""
+    survey = reference_survey()
+    return email_templates(locale, translations_dir).get_template("digest.txt").render(
+        s=summary, within_minutes=WITHIN_MINUTES,
+        element_names=survey.element_names(locale), wait_labels=survey.wait_labels(locale))
 
 
-def digest_subject(unit: Unit, week_start: date) -> str:
-    """The digest's subject line."""
-    return email_templates().get_template("digest_subject.txt").render(
-        unit=unit, week_start=week_start).strip()
+def digest_subject(unit: Unit, week_start: date, *, locale: str = Settings.default_locale,
+                   translations_dir: Path = Settings.translations_dir) -> str:
+    """The digest's subject line in ``locale``."""
+    return email_templates(locale, translations_dir).get_template(
+        "digest_subject.txt").render(unit=unit, week_start=week_start).strip()
 
 
 def digest_recipients(session: Session, unit_id: int) -> list[str]:
@@ -92,12 +147,16 @@ def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Set
     digest = session.scalars(select(Digest).where(
         Digest.unit_id == unit.id, Digest.week_start == week_start)).one_or_none()
     if digest is None:
+        # In the service's language: users have no language of their own (yet).
+        locale, translations_dir = settings.default_locale, settings.translations_dir
         summary = weekly_summary(session, unit.id, week_start,
                                  officer_min_n=settings.officer_min_n, tz=settings.tz)
         digest = Digest(
             unit_id=unit.id, week_start=week_start,
-            subject=digest_subject(unit, week_start),
-            body_text=digest_text(summary), recipients="", created_at=now,
+            subject=digest_subject(unit, week_start, locale=locale,
+                                   translations_dir=translations_dir),
+            body_text=digest_text(summary, locale=locale, translations_dir=translations_dir),
+            recipients="", created_at=now,
         )
         session.add(digest)
     if digest.sent_at is None:
@@ -137,7 +196,7 @@ def release_claim(session: Session, digest: Digest) -> None:
 
 
 def build_message(digest: Digest, settings: Settings, *, now: datetime) -> EmailMessage:
-    """The e-mail of a digest (plain text, Indonesian)."""
+    """The e-mail of a digest (plain text, in the language it was written in)."""
     message = EmailMessage()
     message["Subject"] = digest.subject
     message["From"] = settings.smtp_from

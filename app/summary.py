@@ -11,6 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -721,7 +722,9 @@ def unit_overview(session: Session, unit_ids: Iterable[int] | None, week: date, 
     return result
 
 
-# The Monday digest's closing line (app/templates/email/digest.txt), also on the dashboards ----
+# The dashboards' note, also the Monday digest's closing line ----------------------------------
+# The digest (app/templates/email/digest.txt) carries the same msgid: one catalogue entry, one
+# translation (tests/test_digests_i18n.py checks that the two agree).
 
-NOT_A_GRADE = ("Umpan balik warga adalah bahan dialog kinerja dengan pimpinan unit, "
-               "bukan penilaian atau predikat kinerja pegawai.")
+NOT_A_GRADE = _l("Citizen feedback is material for a performance dialogue with the unit head, "
+                 "not an appraisal or rating of staff performance.")

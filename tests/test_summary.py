@@ -24,6 +24,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import app.digests as digests_module
 import app.summary as summary_module
 from app.digests import digest_text
 from app.indicators import indicator_rows
@@ -113,6 +114,7 @@ def test_element_names_and_wait_labels_are_read_from_the_survey_file(
         wait_bands=tuple(dataclasses.replace(band, label=Text(f"[{band.code}]", band.code))
                          for band in shipped.wait_bands))
     monkeypatch.setattr(summary_module, "reference_survey", lambda: reworded)
+    monkeypatch.setattr(digests_module, "reference_survey", lambda: reworded)
     seeded = make_unit(session)
     add_response(session, skm_survey(app), seeded.counter, ALL_3, local(WEEK, 9),
                  wait_band="5-15")
@@ -124,6 +126,9 @@ def test_element_names_and_wait_labels_are_read_from_the_survey_file(
     assert [b.label for b in summary.wait_bands] == [f"[{b.code}]" for b in shipped.wait_bands]
     assert summary.reported_median_band == "[5-15]"
     assert "  U1 Syarat: 3,00" in digest_text(summary)
+    # The digest names them in its own language, from the survey file too.
+    english = digest_text(summary, locale="en")
+    assert "  U1 Requirements: 3.00" in english and "5-15 100%" in english
 
 
 def test_the_api_rounds_an_nrr_half_up_as_the_dashboards_do(
