@@ -673,7 +673,7 @@ def test_a_request_the_short_limit_refuses_does_not_spend_the_long_one(
     client = application.test_client()
     statuses = [post(client, body(world)).status_code for _ in range(4)]
     assert statuses == [201, 201, 429, 429]
-    assert "2 per 1 minute" in post(client, body(world)).get_json()["error"]
+    assert "(limit 2 per minute)" in post(client, body(world)).get_json()["error"]
     hour = parse("3 per hour")
     stats = limiter.limiter.get_window_stats(hour, "127.0.0.1", "api.create_response")
     assert stats.remaining == 1  # only the two stored responses counted against the hour
