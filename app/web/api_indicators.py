@@ -26,7 +26,8 @@ from app.web.auth import staff
 
 bp = Blueprint("api_indicators", __name__, url_prefix="/api/v1")
 
-PARAMETERS = ("scope", "period", "from", "to", "unit")
+# lang only picks the language of the messages (app.i18n.api_locale), as on every API path.
+PARAMETERS = ("scope", "period", "from", "to", "unit", "lang")
 ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits, dashes: no '20261130'
 MAX_CODE_LENGTH = 32
 
@@ -36,7 +37,7 @@ MESSAGES = {
     "invalid_token": _l("the token is unknown, revoked, or its account is inactive"),
     "required": _l("required"),
     "repeated": _l("may be given only once"),
-    "unknown": _l("unknown parameter; known ones: scope, period, from, to, unit"),
+    "unknown": _l("unknown parameter; known ones: scope, period, from, to, unit, lang"),
     "scope": _l("must be one of: unit, counter, service, officer"),
     "period": _l("must be one of: day, week, month"),
     "date": _l("must be a date YYYY-MM-DD, e.g. 2026-11-30"),
