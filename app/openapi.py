@@ -50,6 +50,11 @@ def _json(model: type[BaseModel], description: str, **extra: Any) -> dict[str, A
             "content": {"application/json": {"schema": _ref(model)}}, **extra}
 
 
+# Every path: the language of the messages (else Indonesian when Accept-Language prefers it,
+# else English).
+LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["id", "en"]},
+        "description": "Language of the error messages."}
+
 TOO_MANY = _json(ErrorMessage, "Too many requests from this address.", headers={
     "Retry-After": {"description": "Seconds to wait before the next request.",
                     "schema": {"type": "integer", "minimum": 0}}})
@@ -81,6 +86,7 @@ def _indicators_path() -> dict[str, Any]:
              "description": "Last period start (local date), inclusive; not before `from`."},
             {"name": "unit", "in": "query", "schema": {"type": "string", "maxLength": 32},
              "description": "Only this unit's rows (not its sub-units)."},
+            LANG,
         ],
         "responses": {
             "200": _json(IndicatorPage, "The rows, oldest period first, then by unit code."),
@@ -109,6 +115,7 @@ def _responses_path() -> dict[str, Any]:
     return {"post": {
         "summary": "Submit one survey response (idempotent by id)",
         "operationId": "createResponse",
+        "parameters": [LANG],
         "requestBody": {"required": True,
                         "content": {"application/json": {"schema": _ref(ResponseSubmission)}}},
         "responses": {

@@ -16,7 +16,7 @@ kami kasih kata ke kembali kepada kepuasan keluar kirim kode komentar lagi lain 
 loket masih masuk masyarakat menit mohon nilai oleh pada penilaian pelayanan pertanyaan
 petugas pilih pilihan pindai pukul saat salah sandi satu sebentar sekali sekarang semua
 sesudah setelah setiap silakan sudah survei tahun tanpa tanggal telah terima terjadi terlalu
-tercatat tidak tunggu untuk waktu yang
+tercatat tidak tunggu untuk waktu wajib yang
 """
 INDONESIAN_WORDS = frozenset(_WORDS.split())
 

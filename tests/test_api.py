@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -26,8 +27,10 @@ from factories import (
     response_rows,
     skm_survey,
 )
-from flask import Flask
+from flask import Flask, abort
 from flask.testing import FlaskClient
+from flask.typing import ResponseReturnValue
+from i18n_helpers import indonesian_words
 from limits import parse
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from referencing.exceptions import Unresolvable
@@ -43,7 +46,7 @@ from app.models import Counter, DailySalt, Officer, Response
 from app.org import issue_token
 from app.privacy import daily_salt, salted_hash
 from app.surveys import latest
-from app.web.common import limiter
+from app.web.common import limit_phrase, limiter
 
 URL = "/api/v1/responses"
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)  # Monday 09.30 WIB
@@ -673,7 +676,7 @@ def test_a_request_the_short_limit_refuses_does_not_spend_the_long_one(
     client = application.test_client()
     statuses = [post(client, body(world)).status_code for _ in range(4)]
     assert statuses == [201, 201, 429, 429]
-    assert "2 per 1 minute" in post(client, body(world)).get_json()["error"]
+    assert "(limit 2 per minute)" in post(client, body(world)).get_json()["error"]
     hour = parse("3 per hour")
     stats = limiter.limiter.get_window_stats(hour, "127.0.0.1", "api.create_response")
     assert stats.remaining == 1  # only the two stored responses counted against the hour
@@ -759,3 +762,140 @@ def test_a_submitted_at_outside_the_utc_range_is_a_422_not_a_crash(
     assert answer.status_code == 422
     assert set(answer.get_json()["errors"]) == {"submitted_at"}
     assert response_count(session) == 0
+
+
+# The language of every message -----------------------------------------------------------------
+
+
+def messages_of(answer: TestResponse) -> list[str]:
+    """The message texts of an error body: its ``error``, or its ``errors`` in key order."""
+    data = answer.get_json()
+    if "error" in data:
+        return [data["error"]]
+    return [data["errors"][key] for key in sorted(data["errors"])]
+
+
+Send = Callable[[FlaskClient, World, str], TestResponse]
+
+
+def _conflict(client: FlaskClient, world: World, lang: str) -> TestResponse:
+    payload = body(world)
+    assert post(client, payload).status_code == 201
+    return post(client, {**payload, "comment": "lain"}, query_string={"lang": lang})
+
+
+def _invalid(changes: dict[str, Any]) -> Send:
+    return lambda client, world, lang: post(client, body(world, **changes),
+                                            query_string={"lang": lang})
+
+
+ERRORS: list[tuple[str, int, Send]] = [
+    ("not-json", 400, lambda client, world, lang: client.post(
+        URL, data="{", content_type="application/json", query_string={"lang": lang})),
+    ("not-an-object", 400, lambda client, world, lang: post(
+        client, [1], query_string={"lang": lang})),
+    ("unknown-token", 404, _invalid({"token": "Unknown0Token0123"})),
+    ("conflict", 409, _conflict),
+    ("too-large", 413, lambda client, world, lang: client.post(
+        URL, data="x" * (17 * 1024), content_type="application/json",
+        query_string={"lang": lang})),
+    ("not-sent-as-json", 415, lambda client, world, lang: client.post(
+        URL, data=json.dumps(body(world)), content_type="text/plain",
+        query_string={"lang": lang})),
+    ("answers-not-an-object", 422, _invalid({"answers": [3] * 9})),
+    *[(f"422-{case[0]}", 422, _invalid(case[1])) for case in INVALID],
+    ("no-such-path", 404, lambda client, world, lang: client.get(
+        "/api/v1/no-such-thing", query_string={"lang": lang})),
+    ("wrong-method", 405, lambda client, world, lang: client.put(
+        URL, json={}, query_string={"lang": lang})),
+    # Refusals no API view makes itself, from a path added for the test (below).
+    *[(f"raised-{status}", status, lambda client, world, lang, status=status: client.get(
+        f"/api/v1/test-failure/{status}", query_string={"lang": lang}))
+      for status in (400, 413, 418, 500)],
+]
+
+
+@pytest.fixture
+def failing_client(app: Flask) -> FlaskClient:
+    """A client of an app with one more API path, failing with the status it is given
+    (500: an exception, answered by the handler of unexpected errors)."""
+
+    def fail(status: int) -> ResponseReturnValue:
+        if status == 500:
+            raise RuntimeError("a defect")
+        abort(status)
+
+    app.add_url_rule("/api/v1/test-failure/<int:status>", view_func=fail)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app.test_client()
+
+
+@pytest.mark.parametrize(("status", "send"), [case[1:] for case in ERRORS],
+                         ids=[case[0] for case in ERRORS])
+def test_every_error_message_is_english_with_lang_en_and_indonesian_with_lang_id(
+    failing_client: FlaskClient, world: World, status: int, send: Send
+) -> None:
+    english = send(failing_client, world, "en")
+    indonesian = send(failing_client, world, "id")
+    assert english.status_code == indonesian.status_code == status
+    assert english.is_json and indonesian.is_json
+    pairs = list(zip(messages_of(english), messages_of(indonesian), strict=True))
+    assert pairs
+    for in_english, in_indonesian in pairs:
+        assert indonesian_words(in_english) == [], in_english
+        assert in_indonesian != in_english
+        assert indonesian_words(in_indonesian) != [], in_indonesian
+
+
+def test_werkzeugs_descriptions_are_replaced_by_the_catalogues(
+    failing_client: FlaskClient
+) -> None:
+    assert failing_client.get("/api/v1/no-such-thing").get_json() == {
+        "error": "the requested URL was not found on this server; check its spelling"}
+    assert failing_client.get("/api/v1/no-such-thing?lang=id").get_json() == {
+        "error": "URL yang diminta tidak ditemukan di server ini; periksa penulisannya"}
+    assert failing_client.put(f"{URL}?lang=id").get_json() == {
+        "error": "metode PUT tidak diizinkan untuk URL ini; yang diizinkan: OPTIONS, POST"}
+    assert failing_client.get("/api/v1/test-failure/500?lang=id").get_json() == {
+        "error": "terjadi kesalahan di server"}
+    assert failing_client.get("/api/v1/test-failure/418").get_json() == {
+        "error": "the request could not be processed (HTTP 418)"}
+
+
+@pytest.mark.parametrize(("spec", "english", "indonesian"), [
+    ("3/second", "3 per second", "3 per detik"),
+    ("3 per minute", "3 per minute", "3 per menit"),
+    ("120 per 1 minute", "120 per minute", "120 per menit"),
+    ("1 per 5 minutes", "1 per 5 minutes", "1 per 5 menit"),
+    ("2000 per hour", "2000 per hour", "2000 per jam"),
+    ("2000 per 2 hours", "2000 per 2 hours", "2000 per 2 jam"),
+    ("10 per 3 seconds", "10 per 3 seconds", "10 per 3 detik"),
+    ("500 per day", "500 per day", "500 per hari"),
+    ("500 per 7 days", "500 per 7 days", "500 per 7 hari"),
+    ("1000 per month", "1000 per month", "1000 per bulan"),
+    ("1000 per 2 months", "1000 per 2 months", "1000 per 2 bulan"),
+    ("9000 per year", "9000 per year", "9000 per tahun"),
+    ("9000 per 2 years", "9000 per 2 years", "9000 per 2 tahun"),
+])
+def test_a_limit_is_worded_in_each_language(
+    app: Flask, spec: str, english: str, indonesian: str
+) -> None:
+    for lang, expected in (("en", english), ("id", indonesian)):
+        with app.test_request_context(f"{URL}?lang={lang}"):
+            assert limit_phrase(parse(spec)) == expected
+
+
+def test_the_429_names_the_limit_and_the_wait_in_each_language(
+    limited_app: Flask, session: Session, world: World
+) -> None:
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert post(client, body(world)).status_code == 201
+    english = post(client, body(world), query_string={"lang": "en"})
+    indonesian = post(client, body(world), query_string={"lang": "id"})
+    assert english.status_code == indonesian.status_code == 429
+    assert re.fullmatch(r"too many requests from this address \(limit 3 per minute\); "
+                        r"retry after \d+ s", english.get_json()["error"])
+    assert indonesian_words(english.get_json()["error"]) == []
+    assert re.fullmatch(r"terlalu banyak permintaan dari alamat ini \(batas 3 per menit\); "
+                        r"coba lagi setelah \d+ detik", indonesian.get_json()["error"])

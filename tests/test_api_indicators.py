@@ -28,6 +28,7 @@ from factories import (
 )
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from i18n_helpers import indonesian_words
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -524,7 +525,7 @@ def test_other_methods_are_a_json_405(client: FlaskClient, world: World) -> None
     ({"scope": "unit", "period": "week", "from": "2026-03-10", "to": "2026-03-01"},
      {"to": "must not be before 'from'"}),
     ({"scope": "unit", "period": "week", "officer": "1"},
-     {"officer": "unknown parameter; known ones: scope, period, from, to, unit"}),
+     {"officer": "unknown parameter; known ones: scope, period, from, to, unit, lang"}),
     ({"scope": "unit", "period": "week", "unit": "X" * 33}, {"unit": "unknown unit code"}),
 ])
 def test_invalid_parameters_are_a_422_naming_each_one(
@@ -624,3 +625,44 @@ def test_tokens_revoke_of_an_unknown_user_fails(runner: FlaskCliRunner, world: W
     result = runner.invoke(args=["tokens", "revoke", "--email", "nobody@suara.example.id"])
     assert result.exit_code == 1
     assert "no user with e-mail" in result.output
+
+
+# The language of every message ---------------------------------------------------------------
+
+# (user whose token is sent, or None, or a token; parameters; the status they get)
+REFUSALS: list[tuple[str | None, dict[str, str], int]] = [
+    (None, {"scope": "unit", "period": "week"}, 401),
+    ("sw_" + "x" * 43, {"scope": "unit", "period": "week"}, 401),
+    ("ahmad", {"scope": "unit", "period": "week"}, 403),
+    ("viewer", {"scope": "officer", "period": "week"}, 403),
+    ("viewer", {"scope": "counter", "period": "week"}, 403),
+    ("viewer", {"scope": "unit", "period": "day"}, 403),
+    ("head", {"scope": "unit", "period": "week", "unit": "PKM-KTB2"}, 403),
+    ("admin", {}, 422),
+    ("admin", {"scope": "year", "period": "year", "officer": "1"}, 422),
+    ("admin", {"scope": "unit", "period": "week", "from": "2026-3-1", "unit": "X" * 33}, 422),
+    ("admin", {"scope": "unit", "period": "week", "from": "2026-03-10", "to": "2026-03-01"},
+     422),
+    ("admin", {"scope": "unit", "period": "week", "unit": "NOPE"}, 422),
+]
+
+
+def test_every_refusal_is_english_with_lang_en_and_indonesian_with_lang_id(
+    client: FlaskClient, world: World
+) -> None:
+    repeated = {"scope": ["unit", "unit"], "period": ["week"]}
+    cases = [(world.tokens.get(user, user) if user else None, params, status)
+             for user, params, status in REFUSALS]
+    cases.append((world.tokens["admin"], repeated, 422))
+    for token, params, status in cases:
+        answers = {lang: client.get(URL, query_string={**params, "lang": lang}, headers={
+            "Authorization": f"Bearer {token}"} if token else {}) for lang in ("en", "id")}
+        assert answers["en"].status_code == answers["id"].status_code == status, params
+        english, indonesian = (answers[lang].get_json() for lang in ("en", "id"))
+        pairs = [(english["error"], indonesian["error"])] if "error" in english \
+            else [(english["errors"][key], indonesian["errors"][key])
+                  for key in english["errors"]]
+        for in_english, in_indonesian in pairs:
+            assert indonesian_words(in_english) == [], in_english
+            assert in_indonesian != in_english
+            assert indonesian_words(in_indonesian) != [], in_indonesian

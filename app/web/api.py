@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 from app.answers import Answers, FieldError, parse_answers
 from app.api_schemas import (
@@ -20,6 +22,8 @@ from app.api_schemas import (
 from app.db import utcnow
 from app.extensions import db_session, settings
 from app.feedback import (
+    MAX_CLOCK_SKEW,
+    MAX_LATE_SYNC,
     Outcome,
     Submission,
     TokenLookup,
@@ -29,40 +33,41 @@ from app.feedback import (
 from app.i18n import fill
 from app.openapi import openapi_document
 from app.surveys import Survey
-from app.web.common import api_text, limiter, shortest_first
+from app.web.common import limiter, shortest_first
 from app.web.public import current_survey
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_BODY_BYTES = 16 * 1024
 
-# Structural messages of the API itself (the answers' messages come from the catalogue).
+# Structural messages of the API itself, by the keys app.api_schemas reports (the answers'
+# messages come from app.answers); each is translated when the view turns it into text.
 API_MESSAGES = {
-    "id": ("harus berupa UUID", "must be a UUID"),
-    "token": ("wajib diisi: token QR loket", "required: the counter's QR token"),
-    "answers": ("harus berupa objek {\"U1\": 1-4, …}", "must be an object {\"U1\": 1-4, …}"),
-    "answer_key": ("elemen tidak dikenal", "unknown element"),
-    "submitted_at": ("harus berupa waktu ISO 8601 dengan zona, mis. 2026-11-30T09:12:00+07:00",
-                     "must be an ISO 8601 time with an offset, e.g. 2026-11-30T09:12:00+07:00"),
-    "too_old": ("lebih dari 7 hari yang lalu", "is more than 7 days old"),
-    "future": ("lebih dari 5 menit di masa depan", "is more than 5 minutes in the future"),
-    "channel": ("harus 'api' atau 'kiosk'", "must be 'api' or 'kiosk'"),
-    "unknown": ("isian tidak dikenal", "unknown field"),
-    "too_large": (f"isi permintaan lebih dari {MAX_BODY_BYTES // 1024} KB",
-                  f"body over {MAX_BODY_BYTES // 1024} KB"),
-    "not_json": ("isi permintaan bukan JSON", "body is not JSON"),
-    "media_type": ("kirim isi permintaan sebagai Content-Type: application/json",
-                   "send the body as Content-Type: application/json"),
-    "not_object": ("isi permintaan harus berupa objek JSON", "body must be a JSON object"),
-    "unknown_token": ("token QR loket tidak dikenal atau sudah dicabut",
-                      "unknown or revoked counter token"),
-    "conflict": ("id ini sudah dipakai untuk tanggapan lain",
-                 "this id was already used for a different response"),
+    "id": _l("must be a UUID"),
+    "token": _l("required: the counter's QR token"),
+    "answers": _l("must be an object {\"U1\": 1-4, …}"),
+    "answer_key": _l("unknown element"),
+    "submitted_at": _l("must be an ISO 8601 time with an offset, e.g. "
+                       "2026-11-30T09:12:00+07:00"),
+    "too_old": lazy_ngettext("is more than %(num)d day old", "is more than %(num)d days old",
+                             MAX_LATE_SYNC.days),
+    "future": lazy_ngettext("is more than %(num)d minute in the future",
+                            "is more than %(num)d minutes in the future",
+                            MAX_CLOCK_SKEW // timedelta(minutes=1)),
+    "channel": _l("must be 'api' or 'kiosk'"),
+    "unknown": _l("unknown field"),
+    "too_large": lazy_ngettext("body over %(num)d KB", "body over %(num)d KB",
+                               MAX_BODY_BYTES // 1024),
+    "not_json": _l("body is not JSON"),
+    "media_type": _l("send the body as Content-Type: application/json"),
+    "not_object": _l("body must be a JSON object"),
+    "unknown_token": _l("unknown or revoked counter token"),
+    "conflict": _l("this id was already used for a different response"),
 }
 
 
 def _msg(key: str) -> str:
-    return api_text(API_MESSAGES[key])
+    return str(API_MESSAGES[key])
 
 
 def _is_json(mimetype: str) -> bool:

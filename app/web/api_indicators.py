@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -22,46 +23,35 @@ from app.models import User
 from app.models.indicators import PERIOD_KINDS, SCOPES
 from app.org import unit_by_code
 from app.web.auth import staff
-from app.web.common import api_text
 
 bp = Blueprint("api_indicators", __name__, url_prefix="/api/v1")
 
-PARAMETERS = ("scope", "period", "from", "to", "unit")
+# lang only picks the language of the messages (app.i18n.api_locale), as on every API path.
+PARAMETERS = ("scope", "period", "from", "to", "unit", "lang")
 ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits, dashes: no '20261130'
 MAX_CODE_LENGTH = 32
 
-# (Indonesian, English), picked by api_text() as in the rest of the API.
+# Messages by key (row_filter returns the key of a refusal); translated when shown.
 MESSAGES = {
-    "unauthenticated": ("masuk terlebih dahulu atau kirim header Authorization: Bearer <token>",
-                        "sign in first or send an Authorization: Bearer <token> header"),
-    "invalid_token": ("token tidak dikenal, sudah dicabut, atau akunnya nonaktif",
-                      "the token is unknown, revoked, or its account is inactive"),
-    "required": ("wajib diisi", "required"),
-    "repeated": ("hanya boleh diberikan sekali", "may be given only once"),
-    "unknown": ("parameter tidak dikenal; yang dikenal: scope, period, from, to, unit",
-                "unknown parameter; known ones: scope, period, from, to, unit"),
-    "scope": ("harus salah satu dari: unit, counter, service, officer",
-              "must be one of: unit, counter, service, officer"),
-    "period": ("harus salah satu dari: day, week, month", "must be one of: day, week, month"),
-    "date": ("harus berupa tanggal YYYY-MM-DD, mis. 2026-11-30",
-             "must be a date YYYY-MM-DD, e.g. 2026-11-30"),
-    "before_from": ("tidak boleh sebelum tanggal 'from'", "must not be before 'from'"),
-    "unit_code": ("kode unit tidak dikenal", "unknown unit code"),
-    "officer_only": ("akun petugas hanya dapat membaca scope=officer (data sendiri)",
-                     "an officer account can only read scope=officer (its own rows)"),
-    "officer_private": ("data per petugas hanya untuk petugas itu, kepala unitnya, dan admin",
-                        "per-officer data is only for that officer, their unit head and "
-                        "administrators"),
-    "viewer_period": ("akun pemantau hanya dapat membaca period=week atau month: angka harian "
-                      "sekecil itu dapat menunjuk satu petugas",
-                      "a viewer account can only read period=week or month: daily figures are "
-                      "small enough to single out one officer"),
-    "unit_only": ("akun pemantau hanya dapat membaca scope=unit: angka per loket dan per "
-                  "layanan dapat menunjuk satu petugas, jadi hanya untuk kepala unit dan admin",
-                  "a viewer account can only read scope=unit: counter and service figures can "
-                  "single out one officer, so they are only for unit heads and administrators"),
-    "unit_forbidden": ("unit ini di luar cakupan akun Anda",
-                       "this unit is outside your account's scope"),
+    "unauthenticated": _l("sign in first or send an Authorization: Bearer <token> header"),
+    "invalid_token": _l("the token is unknown, revoked, or its account is inactive"),
+    "required": _l("required"),
+    "repeated": _l("may be given only once"),
+    "unknown": _l("unknown parameter; known ones: scope, period, from, to, unit, lang"),
+    "scope": _l("must be one of: unit, counter, service, officer"),
+    "period": _l("must be one of: day, week, month"),
+    "date": _l("must be a date YYYY-MM-DD, e.g. 2026-11-30"),
+    "before_from": _l("must not be before 'from'"),
+    "unit_code": _l("unknown unit code"),
+    "officer_only": _l("an officer account can only read scope=officer (its own rows)"),
+    "officer_private": _l("per-officer data is only for that officer, their unit head and "
+                          "administrators"),
+    "viewer_period": _l("a viewer account can only read period=week or month: daily figures "
+                        "are small enough to single out one officer"),
+    "unit_only": _l("a viewer account can only read scope=unit: counter and service figures "
+                    "can single out one officer, so they are only for unit heads and "
+                    "administrators"),
+    "unit_forbidden": _l("this unit is outside your account's scope"),
 }
 
 
@@ -85,7 +75,7 @@ class RowFilter:
 
 
 def _msg(key: str) -> str:
-    return api_text(MESSAGES[key])
+    return str(MESSAGES[key])
 
 
 def _day(value: str, name: str, errors: dict[str, str]) -> date | None:

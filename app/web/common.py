@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_compress import Compress
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 
-from app.i18n import LANG_COOKIE, LOCALES, api_locale, is_api_request
+from app.i18n import LANG_COOKIE, LOCALES, is_api_request
 
 # Flask-Limiter counts per client address in RATELIMIT_STORAGE_URI (memory:// per process,
 # redis://… shared); views are limited with its decorators (``limiter.limit``).
@@ -40,28 +42,48 @@ def retry_after_seconds() -> int:
 
 def rate_limit_message(error: RateLimitExceeded) -> str:
     """The API's 429 text, naming the limit and the wait in the reader's language."""
-    item: RateLimitItem = error.limit.limit
     wait = retry_after_seconds()
-    return api_text((
-        f"terlalu banyak permintaan dari alamat ini (batas {_in_indonesian(item)}); "
-        f"coba lagi setelah {wait} detik",
-        f"too many requests from this address (limit {item}); retry after {wait} s"))
+    return str(ngettext("too many requests from this address (limit %(limit)s); "
+                        "retry after %(num)d s",
+                        "too many requests from this address (limit %(limit)s); "
+                        "retry after %(num)d s", wait, limit=limit_phrase(error.limit.limit)))
 
 
-PER = {"second": "detik", "minute": "menit", "hour": "jam", "day": "hari", "month": "bulan",
-       "year": "tahun"}
+def limit_phrase(item: RateLimitItem) -> str:
+    """A limit in words: "3 per minute", "2000 per 2 hours" ("120 per menit" in Indonesian).
 
-
-def _in_indonesian(item: RateLimitItem) -> str:
-    """"120 per 1 minute" as "120 per menit", "2000 per 2 hour" as "2000 per 2 jam"."""
-    unit = PER.get(item.GRANULARITY.name, item.GRANULARITY.name)
-    return f"{item.amount} per {unit}" if item.multiples == 1 \
-        else f"{item.amount} per {item.multiples} {unit}"
-
-
-def api_text(pair: tuple[str, str]) -> str:
-    """The (Indonesian, English) pair of an API message, in ``api_locale()``'s language."""
-    return pair[0] if api_locale() == "id" else pair[1]
+    One whole message per granularity and form, so that each language words it its own way
+    (Indonesian has neither plurals nor "1 minute" where English says "minute").
+    """
+    amount, every = item.amount, item.multiples
+    match item.GRANULARITY.name:
+        case "second":
+            phrase = _("%(amount)d per second", amount=amount) if every == 1 else ngettext(
+                "%(amount)d per %(num)d second", "%(amount)d per %(num)d seconds", every,
+                amount=amount)
+        case "minute":
+            phrase = _("%(amount)d per minute", amount=amount) if every == 1 else ngettext(
+                "%(amount)d per %(num)d minute", "%(amount)d per %(num)d minutes", every,
+                amount=amount)
+        case "hour":
+            phrase = _("%(amount)d per hour", amount=amount) if every == 1 else ngettext(
+                "%(amount)d per %(num)d hour", "%(amount)d per %(num)d hours", every,
+                amount=amount)
+        case "day":
+            phrase = _("%(amount)d per day", amount=amount) if every == 1 else ngettext(
+                "%(amount)d per %(num)d day", "%(amount)d per %(num)d days", every,
+                amount=amount)
+        case "month":
+            phrase = _("%(amount)d per month", amount=amount) if every == 1 else ngettext(
+                "%(amount)d per %(num)d month", "%(amount)d per %(num)d months", every,
+                amount=amount)
+        case "year":
+            phrase = _("%(amount)d per year", amount=amount) if every == 1 else ngettext(
+                "%(amount)d per %(num)d year", "%(amount)d per %(num)d years", every,
+                amount=amount)
+        case _:
+            phrase = str(item)  # a granularity the limits library may add later
+    return str(phrase)
 
 
 def _remember_language(response: Response) -> Response:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Flask, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.web.common import rate_limit_message, retry_after_seconds
 from app.web.dashboard import REFUSED
@@ -37,6 +38,30 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+# The JSON bodies' messages under /api/ (werkzeug's own descriptions are English only).
+API_ERRORS = {
+    400: _l("the request could not be understood"),
+    404: _l("the requested URL was not found on this server; check its spelling"),
+    405: _l("the method is not allowed for this URL"),
+    413: _l("the request body is too large"),
+    500: _l("internal error"),
+}
+
+
+def _api_message(error: HTTPException) -> str:
+    """The JSON error text of ``error``, in the API's language."""
+    if isinstance(error, RateLimitExceeded):
+        return rate_limit_message(error)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        return str(_("the method %(method)s is not allowed for this URL; allowed: "
+                     "%(allowed)s", method=request.method,
+                     allowed=", ".join(sorted(error.valid_methods))))
+    status = error.code or 500
+    known = API_ERRORS.get(status)
+    return str(known if known is not None else _(
+        "the request could not be processed (HTTP %(status)d)", status=status))
+
+
 # Where no route matched (404, 405) there is no blueprint: the staff paths tell.
 STAFF_PATHS = ("/dashboard/", "/masuk", "/keluar")
 
@@ -55,9 +80,7 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     # Headers the error carries (Retry-After on a 429, Allow on a 405) survive the page.
     if _wants_json():
-        description = rate_limit_message(error) if isinstance(error, RateLimitExceeded) \
-            else error.description
-        response = make_response(jsonify(error=description), status)
+        response = make_response(jsonify(error=_api_message(error)), status)
     elif status == 429 and request.endpoint == "public.submit":
         wait = retry_after_seconds()
         response = make_response(form_refused_page(429, _(
@@ -87,7 +110,7 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
 
 def _server_error(error: Exception) -> ResponseReturnValue:
     if _wants_json():
-        return jsonify(error="internal error"), 500
+        return jsonify(error=str(API_ERRORS[500])), 500
     if _for_staff():
         return _staff_page(500, 500)
     return message_page("error", 500)
