@@ -199,6 +199,12 @@ def test_staff_error_pages_are_in_english(app: Flask, world: World) -> None:
     refused = html(officer.post("/keluar", data={"csrf_token": "stale"}))
     assert "Form expired" in refused
     assert_no_indonesian(refused, NAMES)
+    for bad, words in (("2026-02-30", "The date 2026-02-30 is not in the calendar."),
+                       ("kemarin", "Write the week as a date YYYY-MM-DD"),
+                       ("0001-01-01", "The year must be between")):
+        page = officer.get(f"/dashboard/me?week={bad}")
+        assert page.status_code == 400 and words in html(page)
+        assert_no_indonesian(html(page).replace(bad, ""), NAMES)
     future = officer.get("/dashboard/me?week=2027-03-01", follow_redirects=True)
     assert "has not come yet" in html(future)
     assert_no_indonesian(without_macros(html(future)), NAMES)
