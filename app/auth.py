@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -104,13 +105,13 @@ def shown_rows(rows: list[dict[str, Any]], scope: str, officer_min_n: int, *,
     return shown, len(rows) - len(shown)
 
 
-ROLE_LABELS = {"admin": "Administrator", "unit_head": "Kepala unit", "officer": "Petugas",
-               "viewer": "Pemantau"}
+ROLE_LABELS = {"admin": _l("Administrator"), "unit_head": _l("Unit head"),
+               "officer": _l("Officer"), "viewer": _l("Viewer")}
 
 
 def role_label(role: str) -> str:
     """How a role is named to people (the stored value is a code)."""
-    return ROLE_LABELS.get(role, role)
+    return str(ROLE_LABELS[role]) if role in ROLE_LABELS else role
 
 
 def end_sessions(session: Session, user_id: int) -> None:

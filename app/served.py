@@ -6,18 +6,25 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert
 from app.models import ServedCount
-from app.summary import FIRST_YEAR, LAST_YEAR, format_month, month_responses
+from app.summary import FIRST_YEAR, LAST_YEAR, month_responses
 
 SERVED_MAX = 10_000_000
 MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 DIGITS = re.compile(r"^[0-9]+$")
 # Indonesian thousands separators: 1.250 or 10.000.000 (a dot is never a decimal point here).
 GROUPED = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{3})+$")
+
+
+def _month_name(month: date) -> str:
+    """"November 2026" in the page's language (Babel's stand-alone month name)."""
+    return str(format_date(month, "LLLL y"))
 
 
 @dataclass(frozen=True)
@@ -31,14 +38,15 @@ class ServedInput:
 def _parse_month(text: str, latest: date) -> tuple[date | None, str | None]:
     found = MONTH_PATTERN.fullmatch(text.strip())
     if not found:
-        return None, "Bulan harus ditulis sebagai TTTT-BB, misalnya 2026-11."
+        return None, _("Write the month as YYYY-MM, for example 2026-11.")
     if not 1 <= int(found.group(2)) <= 12:
-        return None, "Bulan harus antara 01 dan 12."
+        return None, _("The month must be between 01 and 12.")
     if not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
-        return None, f"Tahun harus antara {FIRST_YEAR} dan {LAST_YEAR}."
+        return None, _("The year must be between %(first)d and %(last)d.",
+                       first=FIRST_YEAR, last=LAST_YEAR)
     month = date(int(found.group(1)), int(found.group(2)), 1)
     if month > latest:  # a count of people not yet served
-        return None, f"Bulan {format_month(month)} belum tiba."
+        return None, _("%(month)s has not come yet.", month=_month_name(month))
     return month, None
 
 
@@ -46,23 +54,24 @@ def _parse_served(text: str) -> tuple[int | None, str | None]:
     raw = text.strip()
     raw = raw.replace(".", "") if GROUPED.fullmatch(raw.lstrip("-")) else raw
     if not raw:
-        return None, "Isi jumlah orang yang dilayani."
+        return None, _("Enter the number of people served.")
     if raw.startswith("-") and DIGITS.fullmatch(raw[1:]):
-        return None, "Jumlah orang yang dilayani tidak boleh negatif."
+        return None, _("The number of people served cannot be negative.")
     if not DIGITS.fullmatch(raw):
-        return None, "Jumlah orang yang dilayani harus bilangan bulat, misalnya 1250."
+        return None, _("The number of people served must be a whole number, for example 1250.")
     if len(raw) > len(str(SERVED_MAX)) or int(raw) > SERVED_MAX:
-        return None, ("Jumlah orang yang dilayani paling banyak "
-                      + f"{SERVED_MAX:,}".replace(",", ".") + " per bulan.")
+        return None, _("The number of people served is at most %(max)s a month.",
+                       max=format_decimal(SERVED_MAX))
     if int(raw) < 1:
-        return None, "Jumlah orang yang dilayani paling sedikit 1."
+        return None, _("The number of people served is at least 1.")
     return int(raw), None
 
 
 def parse_served_count(month_text: str, served_text: str, *, latest: date
                        ) -> tuple[ServedInput | None, dict[str, str]]:
-    """Validate a served-count entry; errors by field, in Indonesian. ``latest``: the
-    current local month, the last one a count can be given for."""
+    """Validate a served-count entry; errors by field, in the language of the application
+    context (Flask-Babel). ``latest``: the current local month, the last one a count can be
+    given for."""
     month, month_error = _parse_month(month_text, latest)
     served, served_error = _parse_served(served_text)
     errors = {field: message for field, message in
@@ -98,8 +107,9 @@ def record_served_count(session: Session, unit_id: int, month_text: str, served_
         return None, errors
     answered = month_responses(session, unit_id, entry.month)
     if entry.served < answered:
-        return None, {"served": f"Lebih kecil dari jumlah tanggapan warga pada "
-                                f"{format_month(entry.month)} ({answered})."}
+        return None, {"served": _("Fewer than the citizens' responses in %(month)s "
+                                  "(%(answered)s).", month=_month_name(entry.month),
+                                  answered=format_decimal(answered))}
     save_served_count(session, unit_id, entry, now=now)
     return entry, {}
 

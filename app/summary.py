@@ -11,6 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -52,17 +53,18 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def parse_week(text: str) -> date:
-    """The Monday of the week containing a ``YYYY-MM-DD`` day; ValueError in Indonesian."""
+    """The Monday of the week containing a ``YYYY-MM-DD`` day; ValueError in the page's
+    language (Flask-Babel)."""
     text = text.strip()
     if not DATE_PATTERN.fullmatch(text):
-        raise ValueError("Minggu harus ditulis sebagai tanggal TTTT-BB-HH, "
-                         "misalnya 2026-11-16.")
+        raise ValueError(_("Write the week as a date YYYY-MM-DD, for example 2026-11-16."))
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"Tanggal {text} tidak ada di kalender.") from None
+        raise ValueError(_("The date %(day)s is not in the calendar.", day=text)) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValueError(f"Tahun harus antara {FIRST_YEAR} dan {LAST_YEAR}.")
+        raise ValueError(_("The year must be between %(first)d and %(last)d.",
+                           first=FIRST_YEAR, last=LAST_YEAR))
     return monday_of(day)
 
 

@@ -27,22 +27,24 @@ def test_a_count_is_checked_against_the_months_responses_and_saved_unflushed_to_
     session.commit()
     aggregate(app, NOW)
     unit_id = seeded.unit.id
-    entry, errors = record_served_count(session, unit_id, "2026-11", "2", latest=NOVEMBER,
-                                        now=NOW)
-    assert entry is None
-    assert errors == {"served": "Lebih kecil dari jumlah tanggapan warga pada "
-                                "November 2026 (3)."}
-    assert served_count(session, unit_id, NOVEMBER) is None
-    for month, served, field, words in (("2026-12", "5", "month", "Desember 2026 belum tiba"),
-                                        ("2026-11", "0", "served", "paling sedikit 1")):
-        entry, errors = record_served_count(session, unit_id, month, served, latest=NOVEMBER,
+    # The messages are in the application's language (DEFAULT_LOCALE: Bahasa Indonesia).
+    with app.app_context():
+        entry, errors = record_served_count(session, unit_id, "2026-11", "2", latest=NOVEMBER,
                                             now=NOW)
-        assert entry is None and words in errors[field]
-    entry, errors = record_served_count(session, unit_id, "2026-11", "1.250", latest=NOVEMBER,
-                                        now=NOW)
-    assert (entry, errors) == (ServedInput(NOVEMBER, 1250), {})
-    assert served_count(session, unit_id, NOVEMBER) == 1250  # flushed, in this transaction
-    session.rollback()  # the caller decides: nothing was committed
-    assert served_count(session, unit_id, NOVEMBER) is None
-    assert session.scalars(select(ServedCount)).all() == []
+        assert entry is None
+        assert errors == {"served": "Lebih kecil dari jumlah tanggapan warga pada "
+                                    "November 2026 (3)."}
+        assert served_count(session, unit_id, NOVEMBER) is None
+        for month, served, field, words in (("2026-12", "5", "month", "Desember 2026 belum tiba"),
+                                            ("2026-11", "0", "served", "paling sedikit 1")):
+            entry, errors = record_served_count(session, unit_id, month, served, latest=NOVEMBER,
+                                                now=NOW)
+            assert entry is None and words in errors[field]
+        entry, errors = record_served_count(session, unit_id, "2026-11", "1.250", latest=NOVEMBER,
+                                            now=NOW)
+        assert (entry, errors) == (ServedInput(NOVEMBER, 1250), {})
+        assert served_count(session, unit_id, NOVEMBER) == 1250  # flushed, in this transaction
+        session.rollback()  # the caller decides: nothing was committed
+        assert served_count(session, unit_id, NOVEMBER) is None
+        assert session.scalars(select(ServedCount)).all() == []
     release(session)

@@ -523,9 +523,10 @@ def test_valid_served_counts(month: str, served: str, expected: ServedInput) -> 
     ("2099-12", "10", "month", "belum tiba"),
 ])
 def test_invalid_served_counts_are_explained_in_indonesian(
-    month: str, served: str, field: str, fragment: str
+    app: Flask, month: str, served: str, field: str, fragment: str
 ) -> None:
-    entry, errors = parse_served_count(month, served, latest=LATEST)
+    with app.app_context():  # in the application's language (DEFAULT_LOCALE: id)
+        entry, errors = parse_served_count(month, served, latest=LATEST)
     assert entry is None
     assert fragment in errors[field]
 

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -32,7 +34,8 @@ from app.web.common import limiter
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Silakan masuk untuk membuka halaman ini."
+login_manager.login_message = _l("Please sign in to open this page.")
+login_manager.localize_callback = str  # the lazy message, in the request's language
 SESSION_LIFETIME = timedelta(hours=8)  # since the last request (the cookie is re-signed on each)
 SESSION_MAX_AGE = timedelta(hours=12)  # since signing in, however busy the session
 SIGNED_IN_AT = "signed_in_at"  # session key: POSIX seconds of the sign-in
@@ -106,13 +109,13 @@ def _safe_next(target: str | None) -> str:
 class LoginForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
     """The sign-in form."""
 
-    email = StringField("Email", validators=[
-        DataRequired("Isi alamat email akun Anda."),
-        Length(max=254, message="Alamat email paling panjang 254 karakter.")])
-    password = PasswordField("Kata sandi", validators=[
-        InputRequired("Isi kata sandi."),
+    email = StringField(_l("Email"), validators=[
+        DataRequired(_l("Enter your account's e-mail address.")),
+        Length(max=254, message=_l("An e-mail address has at most %(max)d characters."))])
+    password = PasswordField(_l("Password"), validators=[
+        InputRequired(_l("Enter the password.")),
         Length(max=MAX_PASSWORD_LENGTH,
-               message=f"Kata sandi paling panjang {MAX_PASSWORD_LENGTH} karakter.")])
+               message=_l("A password has at most %(max)d characters."))])
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
@@ -126,7 +129,7 @@ def login() -> ResponseReturnValue:
     if user is None:
         # One answer for an unknown address and a wrong password: neither is confirmed.
         return render_template("login.html", form=form,
-                               error="Email atau kata sandi salah."), 401
+                               error=_("Wrong e-mail or password.")), 401
     session.clear()
     session.permanent = True
     login_user(user)
@@ -157,7 +160,15 @@ def init_auth(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+def other_language_url(lang: str) -> str:
+    """This page's address in ``lang``: the same path and query, ``lang`` replaced (the
+    choice is then remembered in the ``lang`` cookie)."""
+    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{request.path}?{urlencode([*query, ('lang', lang)])}"
+
+
 @bp.app_context_processor
-def _role_label() -> dict[str, Any]:
-    """Staff pages name a role in words ("Kepala unit"), not by its code."""
-    return {"role_label": role_label}
+def _staff_page_helpers() -> dict[str, Any]:
+    """Staff pages name a role in words ("Kepala unit"), not by its code, and link to the
+    same page in the other language."""
+    return {"role_label": role_label, "other_language_url": other_language_url}

@@ -20,17 +20,18 @@ PAGES = {404: "notfound", 410: "revoked", 413: "toolarge", 429: "ratelimit", 400
 
 # Staff pages (sign-in, sign-out, dashboard) speak to staff, not to a citizen at a counter.
 STAFF_BLUEPRINTS = ("auth", "dashboard")
+CANNOT_PROCESS = _l("The request cannot be processed")
 STAFF_MESSAGES = {
-    "csrf": ("Formulir kedaluwarsa",
-             "Formulir ini sudah kedaluwarsa atau tidak berasal dari halaman ini. Buka lagi "
-             "halamannya, lalu kirim sekali lagi."),
-    413: ("Kiriman terlalu besar", "Isian yang dikirim terlalu besar untuk formulir ini."),
+    "csrf": (_l("Form expired"),
+             _l("This form has expired or did not come from this page. Open the page again, "
+                "then send it once more.")),
+    413: (_l("Submission too large"), _l("What was sent is too large for this form.")),
     404: REFUSED,
-    405: ("Permintaan tidak dapat diproses",
-          "Alamat ini tidak dibuka dengan cara itu. Gunakan tombol dan tautan di halaman."),
-    500: ("Terjadi kesalahan", "Terjadi kesalahan di server. Coba lagi sebentar lagi."),
-    429: ("Terlalu banyak percobaan", "Terlalu banyak percobaan dari alamat ini. Tunggu "
-                                      "sebentar, lalu coba lagi."),
+    405: (CANNOT_PROCESS,
+          _l("This address is not opened that way. Use the buttons and links on the page.")),
+    500: (_l("An error occurred"), _l("An error occurred on the server. Try again shortly.")),
+    429: (_l("Too many attempts"), _l("Too many attempts from this address. Wait a moment, "
+                                      "then try again.")),
 }
 
 
@@ -71,8 +72,8 @@ def _for_staff() -> bool:
 
 
 def _staff_page(key: str | int, status: int) -> ResponseReturnValue:
-    title, message = STAFF_MESSAGES.get(key, ("Permintaan tidak dapat diproses",
-                                              "Permintaan ini tidak dapat diproses."))
+    title, message = STAFF_MESSAGES.get(key, (CANNOT_PROCESS,
+                                              _l("This request cannot be processed.")))
     return render_template("dashboard_error.html", title=title, message=message), status
 
 
