@@ -8,6 +8,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_number, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -31,7 +34,6 @@ from app.served import record_served_count
 from app.summary import (
     FIRST_YEAR,
     NOT_A_GRADE,
-    WEEKDAYS,
     ElementScore,
     OfficerSummary,
     TrendPoint,
@@ -43,6 +45,7 @@ from app.summary import (
     officer_summary,
     parse_week,
     unit_overview,
+    weekday_name,
     weekly_summary,
 )
 from app.surveys import reference_survey
@@ -97,7 +100,8 @@ def _not_kept(response: Response) -> Response:
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {"num": charts.format_number, "share": charts.format_share, "day": format_day,
-            "week_label": format_week, "month_label": format_month, "weekdays": WEEKDAYS,
+            "hour_label": charts.format_hour, "category_bounds": charts.category_bounds,
+            "week_label": format_week, "month_label": format_month, "weekday_name": weekday_name,
             "not_a_grade": NOT_A_GRADE, "one_week": timedelta(weeks=1),
             "first_day": date(FIRST_YEAR, 1, 1), "one_day": timedelta(days=1)}
 
@@ -124,10 +128,10 @@ def _week(raw: str | None) -> date:
 class ServedForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
     """People served in a month; the rules are checked by ``served.record_served_count``."""
 
-    month = StringField("Bulan (TTTT-BB)",
-                        validators=[InputRequired("Isi bulan, misalnya 2026-11.")])
-    served = StringField("Jumlah orang dilayani",
-                         validators=[InputRequired("Isi jumlah orang yang dilayani.")])
+    month = StringField(_l("Month (YYYY-MM)"),
+                        validators=[InputRequired(_l("Enter the month, for example 2026-11."))])
+    served = StringField(_l("Number of people served"),
+                         validators=[InputRequired(_l("Enter the number of people served."))])
     week = HiddenField()
 
 
@@ -144,11 +148,14 @@ def _trend_chart(trend: tuple[TrendPoint, ...], title: str, *, officer: bool = F
     points = [(f"{p.week_start:%d/%m}", float(p.ikm) if p.ikm is not None else None)
               for p in trend]
     known = [p for p in trend if p.ikm is not None]
-    desc = (f"{title}: {len(known)} dari {len(trend)} minggu berdata"
-            + (f"; minggu terakhir {charts.format_number(known[-1].ikm)}" if known else "")
-            + ". Rinciannya ada di tabel di samping grafik.")
+    desc = (_("%(title)s: %(known)d of %(weeks)d weeks with data", title=title,
+              known=len(known), weeks=len(trend))
+            + (_("; last week %(value)s", value=charts.format_number(known[-1].ikm))
+               if known else "")
+            + _(". The table beside the chart gives the figures."))
     if officer:
-        return charts.trend_line(points, title, desc, bands=False, axis_label="Skala IKM")
+        return charts.trend_line(points, title, desc, bands=False,
+                                 axis_label=_("IKM scale"))
     return charts.trend_line(points, title, desc)
 
 
@@ -156,21 +163,23 @@ def _element_chart(elements: Sequence[ElementScore], title: str) -> Markup:
     nrr = {e.code: float(e.exact) if e.exact is not None else None for e in elements}
     weakest = [e.code for e in elements if e.weakest]
     names = {e.code: e.name for e in elements}
-    desc = ("Nilai rata-rata (NRR) sembilan unsur pada skala 1–4. Terlemah: "
-            + (", ".join(f"{c} {names[c]}" for c in weakest) or "tidak ada data") + ".")
+    desc = _("Mean scores (NRR) of the nine elements on the 1–4 scale. Weakest: %(weakest)s.",
+             weakest=", ".join(f"{c} {names[c]}" for c in weakest) or _("no data"))
     return charts.element_bars(nrr, weakest, title, desc, names=names)
 
 
 def _unit_charts(summary: WeeklySummary) -> dict[str, Markup]:
     reported = ", ".join(f"{b.label} {charts.format_share(b.share)}" for b in summary.wait_bands)
     return {
-        "trend": _trend_chart(summary.trend, "IKM 12 minggu terakhir"),
-        "elements": _element_chart(summary.elements, "NRR per unsur pelayanan"),
+        "trend": _trend_chart(summary.trend, _("IKM over the last 12 weeks")),
+        "elements": _element_chart(summary.elements, _("NRR per service element")),
         "bands": charts.band_bars(
             {b.code: b.share for b in summary.wait_bands},
             reference_survey().wait_labels(current_locale()),
-            title="Waktu tunggu menurut warga",
-            desc=f"{summary.wait_answered} warga menjawab: {reported}."),
+            title=_("Waiting time as citizens report it"),
+            desc=ngettext("%(num)d citizen answered: %(shares)s.",
+                          "%(num)d citizens answered: %(shares)s.",
+                          summary.wait_answered, shares=reported)),
         "grid": charts.heat_grid(summary.grid),
     }
 
@@ -255,8 +264,8 @@ def served(code: str) -> ResponseReturnValue:
     if entry is None:
         return _unit_page(unit, week, form=form, status=400)
     # Shown beside the form, where the redirect lands (#sampel), not at the top of the page.
-    flash(f"Jumlah orang dilayani pada {format_month(entry.month)} disimpan: {entry.served}.",
-          "served")
+    flash(_("People served in %(month)s saved: %(served)s.", month=format_month(entry.month),
+            served=format_number(entry.served)), "served")
     return redirect(url_for("dashboard.unit_week", code=unit.code, week=week.isoformat(),
                             _anchor="sampel"), 303)
 
