@@ -3,7 +3,7 @@ numbers and dates written the way each language writes them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -21,11 +21,15 @@ from factories import (
     skm_survey,
 )
 from flask import Flask
+from flask_babel import force_locale
 from i18n_helpers import assert_no_indonesian, indonesian_words, visible_text
 from sqlalchemy.orm import Session
 
+from app import create_app
+from app.config import Settings
 from app.org import create_counter
 from app.served import ServedInput, save_served_count
+from app.summary import NOT_A_GRADE, format_day, format_month, format_week, weekday_name
 
 WEEK = date(2026, 11, 16)  # a Monday: the last complete week on CLOCK
 CLOCK = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -131,3 +135,31 @@ def test_the_indonesian_page_is_caught_by_the_same_check(app: Flask, seeded: See
     found = set(indonesian_words(visible_text(main_of(week_page(app, "id"))), seeded.names))
     assert {"minggu", "tanggapan", "terlemah", "petugas", "sampel"} <= found
 
+
+
+def test_dates_outside_a_request_follow_the_default_locale(settings: Settings) -> None:
+    """The digest and the CLI format dates in an application context: DEFAULT_LOCALE, or the
+    language forced for a reader."""
+    for default, week, day, month in (
+        ("id", "29 Desember 2025 – 4 Januari 2026", "Minggu, 4 Januari 2026", "Desember 2025"),
+        ("en", "29 December 2025 – 4 January 2026", "Sunday, 4 January 2026", "December 2025"),
+    ):
+        app = create_app(replace(settings, default_locale=default))
+        try:
+            with app.app_context():
+                assert format_week(date(2025, 12, 29)) == week
+                assert format_day(date(2026, 1, 4), weekday=True) == day
+                assert format_month(date(2025, 12, 1)) == month
+        finally:
+            app.extensions["suara.db"].dispose()
+    app = create_app(settings)
+    try:
+        with app.app_context(), force_locale("en"):
+            assert format_week(date(2026, 11, 16)) == "16–22 November 2026"
+            assert weekday_name(0) == "Monday" and weekday_name(6) == "Sunday"
+            assert str(NOT_A_GRADE).startswith("Citizens' feedback is material")
+        with app.app_context():
+            assert weekday_name(0) == "Senin"
+            assert str(NOT_A_GRADE).startswith("Umpan balik warga adalah")
+    finally:
+        app.extensions["suara.db"].dispose()
