@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import time
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Protocol
 
+from babel.dates import format_skeleton, get_day_names
+from babel.lists import format_list
+from babel.numbers import format_decimal, format_percent
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from app.i18n import current_locale
 from app.scoring import CATEGORY_THRESHOLDS, round_half_up
 
-WEEKDAYS_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
 # Lower bounds of the IKM categories A, B, C on the 25-100 scale, from the regulation's table.
 IKM_BANDS: tuple[tuple[float, str], ...] = tuple(
     (float(lower), category.letter) for lower, category in CATEGORY_THRESHOLDS)
@@ -45,25 +50,50 @@ class HeatCell(Protocol):
     def median(self) -> int | None: ...
 
 
+def _rounded(value: float | Decimal | Fraction | int, places: int) -> Decimal:
+    """``value`` rounded half up to ``places`` decimals (exactly, for a Fraction), so
+    Babel, which would round half to even, only writes it out."""
+    if isinstance(value, Fraction):
+        return round_half_up(value, places)
+    quantum = Decimal(1).scaleb(-places)
+    return Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
 def format_number(value: float | Decimal | Fraction | int | None, places: int = 2) -> str:
-    """A number the Indonesian way: decimal comma, ``-`` for a missing value. An exact
+    """A number in the page's language (91,48 in Indonesian, 91.48 in English; Indonesian
+    outside an application), "–" for a missing value, "−" before a negative one. An exact
     value (a Fraction) is rounded exactly, half up."""
     if value is None:
         return "–"
-    if isinstance(value, Fraction):
-        rounded = round_half_up(value, places)
-    else:
-        quantum = Decimal(1).scaleb(-places)
-        rounded = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
-    text = f"{abs(rounded):.{places}f}".replace(".", ",")
+    rounded = _rounded(value, places)
+    pattern = "#,##0." + "0" * places if places else "#,##0"
+    text = format_decimal(abs(rounded), pattern, locale=current_locale())
     return f"−{text}" if rounded < 0 else text
 
 
 def format_share(value: float | None) -> str:
-    """A share 0-1 as a whole percentage ("34%")."""
+    """A share 0-1 as a whole percentage in the page's language ("34%"), rounded half up."""
     if value is None:
         return "–"
-    return f"{format_number(value * 100, 0)}%"
+    percent = _rounded(value * 100, 0)
+    return format_percent(percent / 100, "#,##0%", locale=current_locale())
+
+
+def category_bounds() -> str:
+    """The lower bounds of the categories A-C as a list in the page's language, from the
+    regulation's table: "A (88,31), B (76,61), dan C (65,00)"."""
+    return format_list([f"{category.letter} ({format_number(lower)})"
+                        for lower, category in CATEGORY_THRESHOLDS], locale=current_locale())
+
+
+def weekday_abbreviation(weekday: int) -> str:
+    """A weekday's short name (0 = Monday: "Sen" in Indonesian, "Mon" in English)."""
+    return str(get_day_names("abbreviated", locale=current_locale())[weekday])
+
+
+def format_hour(hour: int) -> str:
+    """The full hour as a clock time: "08.00" in Indonesian, "08:00" in English."""
+    return format_skeleton("Hm", time(hour), locale=current_locale())
 
 
 def _e(text: object) -> str:
@@ -107,7 +137,7 @@ def trend_line(points: Sequence[tuple[str, float | None]], title: str, desc: str
     ident = ident or _ident("trend", title, desc)
     width, height = 640, 260
     left, right, top, bottom = 44, 52, 22, 46
-    values = [v for _, v in points if v is not None]
+    values = [v for _label, v in points if v is not None]
     low = 25.0 if values and min(values) < 50 else 50.0
     high = 100.0
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -141,14 +171,14 @@ def trend_line(points: Sequence[tuple[str, float | None]], title: str, desc: str
             lines.append(segment)
             continue
         segment.append(f"{x:.1f},{y_of(value):.1f}")
-    body.append(_text(left + plot_w / 2, height - 8, "Minggu (tanggal Senin)", anchor="middle",
-                      size=11))
+    body.append(_text(left + plot_w / 2, height - 8, _("Week (date of its Monday)"),
+                      anchor="middle", size=11))
     for run in lines:
         if len(run) > 1:
             body.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{INK}" '
                         f'stroke-width="2"/>')
     last = len(points) - 1
-    for index, (_, value) in enumerate(points):
+    for index, (_label, value) in enumerate(points):
         if value is None:
             continue
         x, y = x_of(index), y_of(value)
@@ -203,7 +233,7 @@ def element_bars(nrr: Mapping[str, float | None], weakest: Collection[str], titl
         body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="14" y2="{height - 30}" '
                     f'stroke="{GRID}"/>')
         body.append(_text(x, height - 16, tick, anchor="middle", size=11))
-    body.append(_text(label_w + bar_w / 2, height - 2, "NRR (skala 1–4)", anchor="middle",
+    body.append(_text(label_w + bar_w / 2, height - 2, _("NRR (scale 1–4)"), anchor="middle",
                       size=11))
     for index, (code, value) in enumerate(nrr.items()):
         y = 20 + row_h * index
@@ -215,22 +245,24 @@ def element_bars(nrr: Mapping[str, float | None], weakest: Collection[str], titl
         body.append(_text(label_w - 8, y + 15, label, anchor="end",
                           weight="bold" if is_weak else "normal"))
         if value is None:
-            body.append(_text(label_w + 4, y + 15, "tidak ada data", size=11))
+            body.append(_text(label_w + 4, y + 15, _("no data"), size=11))
             continue
         fill = f"url(#{ident}-hatch)" if is_weak else BAR
         end = x_of(value)
         body.append(f'<rect x="{label_w}" y="{y + 3}" width="{max(end - label_w, 1):.1f}" '
                     f'height="{row_h - 8}" fill="{fill}" stroke="{INK}" stroke-width="1"/>')
-        note = f"{format_number(value, 2)} · terlemah" if is_weak else format_number(value, 2)
+        note = (_("%(value)s · weakest", value=format_number(value, 2)) if is_weak
+                else format_number(value, 2))
         body.append(_text(end + 6, y + 15, note, weight="bold" if is_weak else "normal"))
     return _svg(ident, width, height, title, desc, body)
 
 
 def band_bars(shares: Mapping[str, float | None], labels: Mapping[str, str], *,
-              title: str = "Waktu tunggu menurut warga",
-              desc: str = "Bagian tanggapan per rentang waktu tunggu yang dilaporkan warga.",
+              title: str | None = None, desc: str | None = None,
               ident: str | None = None) -> Markup:
     """Horizontal bars of shares (0-1) per band, in the order of ``labels``."""
+    title = title or _("Waiting time as citizens report it")
+    desc = desc or _("Share of responses in each waiting-time range citizens reported.")
     ident = ident or _ident("bands", title, desc)
     row_h, label_w, bar_w = 26, 150, 300
     width = label_w + bar_w + 70
@@ -259,7 +291,7 @@ def wait_shade(minutes: int | None) -> tuple[str, str]:
     """The fill and the text colour of a cell with this median wait."""
     if minutes is None:
         return "#ffffff", INK
-    for upper, fill, _ in WAIT_STEPS:
+    for upper, fill, _legend in WAIT_STEPS:
         if upper is None or minutes < upper:
             dark = fill in ("#3f6494", "#14304f")
             return fill, "#ffffff" if dark else INK
@@ -267,13 +299,15 @@ def wait_shade(minutes: int | None) -> tuple[str, str]:
 
 
 def heat_grid(cells: Sequence[HeatCell], *,
-              title: str = "Waktu tunggu terukur per hari dan jam",
-              desc: str = "Median waktu tunggu terukur (menit) dan jumlah tanggapan per sel.",
+              title: str | None = None, desc: str | None = None,
               ident: str | None = None) -> Markup:
     """Weekday × hour grid: each cell prints its median measured wait and its count.
 
     Shading repeats the printed number (darker is longer), so nothing depends on colour.
     """
+    title = title or _("Measured waiting time by day and hour")
+    desc = desc or _("Median measured waiting time (minutes) and number of responses per "
+                     "cell.")
     ident = ident or _ident("grid", title, desc)
     weekdays = sorted({0, 1, 2, 3, 4} | {c.weekday for c in cells})
     hours_seen = [c.hour for c in cells]
@@ -287,11 +321,11 @@ def heat_grid(cells: Sequence[HeatCell], *,
     by_key = {(c.weekday, c.hour): c for c in cells}
     body: list[str] = []
     for col, hour in enumerate(hours):
-        body.append(_text(left + cell_w * col + cell_w / 2, top - 8, f"{hour:02d}.00",
+        body.append(_text(left + cell_w * col + cell_w / 2, top - 8, format_hour(hour),
                           anchor="middle", size=10))
     for row, weekday in enumerate(weekdays):
         y = top + cell_h * row
-        body.append(_text(left - 6, y + cell_h / 2 + 4, WEEKDAYS_SHORT[weekday], anchor="end",
+        body.append(_text(left - 6, y + cell_h / 2 + 4, weekday_abbreviation(weekday), anchor="end",
                           size=11))
         for col, hour in enumerate(hours):
             x = left + cell_w * col
@@ -308,13 +342,14 @@ def heat_grid(cells: Sequence[HeatCell], *,
             body.append(_text(x + cell_w / 2, y + 28, f"n={cell.count}", anchor="middle",
                               size=9, fill=ink))
     x = left
-    body.append(_text(x, legend_y + 4, "Median (menit):", size=10))
+    body.append(_text(x, legend_y + 4, _("Median (minutes):"), size=10))
     x += 92
-    for _, fill, label in WAIT_STEPS:
+    for _upper, fill, label in WAIT_STEPS:
         body.append(f'<rect x="{x}" y="{legend_y - 7}" width="14" height="14" fill="{fill}" '
                     f'stroke="{INK}" stroke-width="0.5"/>')
         body.append(_text(x + 18, legend_y + 4, label, size=10))
         x += 70
     body.append(_text(left, legend_y + 26,
-                      "Angka besar: median waktu tunggu terukur; n: jumlah tanggapan.", size=10))
+                      _("Large figure: median measured wait; n: number of responses."),
+                      size=10))
     return _svg(ident, width, height, title, desc, body)

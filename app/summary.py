@@ -11,6 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
 from app.auth import scores_shown_from
+from app.i18n import current_locale
 from app.models import Counter, Indicator, Officer, Response, ServedCount, Unit
 from app.periods import week_start as monday_of
 from app.refs import UnitRef
@@ -41,9 +43,6 @@ from app.surveys import reference_survey
 TREND_WEEKS = 12
 COMMENT_LIMIT = 50
 DEFAULT_TZ = ZoneInfo("Asia/Jakarta")
-WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
 ELEMENTS_PER_RESPONSE = len(ELEMENT_CODES)
 DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -68,23 +67,35 @@ def parse_week(text: str) -> date:
     return monday_of(day)
 
 
+# Dates are written by Babel in the current language (the request's, the application's
+# default outside a request, Indonesian outside an application): "17 November 2026",
+# "Senin, 17 November 2026"; in English "17 November 2026", "Monday, 17 November 2026".
+
+
 def format_day(day: date, *, weekday: bool = False, year: bool = True) -> str:
-    """An Indonesian date: "17 November 2026", optionally "Senin, 17 November 2026"."""
-    text = f"{day.day} {MONTHS[day.month - 1]}" + (f" {day.year}" if year else "")
-    return f"{WEEKDAYS[day.weekday()]}, {text}" if weekday else text
+    """A date: "17 November 2026", optionally with its weekday or without its year."""
+    pattern = ("EEEE, " if weekday else "") + ("d MMMM y" if year else "d MMMM")
+    return format_date(day, pattern, locale=current_locale())
 
 
 def format_week(start: date) -> str:
     """The span of an ISO week: "17–23 November 2026" or "29 Desember 2025 – 4 Januari 2026"."""
     end = start + timedelta(days=6)
     if start.month == end.month:
-        return f"{start.day}–{format_day(end)}"
+        first = format_date(start, "d", locale=current_locale())
+        return f"{first}–{format_day(end)}"
     return f"{format_day(start, year=start.year != end.year)} – {format_day(end)}"
 
 
 def format_month(month: date) -> str:
-    """"November 2026"."""
-    return f"{MONTHS[month.month - 1]} {month.year}"
+    """A month and its year: "November 2026"."""
+    return format_date(month, "MMMM y", locale=current_locale())
+
+
+def weekday_name(weekday: int) -> str:
+    """A weekday's name, 0 = Monday ("Senin", "Monday")."""
+    return format_date(date(2024, 1, 1) + timedelta(days=weekday), "EEEE",
+                       locale=current_locale())
 
 
 # Results --------------------------------------------------------------------------------
@@ -358,7 +369,7 @@ def _merge(rows: Iterable[Indicator]) -> dict[tuple[str, int, date], _Totals]:
 
 
 def _elements(totals: _Totals, *, hidden: bool = False) -> tuple[ElementScore, ...]:
-    names = reference_survey().element_names()
+    names = reference_survey().element_names(current_locale())
     nrr = totals.nrr()
     present = [v for v in nrr.values() if v is not None]
     lowest = min(present) if present and not hidden else None
@@ -409,8 +420,9 @@ def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _T
             if prior is not None:
                 estimates[officer_id] = total_to_ikm(
                     shrunk_mean(totals.total, totals.n, float(prior), k))
+        name = names.get(officer_id) or _("Officer #%(id)d", id=officer_id)
         rows[officer_id] = OfficerRow(
-            officer_id, names.get(officer_id, f"Petugas #{officer_id}"), totals.n, shown,
+            officer_id, name, totals.n, shown,
             totals.ikm if shown else None, interval, estimates.get(officer_id), None)
     ranked = sorted(estimates, key=lambda oid: (-estimates[oid], -rows[oid].n, rows[oid].name))
     ranks = shared_ranks(ranked, estimates.__getitem__)
@@ -536,7 +548,7 @@ def _trend(merged: dict[tuple[str, int, date], _Totals], scope: str, scope_id: i
 
 def _bands(totals: _Totals) -> tuple[tuple[BandShare, ...], int, str | None]:
     answered = sum(totals.bands)
-    labels = reference_survey().wait_labels()
+    labels = reference_survey().wait_labels(current_locale())
     shares = tuple(
         BandShare(code, labels.get(code, code), count,
                   count / answered if answered else None)

@@ -17,6 +17,9 @@ loket masih masuk masyarakat menit mohon nilai oleh pada penilaian pelayanan per
 petugas pilih pilihan pindai pukul saat salah sandi satu sebentar sekali sekarang semua
 sesudah setelah setiap silakan sudah survei tahun tanpa tanggal telah terima terjadi terlalu
 tercatat tidak tunggu untuk waktu wajib yang
+bulan dilayani disesuaikan jumlah kecukupan memenuhi menurut minggu mingguan mutu perubahan
+rentang ringkasan sampel sebelumnya simpan tampilkan tanggapan terlemah terukur unsur urutan
+warga senin selasa rabu kamis jumat sabtu
 """
 INDONESIAN_WORDS = frozenset(_WORDS.split())
 

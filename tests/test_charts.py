@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from conftest import TEST_SECRET
+from flask_babel import force_locale
 
+from app import create_app
 from app.charts import (
     IKM_BANDS,
     band_bars,
+    category_bounds,
     element_bars,
     format_number,
     format_share,
@@ -17,11 +23,24 @@ from app.charts import (
     trend_line,
     wait_shade,
 )
+from app.config import Settings
 from app.summary import GridCell
 from app.surveys import reference_survey
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script> & "Loket" \'1\''
+
+
+@pytest.fixture(autouse=True)
+def in_the_application(tmp_path: Path) -> Iterator[None]:
+    """Chart texts are messages: read inside the application, in its default language
+    (Bahasa Indonesia), as a page without ``?lang=`` reads them. No database is opened."""
+    app = create_app(Settings(app_env="test", secret_key=TEST_SECRET,
+                              database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+                              instance_dir=tmp_path / "instance"))
+    with app.app_context():
+        yield
+    app.extensions["suara.db"].dispose()
 
 
 def parse(svg: str) -> ET.Element:
@@ -162,3 +181,23 @@ def test_numbers_are_written_the_indonesian_way() -> None:
     assert format_number(3.44825, 4) == "3,4483"
     assert format_number(None) == "–"
     assert format_share(0.755) == "76%" and format_share(None) == "–"
+
+
+def test_numbers_and_shares_are_rounded_half_up_before_babel_writes_them() -> None:
+    # Babel alone rounds half to even (0,125 -> 0,12; 74,5 % -> 74 %).
+    assert format_number(Decimal("0.125")) == "0,13"
+    assert format_share(0.745) == "75%"
+
+
+def test_charts_speak_english_when_the_page_does() -> None:
+    with force_locale("en"):
+        bars = texts(parse(element_bars({"U7": 2.61, "U8": None}, ["U7"], "NRR", "U7.",
+                                        names=reference_survey().element_names("en"))))
+        grid = texts(parse(heat_grid([GridCell(0, 8, 12, 10, 35)])))
+        trend = texts(parse(trend_line([("16/11", 80.97)], "IKM", "IKM.")))
+        assert "2.61 · weakest" in bars and "no data" in bars and "NRR (scale 1–4)" in bars
+        assert "Mon" in grid and "08:00" in grid and "Median (minutes):" in grid
+        assert "80.97" in trend and "Week (date of its Monday)" in trend
+        assert format_number(Decimal("-1234.5")) == "−1,234.50"
+        assert category_bounds() == "A (88.31), B (76.61), and C (65.00)"
+    assert category_bounds() == "A (88,31), B (76,61), dan C (65,00)"

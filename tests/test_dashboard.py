@@ -541,7 +541,7 @@ def test_the_saved_message_is_shown_where_the_redirect_lands(app: Flask, world: 
     location = answer.headers["Location"]
     assert answer.status_code == 303 and location.endswith("#sampel")  # Post/Redirect/Get
     body = html(client.get(location))
-    message = "Jumlah orang dilayani pada November 2026 disimpan: 1.000."
+    message = "Jumlah orang dilayani pada November 2026 disimpan: 1.000."  # Babel, id
     assert body.count(message) == 1
     assert body.index('id="sampel"') < body.index(message) < body.index('class="card served"')
 

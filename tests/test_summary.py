@@ -478,7 +478,8 @@ def test_the_digest_text_is_short_and_plain(app: Flask, session: Session) -> Non
     seed(app, session, seeded, [ALL_3] * 12, WEEK, counter=counter, wait_band="5-15",
          measured=12)
     aggregate(app, NOW)
-    text = digest_text(weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10))
+    with app.app_context():  # the closing line is a message, in the default language
+        text = digest_text(weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10))
     release(session)
     lines = text.splitlines()
     assert len(lines) <= 60

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_decimal, ngettext
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -34,7 +34,6 @@ from app.served import record_served_count
 from app.summary import (
     FIRST_YEAR,
     NOT_A_GRADE,
-    WEEKDAYS,
     ElementScore,
     OfficerSummary,
     TrendPoint,
@@ -46,6 +45,7 @@ from app.summary import (
     officer_summary,
     parse_week,
     unit_overview,
+    weekday_name,
     weekly_summary,
 )
 from app.surveys import reference_survey
@@ -100,8 +100,8 @@ def _not_kept(response: Response) -> Response:
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {"num": charts.format_number, "share": charts.format_share, "day": format_day,
-            "week_label": format_week, "month_label": format_month,
-            "weekdays": WEEKDAYS,
+            "hour_label": charts.format_hour, "category_bounds": charts.category_bounds,
+            "week_label": format_week, "month_label": format_month, "weekday_name": weekday_name,
             "not_a_grade": NOT_A_GRADE, "one_week": timedelta(weeks=1),
             "first_day": date(FIRST_YEAR, 1, 1), "one_day": timedelta(days=1)}
 
@@ -264,9 +264,8 @@ def served(code: str) -> ResponseReturnValue:
     if entry is None:
         return _unit_page(unit, week, form=form, status=400)
     # Shown beside the form, where the redirect lands (#sampel), not at the top of the page.
-    flash(_("Number of people served in %(month)s saved: %(served)s.",
-            month=format_date(entry.month, "LLLL y"), served=format_decimal(entry.served)),
-          "served")
+    flash(_("People served in %(month)s saved: %(served)s.", month=format_month(entry.month),
+            served=format_number(entry.served)), "served")
     return redirect(url_for("dashboard.unit_week", code=unit.code, week=week.isoformat(),
                             _anchor="sampel"), 303)
 
