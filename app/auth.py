@@ -72,16 +72,17 @@ def sees_officer_detail(user: User) -> bool:
 
 
 # Figures that name an officer (officer) or point to one (counter: the survey page names
-# the officer on duty there, and one officer usually staffs a counter).
-OFFICER_SCOPES = ("officer", "counter")
+# the officer on duty there, and one officer usually staffs a counter; service: a service
+# handled by one officer in a day or a week scores that officer just the same).
+OFFICER_SCOPES = ("officer", "counter", "service")
 
 
 def scores_shown_from(scope: str, officer_min_n: int, *, officer_detail: bool = True) -> int:
     """The one small-sample rule: the fewest responses a figure of ``scope`` needs before
     its scores are shown, on every page, in every API row and in the CLI.
 
-    Officer and counter figures need ``officer_min_n`` for every reader: with fewer, an
-    officer could tell who gave which score ("data belum cukup"). A unit's or a service's
+    Officer, counter and service figures need ``officer_min_n`` for every reader: with
+    fewer, an officer could tell who gave which score ("data belum cukup"). A unit's
     figures need none for readers who see officer detail (``officer_detail``), and
     ``officer_min_n`` for the others, since a unit or a week served by one officer scores
     that officer (see ``summary.weekly_summary``).

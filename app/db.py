@@ -146,6 +146,22 @@ class Database:
         self.engine.dispose()
 
 
+def start_writing(session: Session) -> None:
+    """Make the rest of ``session``'s work one write transaction that holds SQLite's write
+    lock from its start (``BEGIN IMMEDIATE``, waiting up to the busy timeout for it).
+
+    On SQLite the reads done so far are ended first (a read transaction that later writes
+    fails at once when another writer committed meanwhile); nothing may be pending then.
+    PostgreSQL locks the rows it writes, so its transaction simply goes on.
+    """
+    if dialect_name(session) != "sqlite":
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("start_writing: flush nothing before the write lock is taken")
+    session.commit()  # ends the reads: nothing was written yet
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
 def dialect_name(session: Session | Connection) -> str:
     """The name of the database dialect a session or connection talks to."""
     if isinstance(session, Session):

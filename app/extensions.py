@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
 from app.surveys import Survey
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def database() -> Database:
@@ -31,16 +29,16 @@ def surveys() -> dict[tuple[str, int], Survey]:
 
 
 def db_session() -> Session:
-    """The request's one session and transaction, opened on first use.
+    """The request's session, opened on first use; it begins as a reader.
 
-    The view that changes something commits it (the boundary); whatever is left uncommitted
-    rolls back at teardown, so a failed request stores nothing. A request that may write
-    (any method but GET, HEAD and OPTIONS) begins with SQLite's write lock (``BEGIN
-    IMMEDIATE``), so it waits for other writers up front instead of failing halfway.
+    A view that changes something calls ``start_writing`` once its lookups and checks are
+    done, writes, and commits (the boundary); whatever is left uncommitted rolls back at
+    teardown, so a failed request stores nothing. Pages that only read (refusals, the
+    language switch, a wrong password) never take SQLite's write lock.
     """
     session: Session | None = g.get("db_session")
     if session is None:
-        session = database().session(write=request.method not in SAFE_METHODS)
+        session = database().session(write=False)
         g.db_session = session
     return session
 

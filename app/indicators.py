@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
 from app.models import Counter, Indicator, Officer, ServedCount, Service, SurveyVersion, Unit
-from app.scoring import category, krejcie_morgan, round_half_up
+from app.scoring import Category, category, krejcie_morgan, round_half_up
 
 NRR_PLACES = 4
 
@@ -35,6 +35,10 @@ def nrr_values(indicator: Indicator) -> dict[str, float | None]:
     }
 
 
+def _category_label(found: Category, locale: str) -> str:
+    return found.label_en if locale == "en" else found.label_id
+
+
 def indicator_rows(
     session: Session,
     scope: str,
@@ -44,8 +48,10 @@ def indicator_rows(
     last: date | None = None,
     unit_ids: Collection[int] | None = None,
     officer_id: int | None = None,
+    locale: str = "id",
 ) -> list[dict[str, Any]]:
-    """Indicator rows whose period starts within [first, last], as plain dicts.
+    """Indicator rows whose period starts within [first, last], as plain dicts; the
+    category's label in ``locale`` (the regulation's Indonesian term by default).
 
     ``unit_ids`` limits the rows to those units (None: all); ``officer_id`` to one officer.
     """
@@ -79,7 +85,7 @@ def indicator_rows(
             n=ind.n,
             ikm=float(ikm) if ikm is not None else None,
             category=ind.category,
-            category_label=category(ikm).label_id if ikm is not None else None,
+            category_label=_category_label(category(ikm), locale) if ikm is not None else None,
             nrr=nrr_values(ind),
             wait_bands={code: getattr(ind, column) for code, column in WAIT_COLUMNS.items()},
             measured={"n": ind.measured_n, "median": ind.measured_median,

@@ -175,14 +175,17 @@ def test_rows_are_the_clis_json_rows_for_every_period(
     for period in PERIODS:
         expected = cli_rows(runner, "--scope", scope, "--period", period)
         assert expected, f"the seed should give {scope}/{period} rows"
-        body = api(client, world.tokens["admin"], scope=scope, period=period).get_json()
+        # The CLI speaks the regulation's Indonesian category labels; so does ?lang=id.
+        body = api(client, world.tokens["admin"], scope=scope, period=period,
+                   lang="id").get_json()
         assert body["rows"] == expected
         with db(app).session_scope(write=False) as session:
             every = indicator_rows(session, scope, period)
-        # A counter's score is its officer's: under the minimum, withheld as an officer's.
+        # A counter's or a service's score is its officer's where one serves it: under the
+        # minimum, withheld as an officer's.
         small = [row for row in every if row["n"] < OFFICER_MIN_N]
-        assert body["withheld"] == (len(small) if scope == "counter" else 0)
-        assert small or scope != "counter", "the seed should try the rule on counters"
+        assert body["withheld"] == (len(small) if scope in ("counter", "service") else 0)
+        assert small or scope == "unit", "the seed should try the rule on counters, services"
         assert (body["scope"], body["period"], body["from"], body["to"], body["unit"]) == (
             scope, period, None, None, None)
 
@@ -193,7 +196,8 @@ def test_officer_rows_are_the_clis_and_both_withhold_those_under_the_minimum(
     for period in PERIODS:
         with db(app).session_scope(write=False) as session:
             every = indicator_rows(session, "officer", period)
-        body = api(client, world.tokens["admin"], scope="officer", period=period).get_json()
+        body = api(client, world.tokens["admin"], scope="officer", period=period,
+                   lang="id").get_json()
         assert body["rows"] == [row for row in every if row["n"] >= OFFICER_MIN_N]
         assert body["rows"] == cli_rows(runner, "--scope", "officer", "--period", period)
         assert body["withheld"] == len([row for row in every if row["n"] < OFFICER_MIN_N]) == 1
@@ -208,11 +212,11 @@ def test_from_and_to_select_the_same_periods_as_the_cli(
         expected = cli_rows(runner, "--scope", "unit", "--period", "week",
                             "--from", first, "--to", last)
         body = api(client, world.tokens["admin"], scope="unit", period="week",
-                   from_=first, to=last).get_json()
+                   from_=first, to=last, lang="id").get_json()
         assert body["rows"] == expected
         assert (body["from"], body["to"]) == (first, last)
     only_from = api(client, world.tokens["admin"], scope="unit", period="day",
-                    from_="2026-03-09").get_json()["rows"]
+                    from_="2026-03-09", lang="id").get_json()["rows"]
     assert only_from == cli_rows(runner, "--scope", "unit", "--period", "day",
                                  "--from", "2026-03-09")
     assert {row["period_start"] for row in only_from} == {"2026-03-09"}
@@ -328,6 +332,25 @@ def test_counter_rows_under_the_minimum_are_withheld_as_an_officers_are(
     assert [(row["counter"], row["period_start"], row["n"]) for row in body["rows"]] == [
         ("L1", "2026-03-02", 6)]
     assert body["withheld"] == 3
+
+
+def test_service_rows_under_the_minimum_are_withheld_as_a_counters_are(
+    client: FlaskClient, world: World
+) -> None:
+    """A service one officer handled in a week scores that officer just as a counter does."""
+    body = api(client, world.tokens["head"], scope="service", period="week").get_json()
+    assert body["rows"], "no service row at all: the test data changed"
+    assert all(row["n"] >= OFFICER_MIN_N for row in body["rows"])
+    assert body["withheld"] > 0
+
+
+def test_the_category_label_follows_the_language(client: FlaskClient, world: World) -> None:
+    labels = {lang: {row["category_label"] for row in api(
+        client, world.tokens["admin"], scope="unit", period="month", lang=lang
+    ).get_json()["rows"] if row["category_label"]} for lang in ("id", "en")}
+    english = {"Very good", "Good", "Poor", "Not good"}
+    assert labels["en"] and labels["en"] <= english
+    assert labels["id"] and not labels["id"] & english
 
 
 def test_a_unit_head_sees_their_own_officers_only(client: FlaskClient, world: World) -> None:

@@ -19,7 +19,7 @@ from app.api_schemas import (
     ResponseStored,
     parse_submission,
 )
-from app.db import utcnow
+from app.db import start_writing, utcnow
 from app.extensions import db_session, settings
 from app.feedback import (
     MAX_CLOCK_SKEW,
@@ -161,6 +161,7 @@ def create_response() -> ResponseReturnValue:
         client_id=client_id, channel=channel, created_at=created_at, received_at=now,
         ip=request.remote_addr, declared_submitted_at=submitted_at,
     )
+    start_writing(session)
     outcome, row = store_response(session, lookup.prepared(survey, parsed), parsed,
                                   submission, settings().tz)
     session.commit()

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from app.api_schemas import ErrorMessage, FieldErrors, indicator_page
 from app.auth import sees_officer_detail, shown_rows, unit_scope
 from app.extensions import db_session, settings
+from app.i18n import api_locale
 from app.indicators import indicator_rows
 from app.models import User
 from app.models.indicators import PERIOD_KINDS, SCOPES
@@ -180,7 +181,7 @@ def indicators() -> ResponseReturnValue:
             else _refuse(403, allowed)
     rows = indicator_rows(session, query.scope, query.period, first=query.first,
                           last=query.last, unit_ids=allowed.unit_ids,
-                          officer_id=allowed.officer_id)
+                          officer_id=allowed.officer_id, locale=api_locale())
     shown, withheld = shown_rows(rows, query.scope, settings().officer_min_n,
                                  officer_detail=sees_officer_detail(staff()))
     response = jsonify(indicator_page(_body(query, shown, withheld=withheld)))

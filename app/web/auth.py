@@ -25,7 +25,7 @@ from app.auth import (
     role_label,
     user_for_token,
 )
-from app.db import utcnow
+from app.db import start_writing, utcnow
 from app.extensions import database, db_session
 from app.models import User
 from app.users import MAX_PASSWORD_LENGTH
@@ -70,8 +70,9 @@ def _load_from_token(req: Any) -> User | None:
     user, token = found
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
-        # Its own short transaction: the use is recorded even when the request fails, and
-        # the token-authenticated API reads only (GET), so no write lock is held here.
+        # Its own short transaction: the use is recorded even when the request fails. The
+        # request's session only reads until a view calls start_writing, so on SQLite this
+        # never waits for a lock the same request holds.
         with database().session_scope() as write:
             record_token_use(write, token.id, now=now)
     g.token_auth = True
@@ -142,6 +143,7 @@ def logout() -> ResponseReturnValue:
     """Sign out (POST with CSRF, so a link elsewhere cannot sign a user out). Every session
     of the account ends, on this device and on any other, a copied cookie included."""
     if current_user.is_authenticated:
+        start_writing(db_session())
         end_sessions(db_session(), staff().id)
         db_session().commit()
     logout_user()

@@ -25,7 +25,7 @@ from app.auth import (
     unit_scope,
     unit_scores_from,
 )
-from app.db import utcnow
+from app.db import start_writing, utcnow
 from app.extensions import db_session, settings
 from app.i18n import current_locale
 from app.models import Officer, Unit
@@ -254,7 +254,8 @@ def served(code: str) -> ResponseReturnValue:
     entry = None
     if form.validate_on_submit():
         this_month = utcnow().astimezone(settings().tz).date().replace(day=1)
-        session = db_session()  # checked and saved in the request's one transaction
+        session = db_session()
+        start_writing(session)  # checked and saved in one write transaction
         entry, errors = record_served_count(session, unit.id, form.month.data,
                                             form.served.data, latest=this_month, now=utcnow())
         if entry is not None:

@@ -28,7 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
 from app.answers import Answers, FieldError, parse_answers
-from app.db import utcnow
+from app.db import start_writing, utcnow
 from app.extensions import db_session, settings, surveys
 from app.feedback import (
     DEFAULT_SURVEY_ID,
@@ -242,6 +242,7 @@ def submit(token: str) -> ResponseReturnValue:
         return _token_page(lookup.retired)
     answers, errors = parse_answers(survey, lookup.service_codes(values["service"]), values)
     if answers is not None:
+        start_writing(db_session())
         _store(lookup.prepared(survey, answers), answers, now)
         db_session().commit()
         return redirect(url_for("public.thanks", token=token), 303)
