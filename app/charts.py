@@ -59,24 +59,26 @@ def _rounded(value: float | Decimal | Fraction | int, places: int) -> Decimal:
     return Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def format_number(value: float | Decimal | Fraction | int | None, places: int = 2) -> str:
-    """A number in the page's language (91,48 in Indonesian, 91.48 in English; Indonesian
-    outside an application), "–" for a missing value, "−" before a negative one. An exact
-    value (a Fraction) is rounded exactly, half up."""
+def format_number(value: float | Decimal | Fraction | int | None, places: int = 2, *,
+                  locale: str | None = None) -> str:
+    """A number in ``locale``, by default the page's language (91,48 in Indonesian, 91.48 in
+    English; Indonesian outside an application), "–" for a missing value, "−" before a
+    negative one. An exact value (a Fraction) is rounded exactly, half up."""
     if value is None:
         return "–"
     rounded = _rounded(value, places)
     pattern = "#,##0." + "0" * places if places else "#,##0"
-    text = format_decimal(abs(rounded), pattern, locale=current_locale())
+    text = format_decimal(abs(rounded), pattern, locale=locale or current_locale())
     return f"−{text}" if rounded < 0 else text
 
 
-def format_share(value: float | None) -> str:
-    """A share 0-1 as a whole percentage in the page's language ("34%"), rounded half up."""
+def format_share(value: float | None, *, locale: str | None = None) -> str:
+    """A share 0-1 as a whole percentage in ``locale``, by default the page's language
+    ("34%"), rounded half up."""
     if value is None:
         return "–"
     percent = _rounded(value * 100, 0)
-    return format_percent(percent / 100, "#,##0%", locale=current_locale())
+    return format_percent(percent / 100, "#,##0%", locale=locale or current_locale())
 
 
 def category_bounds() -> str:

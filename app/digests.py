@@ -5,24 +5,21 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from fractions import Fraction
 from functools import cache, partial
 from pathlib import Path
 
 from babel.dates import format_date, format_interval, format_skeleton
-from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.aggregation import WITHIN_MINUTES
+from app.charts import format_number, format_share
 from app.config import PROJECT_ROOT, Settings
 from app.models import Digest, Unit, User
-from app.scoring import round_half_up
 from app.summary import WeeklySummary, weekly_summary
 from app.surveys import reference_survey
 
@@ -31,7 +28,6 @@ EMAIL_TEMPLATES = PROJECT_ROOT / "app" / "templates" / "email"
 # Longer than any send can take (SMTP timeout 30 s per step), shorter than the hour between
 # runs: a claim this old was left by a process that died while sending.
 CLAIM_STALE = timedelta(minutes=15)
-MISSING = "–"
 
 
 @dataclass(frozen=True)
@@ -43,32 +39,6 @@ class DigestOutcome:
     # (not sent, tried again next time), "uncertain" (the server may have it; not tried again)
     status: str
     detail: str = ""
-
-
-def _rounded(value: float | Decimal | Fraction | int, places: int) -> Decimal:
-    """``value`` to ``places`` decimals, half up (a Fraction exactly), as the pages round."""
-    if isinstance(value, Fraction):
-        return round_half_up(value, places)
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
-def format_number(value: float | Decimal | Fraction | int | None, places: int = 2, *,
-                  locale: str) -> str:
-    """A number with ``places`` decimals the way ``locale`` writes it (80,46 in Indonesian,
-    80.46 in English; a minus sign, not a hyphen), "–" for a missing value."""
-    if value is None:
-        return MISSING
-    rounded = _rounded(value, places)
-    text = format_decimal(abs(rounded), "#,##0." + "0" * places if places else "#,##0",
-                          locale=locale)
-    return f"−{text}" if rounded < 0 else text
-
-
-def format_share(value: float | None, *, locale: str) -> str:
-    """A share 0-1 as a whole percentage the way ``locale`` writes it ("34%")."""
-    if value is None:
-        return MISSING
-    return format_percent(_rounded(value * 100, 0) / 100, "#,##0%", locale=locale)
 
 
 def format_week(start: date, *, locale: str) -> str:

@@ -10,6 +10,7 @@ from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from app.i18n import is_api_request
 from app.web.common import rate_limit_message, retry_after_seconds
 from app.web.dashboard import REFUSED
 from app.web.public import form_refused_page, message_page
@@ -35,8 +36,6 @@ STAFF_MESSAGES = {
 }
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
 
 
 # The JSON bodies' messages under /api/ (werkzeug's own descriptions are English only).
@@ -80,7 +79,7 @@ def _staff_page(key: str | int, status: int) -> ResponseReturnValue:
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     # Headers the error carries (Retry-After on a 429, Allow on a 405) survive the page.
-    if _wants_json():
+    if is_api_request():
         response = make_response(jsonify(error=_api_message(error)), status)
     elif status == 429 and request.endpoint == "public.submit":
         wait = retry_after_seconds()
@@ -110,7 +109,7 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
 
 
 def _server_error(error: Exception) -> ResponseReturnValue:
-    if _wants_json():
+    if is_api_request():
         return jsonify(error=str(API_ERRORS[500])), 500
     if _for_staff():
         return _staff_page(500, 500)
