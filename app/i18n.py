@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, format_decimal, get_locale
@@ -60,6 +61,13 @@ def current_locale() -> str:
     return locale.language if locale is not None else LOCALES[0]
 
 
+def other_language_url(lang: str) -> str:
+    """This page's address in ``lang``: the same path and query, ``lang`` replaced (the
+    choice is then remembered in the ``lang`` cookie)."""
+    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{request.path}?{urlencode([*query, ('lang', lang)])}"
+
+
 def fill(message: str, params: Mapping[str, object]) -> str:
     """``message`` (already translated, placeholders ``%(name)s``) with ``params`` filled in;
     a bilingual value (a survey's Text) is given in the page's own language."""
@@ -89,4 +97,5 @@ def init_babel(app: Flask) -> None:
     # {% trans %} blocks are looked up trimmed, as babel.cfg extracts them.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.filters["decimal"] = decimal
-    app.jinja_env.globals.update(current_locale=current_locale, language_names=LANGUAGE_NAMES)
+    app.jinja_env.globals.update(current_locale=current_locale, language_names=LANGUAGE_NAMES,
+                                 other_language_url=other_language_url)

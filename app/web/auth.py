@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -162,15 +162,7 @@ def init_auth(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def other_language_url(lang: str) -> str:
-    """This page's address in ``lang``: the same path and query, ``lang`` replaced (the
-    choice is then remembered in the ``lang`` cookie)."""
-    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-    return f"{request.path}?{urlencode([*query, ('lang', lang)])}"
-
-
 @bp.app_context_processor
 def _staff_page_helpers() -> dict[str, Any]:
-    """Staff pages name a role in words ("Kepala unit"), not by its code, and link to the
-    same page in the other language."""
-    return {"role_label": role_label, "other_language_url": other_language_url}
+    """Staff pages name a role in words ("Kepala unit"), not by its code."""
+    return {"role_label": role_label}
