@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.models import ApiToken, Officer, Unit, User
+from app.models import ApiToken, Officer, Unit, UnitRole, User
 from app.users import verify_password
 
 API_TOKEN_PREFIX = "sw_"  # noqa: S105 (a prefix that makes leaked tokens greppable)
@@ -38,15 +38,21 @@ def _dummy_hash() -> str:
 
 def unit_scope(session: Session, user: User) -> set[int] | None:
     """The unit ids a user may see: None for all (admin, viewer); a unit head's unit and
-    its sub-units; an officer's own unit (their own feedback only, see can_view_officer)."""
+    its sub-units (and those of units they head as Plt.); an officer's own unit (their own
+    feedback only, see can_view_officer)."""
     if user.role in ("admin", "viewer"):
         return None
-    if user.unit_id is None:
+    roots = [] if user.unit_id is None else [user.unit_id]
+    if user.role == "unit_head":  # an acting head (Plt.) also heads the units named so
+        roots.extend(session.scalars(select(UnitRole.unit_id).where(
+            UnitRole.user_id == user.id, UnitRole.role == "unit_head")))
+    if not roots:
         return set()
     children: dict[int | None, list[int]] = {}
     for unit_id, parent_id in session.execute(select(Unit.id, Unit.parent_id)):
         children.setdefault(parent_id, []).append(unit_id)
-    scope, stack = set(), [user.unit_id]
+    scope: set[int] = set()
+    stack = roots
     while stack:
         current = stack.pop()
         if current not in scope:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
+from app.audit import Actor, set_actor
 from app.config import Settings
 from app.db import Database
 from app.surveys import Survey
@@ -39,8 +40,22 @@ def db_session() -> Session:
     session: Session | None = g.get("db_session")
     if session is None:
         session = database().session(write=False)
+        set_actor(session, request_actor)
         g.db_session = session
     return session
+
+
+def request_actor() -> Actor:
+    """The audit log's actor of a web request: the signed-in account (or ``anonymous``) and
+    the request's method, path and client address."""
+    from flask_login import current_user
+
+    where = None
+    if has_request_context():
+        where = f"{request.method} {request.path} from {request.remote_addr or '?'}"
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return Actor(f"user:{current_user.email}", user_id=current_user.id, request=where)
+    return Actor("anonymous", request=where)
 
 
 def close_session(_exc: BaseException | None = None) -> None:
@@ -48,3 +63,14 @@ def close_session(_exc: BaseException | None = None) -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def audit_apart(action: str, object_type: str | None = None, object_id: object = None, *,
+                after: dict[str, object] | None = None) -> None:
+    """Record a security event in a transaction of its own, so that it is kept even when the
+    request itself fails or stores nothing (a refused sign-in)."""
+    from app.audit import record
+
+    actor = request_actor()
+    with database().session_scope() as session:
+        record(session, action, object_type, object_id, after=after, actor=actor)

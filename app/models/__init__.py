@@ -1,5 +1,7 @@
 """All mapped classes, imported here so that Base.metadata knows every table."""
 
+from app.models.admin import AuditEntry, PasswordLink, UnitRole
+from app.models.duty import OfficerMove, RosterException, RosterShift, ServedDay, StaleBucket
 from app.models.feedback import DailySalt, Response
 from app.models.indicators import (
     AggregationState,
@@ -11,11 +13,20 @@ from app.models.indicators import (
     ServedCount,
     WaitMinutes,
 )
-from app.models.org import Counter, CounterToken, Service, Unit
+from app.models.org import Counter, CounterToken, OpeningHours, Service, Unit
 from app.models.people import Assignment, Officer, User
 from app.models.survey import SurveyVersion
 
 __all__ = [
+    "AuditEntry",
+    "OfficerMove",
+    "OpeningHours",
+    "PasswordLink",
+    "RosterException",
+    "RosterShift",
+    "ServedDay",
+    "StaleBucket",
+    "UnitRole",
     "AggregationState",
     "ApiToken",
     "Digest",

@@ -25,6 +25,10 @@ from app.models.people import Officer
 from app.models.survey import SurveyVersion
 
 CHANNELS = ("qr", "kiosk", "api")
+# Where a response's officer came from: the citizen's pick among those on duty, the one
+# officer checked in when the survey was opened, the roster, a unit head's duty correction,
+# or nobody (the response counts for the counter only).
+ATTRIBUTIONS = ("picked", "checkin", "roster", "correction", "none")
 MAX_MEASURED_WAIT_MIN = 480
 COMMENT_MAX = 1000
 
@@ -44,6 +48,8 @@ class Response(Base):
     __table_args__ = (
         *(CheckConstraint(f"u{i} BETWEEN 1 AND 4", name=f"u{i}_score") for i in range(1, 10)),
         CheckConstraint("channel IN ('qr', 'kiosk', 'api')", name="channel_known"),
+        CheckConstraint("attribution IN ('picked', 'checkin', 'roster', 'correction', 'none')",
+                        name="attribution_known"),
         CheckConstraint(f"measured_wait_min IS NULL OR measured_wait_min BETWEEN 0 AND "
                         f"{MAX_MEASURED_WAIT_MIN}", name="measured_wait_range"),
         CheckConstraint(f"comment IS NULL OR length(comment) <= {COMMENT_MAX}",
@@ -70,6 +76,8 @@ class Response(Base):
         ForeignKey("officers.id", ondelete="RESTRICT"), index=True
     )
     channel: Mapped[str] = mapped_column(String(8))
+    attribution: Mapped[str] = mapped_column(String(12), default="none",
+                                             server_default=text("'none'"))
     created_at: Mapped[utc_at]
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     u1: Mapped[int] = _score_column()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, time
 
 from sqlalchemy import (
     Boolean,
@@ -10,7 +11,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -39,6 +42,8 @@ class Unit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     # Public token of the unit's arrival poster (measured waiting time); not secret, revocable.
     arrival_token: Mapped[str] = mapped_column(String(32), unique=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     parent: Mapped[Unit | None] = relationship(remote_side="Unit.id")
     services: Mapped[list[Service]] = relationship(
@@ -47,6 +52,28 @@ class Unit(Base):
     counters: Mapped[list[Counter]] = relationship(
         back_populates="unit", order_by="Counter.code", foreign_keys="Counter.unit_id"
     )
+    hours: Mapped[list[OpeningHours]] = relationship(
+        back_populates="unit", order_by="OpeningHours.weekday", cascade="all, delete-orphan"
+    )
+
+
+class OpeningHours(Base):
+    """When a unit is open on one weekday (0 = Monday), in the configured local zone; a
+    weekday without a row is closed. Open duties end at the closing time."""
+
+    __tablename__ = "opening_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("closes > opens", name="closes_after_opening"),
+    )
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    opens: Mapped[time] = mapped_column(Time)
+    closes: Mapped[time] = mapped_column(Time)
+
+    unit: Mapped[Unit] = relationship(back_populates="hours")
 
 
 class Service(Base):
@@ -65,6 +92,7 @@ class Service(Base):
     name: Mapped[str200]
     standard_minutes: Mapped[int | None] = mapped_column(Integer)
     fee: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     unit: Mapped[Unit] = relationship(back_populates="services")
 
@@ -83,6 +111,10 @@ class Counter(Base):
         ForeignKey("services.id", ondelete="SET NULL")
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # The staff code printed on the back of the poster: an officer who scans it (signed in)
+    # checks in at this counter. Not secret enough to authorise anything by itself.
+    checkin_token: Mapped[str] = mapped_column(String(32), unique=True,
+                                               default=lambda: secrets.token_urlsafe(12))
 
     unit: Mapped[Unit] = relationship(back_populates="counters", foreign_keys=[unit_id])
     default_service: Mapped[Service | None] = relationship()

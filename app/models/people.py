@@ -29,16 +29,24 @@ class Officer(Base):
     unit: Mapped[Unit] = relationship()
 
 
-class Assignment(Base):
-    """An officer on duty at a counter from ``starts_at`` until ``ends_at`` (open if None).
+DUTY_SOURCES = ("checkin", "correction", "admin", "demo")
 
-    No two assignments of one counter overlap: the migration adds an exclusion constraint on
-    PostgreSQL and triggers on SQLite, so the database refuses it whatever the caller does.
+
+class Assignment(Base):
+    """A duty: an officer on duty at a counter from ``starts_at`` until ``ends_at`` (open if
+    None), as it happened (checked in, or corrected afterwards by the unit head).
+
+    Several officers may be on duty at one counter at once (a doctor and a nurse at a poli);
+    one officer is never on duty at two counters at once: the migration adds an exclusion
+    constraint on PostgreSQL and triggers on SQLite, so the database refuses it whatever the
+    caller does.
     """
 
     __tablename__ = "assignments"
     __table_args__ = (
         CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("source IN ('checkin', 'correction', 'admin', 'demo')",
+                        name="source_known"),
         Index("ix_assignments_counter_starts", "counter_id", "starts_at"),
     )
 
@@ -49,6 +57,8 @@ class Assignment(Base):
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id", ondelete="CASCADE"))
     starts_at: Mapped[utc_at]
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(12), default="admin",
+                                        server_default=text("'admin'"))
 
     officer: Mapped[Officer] = relationship()
     counter: Mapped[Counter] = relationship()

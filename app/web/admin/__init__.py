@@ -1,0 +1,86 @@
+"""The back office at /admin: administrators everywhere, unit heads within their own units.
+
+One blueprint; each area lives in its own module (organisation, officers, accounts, duty,
+people served, audit log) and registers its views on ``bp``. The navigation lists the areas
+whose pages exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+
+from app.auth import unit_scope
+from app.extensions import db_session
+from app.web.auth import staff, staff_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Roles that may open the back office at all; what each may change is checked per action.
+BACK_OFFICE_ROLES = ("admin", "unit_head")
+
+# (endpoint, label) in the order the navigation shows them; an area whose endpoint is not
+# registered is left out.
+NAV = (
+    ("admin.units", _l("Units")),
+    ("admin.officers", _l("Officers")),
+    ("admin.accounts", _l("Staff accounts")),
+    ("admin.board", _l("Today's board")),
+    ("admin.rosters", _l("Rosters")),
+    ("admin.served", _l("People served")),
+    ("admin.audit", _l("Audit log")),
+)
+
+
+def back_office(view: F) -> F:
+    """A back-office page: administrators and unit heads (others get 403)."""
+    return staff_required(*BACK_OFFICE_ROLES)(view)
+
+
+def admin_only(view: F) -> F:
+    """A page for administrators only."""
+    return staff_required("admin")(view)
+
+
+def scoped_unit_ids() -> set[int] | None:
+    """The units the signed-in user may manage: None for all (administrators)."""
+    return unit_scope(db_session(), staff())
+
+
+def require_unit(unit_id: int) -> None:
+    """404 unless the signed-in user may manage ``unit_id`` (one answer for "not yours" and
+    "not there": a page never confirms what it hides)."""
+    scope = scoped_unit_ids()
+    if scope is not None and unit_id not in scope:
+        abort(404)
+
+
+@bp.app_context_processor
+def _admin_nav() -> dict[str, Any]:
+    return {"admin_nav": [(endpoint, label) for endpoint, label in NAV
+                          if endpoint in current_app.view_functions]}
+
+
+@bp.get("/")
+@back_office
+def index() -> ResponseReturnValue:
+    """The back office's start page: its areas."""
+    return render_template("admin/index.html")
+
+
+# The areas register their views on ``bp`` when imported.
+from app.web.admin import (  # noqa: E402
+    accounts,  # noqa: F401
+    audit_log,  # noqa: F401
+    duty,  # noqa: F401
+    officers,  # noqa: F401
+    org,  # noqa: F401
+    posters,  # noqa: F401
+    served,  # noqa: F401
+)
