@@ -29,6 +29,7 @@ BACK_OFFICE_ROLES = ("admin", "unit_head")
 # registered is left out.
 NAV = (
     ("admin.units", _l("Units")),
+    ("admin.posters", _l("QR posters")),
     ("admin.officers", _l("Officers")),
     ("admin.accounts", _l("Staff accounts")),
     ("admin.board", _l("Today's board")),
