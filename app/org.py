@@ -335,7 +335,9 @@ def assign_officer(
     starts_at: datetime,
     ends_at: datetime | None = None,
 ) -> Assignment:
-    """Put an officer on duty at a counter for [starts_at, ends_at); refuse an overlap.
+    """Put an officer on duty at a counter for [starts_at, ends_at); refuse a duty that
+    overlaps another of the same officer (one officer is never at two counters at once;
+    several officers may share a counter).
 
     The database refuses overlaps too (exclusion constraint / trigger); checking here first
     gives the person a clear message instead of an integrity error.
@@ -344,7 +346,7 @@ def assign_officer(
         raise DomainError("an assignment must end after it starts")
     if officer.unit_id != counter.unit_id:
         raise DomainError(f"officer {officer.name} does not belong to unit {counter.unit.code}")
-    overlap = [Assignment.counter_id == counter.id,
+    overlap = [Assignment.officer_id == officer.id,
                or_(Assignment.ends_at.is_(None), Assignment.ends_at > starts_at)]
     if ends_at is not None:
         overlap.append(Assignment.starts_at < ends_at)
@@ -352,7 +354,7 @@ def assign_officer(
     if clash is not None:
         until = clash.ends_at.isoformat() if clash.ends_at else "(open-ended)"
         raise DomainError(
-            f"{counter.name} already has {clash.officer.name} on duty from "
+            f"{officer.name} is already on duty at {clash.counter.name} from "
             f"{clash.starts_at.isoformat()} to {until}"
         )
     assignment = Assignment(

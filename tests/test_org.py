@@ -229,31 +229,47 @@ def test_database_refuses_a_short_token(session: Session, counter: Counter) -> N
 # Assignments ---------------------------------------------------------------------------------
 
 
-def test_assign_officer_refuses_an_overlap(
-    session: Session, counter: Counter, officers: tuple[Officer, Officer]
+@pytest.fixture
+def counter2(session: Session, unit: Unit) -> Counter:
+    """A second counter of the unit."""
+    return create_counter(session, unit, "L2", "Loket 2")
+
+
+def test_assign_officer_refuses_an_officer_at_two_counters_at_once(
+    session: Session, counter: Counter, counter2: Counter, officers: tuple[Officer, Officer]
 ) -> None:
-    ahmad, siti = officers
+    ahmad, _siti = officers
     assign_officer(session, ahmad, counter, at(8), at(12))
     session.commit()
     for starts, ends in [(at(11), at(13)), (at(7), at(9)), (at(9), at(10)), (at(7), at(13)),
                          (at(8), at(12)), (at(11), None)]:
-        with pytest.raises(DomainError, match="already has Ahmad Saputra on duty"):
-            assign_officer(session, siti, counter, starts, ends)
+        with pytest.raises(DomainError, match="Ahmad Saputra is already on duty at Loket 1"):
+            assign_officer(session, ahmad, counter2, starts, ends)
     session.commit()
     assert count(session, Assignment) == 1
 
 
-def test_assign_officer_compares_instants_not_wall_clocks(
+def test_several_officers_may_be_on_duty_at_one_counter(
     session: Session, counter: Counter, officers: tuple[Officer, Officer]
 ) -> None:
     ahmad, siti = officers
+    assign_officer(session, ahmad, counter, at(8), at(12))
+    assign_officer(session, siti, counter, at(9), at(11))
+    session.commit()
+    assert count(session, Assignment) == 2
+
+
+def test_assign_officer_compares_instants_not_wall_clocks(
+    session: Session, counter: Counter, counter2: Counter, officers: tuple[Officer, Officer]
+) -> None:
+    ahmad, _siti = officers
     assign_officer(session, ahmad, counter, at(8), at(12))  # 01:00–05:00 UTC
     session.commit()
     with pytest.raises(DomainError):
-        assign_officer(session, siti, counter, datetime(2026, 1, 5, 4, 0, tzinfo=UTC),
+        assign_officer(session, ahmad, counter2, datetime(2026, 1, 5, 4, 0, tzinfo=UTC),
                        datetime(2026, 1, 5, 6, 0, tzinfo=UTC))
     # 05:00 UTC is exactly 12:00 WIB: back to back.
-    assign_officer(session, siti, counter, datetime(2026, 1, 5, 5, 0, tzinfo=UTC),
+    assign_officer(session, ahmad, counter2, datetime(2026, 1, 5, 5, 0, tzinfo=UTC),
                    datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     session.commit()
     assert count(session, Assignment) == 2
@@ -277,65 +293,67 @@ def test_database_refuses_a_reversed_interval(
     assert count(session, Assignment) == 0
 
 
+OVERLAP_REFUSED = ("two counters at once", "ex_assignments_no_overlap")
+
+
 @pytest.mark.parametrize(
     ("starts", "ends"),
     [(9, 10), (11, 13), (7, 9), (7, 13), (8, 12), (11, None)],
     ids=["inside", "tail", "head", "around", "same", "open-ended"],
 )
-def test_database_refuses_an_overlapping_assignment(
+def test_database_refuses_an_officer_at_two_counters_at_once(
     session: Session,
     counter: Counter,
+    counter2: Counter,
     officers: tuple[Officer, Officer],
     starts: int,
     ends: int | None,
 ) -> None:
-    ahmad, siti = officers
+    ahmad, _siti = officers
     assign_officer(session, ahmad, counter, at(8), at(12))
     session.commit()
     # Bypass assign_officer: the exclusion constraint (PostgreSQL) or trigger (SQLite) decides.
-    session.add(Assignment(officer=siti, counter=counter, starts_at=at(starts),
+    session.add(Assignment(officer=ahmad, counter=counter2, starts_at=at(starts),
                            ends_at=at(ends) if ends is not None else None))
-    flush_refused(session, "assignment overlaps another", "ex_assignments_no_overlap")
+    flush_refused(session, *OVERLAP_REFUSED)
     assert count(session, Assignment) == 1
 
 
 def test_database_refuses_an_update_into_an_overlap(
-    session: Session, counter: Counter, officers: tuple[Officer, Officer]
+    session: Session, counter: Counter, counter2: Counter, officers: tuple[Officer, Officer]
 ) -> None:
-    ahmad, siti = officers
+    ahmad, _siti = officers
     assign_officer(session, ahmad, counter, at(8), at(12))
-    later = assign_officer(session, siti, counter, at(12), at(16))
+    later = assign_officer(session, ahmad, counter2, at(12), at(16))
     session.commit()
     with pytest.raises(IntegrityError) as excinfo:
         session.execute(
             update(Assignment).where(Assignment.id == later.id).values(starts_at=at(11))
         )
     session.rollback()
-    assert any(r in str(excinfo.value.orig) for r in (
-        "assignment overlaps another", "ex_assignments_no_overlap"))
+    assert any(r in str(excinfo.value.orig) for r in OVERLAP_REFUSED)
     session.expire_all()
     assert session.get(Assignment, later.id).starts_at == at(12)  # type: ignore[union-attr]
 
 
 def test_database_refuses_an_overlap_with_an_open_ended_assignment(
-    session: Session, counter: Counter, officers: tuple[Officer, Officer]
+    session: Session, counter: Counter, counter2: Counter, officers: tuple[Officer, Officer]
 ) -> None:
-    ahmad, siti = officers
+    ahmad, _siti = officers
     assign_officer(session, ahmad, counter, at(8))
     session.commit()
-    session.add(Assignment(officer=siti, counter=counter, starts_at=at(8, day=20),
+    session.add(Assignment(officer=ahmad, counter=counter2, starts_at=at(8, day=20),
                            ends_at=at(9, day=20)))
-    flush_refused(session, "assignment overlaps another", "ex_assignments_no_overlap")
+    flush_refused(session, *OVERLAP_REFUSED)
     assert count(session, Assignment) == 1
 
 
-def test_overlaps_at_different_counters_are_allowed(
-    session: Session, unit: Unit, counter: Counter, officers: tuple[Officer, Officer]
+def test_overlaps_of_different_officers_at_one_counter_are_allowed(
+    session: Session, counter: Counter, officers: tuple[Officer, Officer]
 ) -> None:
-    other_counter = create_counter(session, unit, "L2", "Loket 2")
     assign_officer(session, officers[0], counter, at(8), at(12))
-    assign_officer(session, officers[1], other_counter, at(8), at(12))
-    session.add(Assignment(officer=officers[1], counter=other_counter, starts_at=at(12),
+    assign_officer(session, officers[1], counter, at(8), at(12))
+    session.add(Assignment(officer=officers[1], counter=counter, starts_at=at(12),
                            ends_at=at(13)))
     session.commit()
     assert count(session, Assignment) == 3
@@ -392,7 +410,7 @@ def test_officer_on_duty_with_an_open_ended_assignment(
     assert officer_on_duty(session, counter.id, at(8)) == ahmad
     assert officer_on_duty(session, counter.id, datetime(2030, 12, 31, tzinfo=UTC)) == ahmad
     with pytest.raises(DomainError, match="open-ended"):
-        assign_officer(session, siti, counter, at(9, day=6), at(10, day=6))
+        assign_officer(session, ahmad, counter, at(9, day=6), at(10, day=6))
 
 
 def test_officer_on_duty_is_per_counter(
