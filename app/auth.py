@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import audit
 from app.models import ApiToken, Officer, Unit, UnitRole, User
 from app.users import verify_password
 
@@ -149,9 +150,12 @@ def _token_hash(token: str) -> str:
 def create_api_token(session: Session, user: User, label: str, *, now: datetime) -> str:
     """Create a personal API token; the plain token is returned once and never stored."""
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token),
-                         label=label.strip()[:100] or "token", created_at=now))
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token),
+                   label=label.strip()[:100] or "token", created_at=now)
+    session.add(row)
     session.flush()
+    audit.record(session, "token.create", "api_token", row.id,
+                 after={"user_id": user.id, "label": row.label})
     return token
 
 
@@ -162,6 +166,8 @@ def revoke_api_tokens(session: Session, user: User, *, now: datetime) -> int:
     for token in live:
         token.revoked_at = now
     session.flush()
+    audit.record(session, "token.revoke", "user", user.id,
+                 after={"revoked": [token.id for token in live]})
     return len(live)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.db import utcnow
 from app.models import SurveyVersion
 from app.surveys import Survey
@@ -46,4 +47,8 @@ def sync_survey_versions(session: Session, surveys: Iterable[Survey]) -> list[Su
                 f"file, or give the changed questionnaire a new version number."
             )
     session.flush()
+    for row in added:
+        audit.record(session, "survey.publish", "survey_version", row.id,
+                     after={"survey_id": row.survey_id, "version": row.version,
+                            "content_hash": row.content_hash})
     return added
