@@ -76,6 +76,14 @@ def counter_by_id(session: Session, counter_id: int) -> Counter | None:
     return session.get(Counter, counter_id)
 
 
+def counter_by_codes(session: Session, unit_code: str, counter_code: str) -> Counter | None:
+    """The counter coded ``counter_code`` in the unit coded ``unit_code``, if any."""
+    return session.scalars(
+        select(Counter).join(Unit, Counter.unit_id == Unit.id)
+        .where(Unit.code == unit_code, Counter.code == counter_code)
+    ).one_or_none()
+
+
 def in_use(counter: Counter) -> bool:
     """Whether citizens may still rate at this counter: it and its unit are active."""
     return counter.active and counter.unit.active

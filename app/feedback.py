@@ -207,9 +207,9 @@ class TokenLookup:
 
     ``counter`` is None for an unknown token, for a retired one (then ``retired`` is True)
     and for a counter no longer in use, itself or its unit deactivated (then ``inactive`` is
-    True, whether or not the token was also retired). The service is looked up by the submitted code within the
-    counter's unit (None when there is no such service); the officer is the one on duty at
-    the instant asked for.
+    True, whether or not the token was also retired). The service is looked up by the
+    submitted code within the counter's unit (None when there is no such service); the
+    officer is the one on duty at the instant asked for.
     """
 
     counter: CounterRef | None

@@ -7,6 +7,7 @@ import json
 import uuid
 import xml.etree.ElementTree as ET  # noqa: S405 (parses SVG that the code under test wrote)
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import PIL.Image
@@ -26,7 +27,7 @@ from factories import (
     survey_form,
 )
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -428,3 +429,76 @@ def test_hostile_tokens_in_the_survey_url_are_a_404_not_a_crash(
     posted = client.post(f"/s/{token}", data={"U1": "1"})
     assert posted.status_code in (400, 404)
     assert response_count(session) == 0
+
+
+# The same actions from the CLI -------------------------------------------------------------
+
+
+def test_qr_reissue_from_the_cli_asks_first_then_retires_the_old_code(
+    runner: FlaskCliRunner, session: Session, settings: Settings, world: World
+) -> None:
+    args = ["qr-reissue", "--unit", "DUKCAPIL", "--counter", "L1"]
+    declined = runner.invoke(args=args, input="n\n")
+    assert declined.exit_code != 0 and "stop working" in declined.output
+    assert live(session, world.home_id).token == world.home.token
+    done = runner.invoke(args=[*args, "--yes"])
+    assert done.exit_code == 0, done.output
+    new = live(session, world.home_id)
+    assert new.token != world.home.token
+    assert f"{settings.public_base_url}/s/{new.token}" in done.output
+    [entry] = audit_entries(session, "counter.qr_reissue")
+    assert entry.actor.startswith("cli:")
+    assert json.loads(entry.after or "{}") == {"token_id": new.id}
+
+
+@pytest.mark.parametrize(("unit", "counter", "message"), [
+    ("DUKCAPIL", "L9", "has no counter"),
+    ("NOPE", "L1", "has no counter"),
+    ("DUKCAPIL", "L1\x00", "--counter"),
+    ("DUKCAPIL\u202e", "L1", "--unit"),
+    ("D" * 5000, "L1", "--unit"),
+])
+def test_the_cli_names_what_is_wrong_and_changes_nothing(
+    runner: FlaskCliRunner, session: Session, world: World, unit: str, counter: str,
+    message: str,
+) -> None:
+    answer = runner.invoke(args=["qr-reissue", "--unit", unit, "--counter", counter, "--yes"])
+    assert answer.exit_code != 0 and message in answer.output
+    assert live(session, world.home_id).token == world.home.token
+    assert audit_entries(session, "counter.qr_reissue") == []
+
+
+def test_qr_sheet_writes_the_two_sided_pdf_and_audits_it(
+    runner: FlaskCliRunner, session: Session, settings: Settings, world: World,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "l1.pdf"
+    answer = runner.invoke(args=["qr-sheet", "--unit", "DUKCAPIL", "--counter", "L1",
+                                 "--out", str(out)])
+    assert answer.exit_code == 0, answer.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF")
+    [(_, front), (_, back)] = pdf_pages(data)
+    assert decode(front) == [f"{settings.public_base_url}/s/{world.home.token}"]
+    assert len(decode(back)) == 1 and "/tugas/" in decode(back)[0]
+    [entry] = audit_entries(session, "counter.poster_download")
+    assert json.loads(entry.after or "{}")["format"] == "pdf"
+    png = tmp_path / "l1.png"
+    assert runner.invoke(args=["qr-sheet", "--unit", "DUKCAPIL", "--counter", "L1",
+                               "--format", "png", "--out", str(png)]).exit_code == 0
+    assert decode(PIL.Image.open(png)) == [f"{settings.public_base_url}/s/{world.home.token}"]
+
+
+def test_qr_sheet_refuses_a_counter_no_longer_in_use(
+    runner: FlaskCliRunner, session: Session, world: World, tmp_path: Path
+) -> None:
+    deactivate(session, world, "unit")
+    out = tmp_path / "l1.pdf"
+    answer = runner.invoke(args=["qr-sheet", "--unit", "DUKCAPIL", "--counter", "L1",
+                                 "--out", str(out)])
+    assert answer.exit_code != 0 and "no longer in use" in answer.output
+    assert not out.exists()
+    refused = runner.invoke(args=["qr-reissue", "--unit", "DUKCAPIL", "--counter", "L1",
+                                  "--yes"])
+    assert refused.exit_code != 0 and "no longer in use" in refused.output
+    assert audit_entries(session, "counter.poster_download") == []

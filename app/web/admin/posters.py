@@ -22,11 +22,10 @@ from app.extensions import db_session, settings
 from app.models import Counter
 from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
 
-
 MAX_ID = 2**31 - 1
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
     """A confirmation: nothing to fill in but the CSRF token."""
 
 
