@@ -502,3 +502,15 @@ def test_qr_sheet_refuses_a_counter_no_longer_in_use(
                                   "--yes"])
     assert refused.exit_code != 0 and "no longer in use" in refused.output
     assert audit_entries(session, "counter.poster_download") == []
+
+
+def test_the_arrival_poster_of_an_inactive_unit_says_so_and_sets_no_cookie(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    arrival = world.home.unit.arrival_token
+    assert client.get(f"/a/{arrival}").status_code == 200
+    deactivate(session, world, "unit")
+    fresh = client.application.test_client()
+    page = fresh.get(f"/a/{arrival}")
+    assert page.status_code == 410 and "Poster ini tidak digunakan lagi" in html(page)
+    assert not [c for c in page.headers.getlist("Set-Cookie") if c.startswith("sw_arr=")]

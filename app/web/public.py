@@ -84,6 +84,9 @@ MESSAGE_PAGES = {
                  _l("The counter on this poster has closed, so it no longer takes ratings. "
                     "Thank you for wanting to give your opinion — please ask the staff where "
                     "you can rate the service today.")),
+    "unit_inactive": (_l("This poster is no longer in use"),
+                      _l("This service office has closed, so its arrival poster no longer "
+                         "records waiting times. Please ask the staff for help.")),
     "notfound": (_l("Page not found"),
                  _l("We do not recognise this code or address. Please check the QR code you "
                     "scanned.")),
@@ -296,6 +299,8 @@ def arrival(token: str) -> ResponseReturnValue:
     unit = unit_by_arrival_token(db_session(), token)
     if unit is None:
         return message_page("notfound", 404)
+    if not unit.active:  # nothing remembered: no survey there would use it
+        return message_page("unit_inactive", 410)
     now = utcnow()
     # In the configured zone (Flask-Babel's): 09.12 in Indonesian, 9:12 AM in English.
     response = make_response(render_template("arrival.html", unit=unit,
