@@ -155,6 +155,7 @@ class CounterRef:
 _counters = Counter.__table__
 _tokens = CounterToken.__table__
 _services = Service.__table__
+_units = Unit.__table__
 _versions = SurveyVersion.__table__
 _responses = Response.__table__
 _AT = bindparam("at", type_=UTCDateTime())
@@ -179,8 +180,9 @@ def _lookups(counter_id: ColumnElement[int], unit_id: ColumnElement[int]) -> lis
 # By the scanned token (the web's submissions) and by a known counter (demo, jobs, tests).
 _SUBMISSION_LOOKUP = (
     select(_counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
-           *_lookups(_counters.c.id, _counters.c.unit_id))
+           _units.c.active, *_lookups(_counters.c.id, _counters.c.unit_id))
     .join(_tokens, _tokens.c.counter_id == _counters.c.id)
+    .join(_units, _units.c.id == _counters.c.unit_id)
     .where(_tokens.c.token == bindparam("token", type_=String()))
 )
 _COUNTER_LOOKUP = select(*_lookups(bindparam("counter_id"), bindparam("unit_id")))
@@ -203,14 +205,16 @@ _REPEAT = select(_responses.c.counter_id).where(
 class TokenLookup:
     """A scanned token and what a response at its counter needs, read in one statement.
 
-    ``counter`` is None for an unknown token, and for a retired one or an inactive counter
-    (then ``retired`` is True). The service is looked up by the submitted code within the
-    counter's unit (None when there is no such service); the officer is the one on duty at
-    the instant asked for.
+    ``counter`` is None for an unknown token, for a retired one (then ``retired`` is True)
+    and for a counter no longer in use, itself or its unit deactivated (then ``inactive`` is
+    True, whether or not the token was also retired). The service is looked up by the
+    submitted code within the counter's unit (None when there is no such service); the
+    officer is the one on duty at the instant asked for.
     """
 
     counter: CounterRef | None
     retired: bool = False
+    inactive: bool = False
     service_id: int | None = None
     officer_id: int | None = None
     survey_version_id: int | None = None
@@ -246,10 +250,12 @@ def lookup_token(
     }).first()
     if row is None:
         return TokenLookup(None)
-    counter_id, unit_id, active, retired_at, service_id, officer_id, version_id = row
-    if retired_at is not None or not active:
+    counter_id, unit_id, active, retired_at, unit_active, service_id, officer_id, version_id = row
+    if not (active and unit_active):
+        return TokenLookup(None, inactive=True)
+    if retired_at is not None:
         return TokenLookup(None, retired=True)
-    return TokenLookup(CounterRef(counter_id, unit_id), False, service_id, officer_id,
+    return TokenLookup(CounterRef(counter_id, unit_id), False, False, service_id, officer_id,
                        version_id)
 
 
@@ -406,15 +412,16 @@ class ResolvedToken:
 
     counter: CounterPage | None
     retired: bool
+    inactive: bool = False  # the counter or its unit is no longer in use
 
 
 _default_services = Service.__table__.alias("default_service")
 _officers = Officer.__table__
-_units = Unit.__table__
 _PAGE_LOOKUP = (
     select(
         _counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
-        _counters.c.name, _units.c.code, _units.c.name, _default_services.c.code,
+        _counters.c.name, _units.c.code, _units.c.name, _units.c.active,
+        _default_services.c.code,
         select(_officers.c.name).where(  # correlated two levels down: say so explicitly
             _officers.c.id == on_duty_query(_counters.c.id, _AT).correlate(_counters)
             .scalar_subquery()
@@ -429,15 +436,18 @@ _PAGE_LOOKUP = (
 
 def resolve_token(session: Session, token: str, at: datetime) -> ResolvedToken:
     """Find the counter of a public token and its officer on duty at ``at``, in one query;
-    retired tokens and inactive counters are 'retired'. Read afresh on every call."""
+    retired tokens are 'retired', counters no longer in use (or of a unit no longer in use)
+    'inactive'. Read afresh on every call."""
     if not TOKEN_PATTERN.fullmatch(token):
         return ResolvedToken(None, False)  # also keeps NUL bytes off the wire
     row = session.execute(_PAGE_LOOKUP, {"token": token, "at": at}).first()
     if row is None:
         return ResolvedToken(None, False)
-    (counter_id, unit_id, active, retired_at, name, unit_code, unit_name, service_code,
-     officer) = row
-    if retired_at is not None or not active:
+    (counter_id, unit_id, active, retired_at, name, unit_code, unit_name, unit_active,
+     service_code, officer) = row
+    if not (active and unit_active):
+        return ResolvedToken(None, False, inactive=True)
+    if retired_at is not None:
         return ResolvedToken(None, True)
     return ResolvedToken(CounterPage(counter_id, name, UnitRef(unit_id, unit_code, unit_name),
                                      service_code, officer), False)

@@ -124,6 +124,8 @@ def _responses_path() -> dict[str, Any]:
                                          "twice (duplicate: true)."),
             "400": _json(ErrorMessage, "The body is not a JSON object."),
             "404": _json(ErrorMessage, "Unknown or revoked counter token."),
+            "410": _json(ErrorMessage, "The counter (or its unit) is no longer in use; "
+                                       "nothing was stored."),
             "409": _json(ErrorMessage, "The id was already used with different content "
                                        "or through another channel."),
             "413": _json(ErrorMessage, "The body is over 16 KB."),

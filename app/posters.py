@@ -49,6 +49,9 @@ SURVEY_NAME = _l("Public Satisfaction Survey")
 ARRIVAL_QR_TITLE = _l("QR code for recording your arrival — %(unit)s")
 COUNTER_QR_TITLE = _l("Satisfaction survey QR code — %(unit)s, %(counter)s")
 ARRIVAL_STEM = "arrival"
+# The back of a counter's sheet: the staff check-in code, never shown to citizens.
+STAFF_CALL = _l("Staff code — scan to start your duty at %(counter)s")
+STAFF_NOTE = _l("For staff only. Citizens rate the service with the code on the other side.")
 
 
 def _in(locale: str, text: LazyString, **params: object) -> str:
@@ -371,3 +374,52 @@ def write_unit_posters(
         render_poster_pdf(posters, pdf, size)
         written.append(pdf)
     return written
+
+
+def checkin_url(checkin_token: str, base_url: str) -> str:
+    """The address of a counter's staff check-in code (printed on the back of its poster)."""
+    return f"{base_url.rstrip('/')}/tugas/{checkin_token}"
+
+
+def counter_sheet_pdf(poster: Poster, staff_url: str) -> bytes:
+    """One counter's printable A4 sheet: the citizens' poster on the front and, on the back,
+    the staff check-in code (so the staff code never shares a side with the citizens' one)."""
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
+    canvas.setTitle(gettext("QR poster of %(unit)s, %(counter)s, with the staff code on the "
+                            "back", unit=poster.unit_name, counter=poster.heading))
+    canvas.setAuthor("Suara Warga")
+    canvas.setSubject(f"{_in(POSTER_LOCALE, SURVEY_NAME)} (SKM)")
+    _draw_poster(canvas, poster, A4)
+    canvas.showPage()
+    _draw_staff_side(canvas, poster, staff_url, A4)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _draw_staff_side(canvas: Canvas, poster: Poster, staff_url: str,
+                     page: tuple[float, float]) -> None:
+    width, height = page
+    text_width = width - 2 * _MARGIN
+    y = height - _MARGIN
+    y = _draw_lines(canvas, poster.unit_name, "Helvetica", 14, text_width, width, y, _GREY)
+    y -= 10
+    y = _draw_lines(canvas, _in(POSTER_LOCALE, STAFF_CALL, counter=poster.heading),
+                    "Helvetica-Bold", 24, text_width, width, y)
+    y -= 4
+    y = _draw_lines(canvas, _in(SECOND_LOCALE, STAFF_CALL, counter=poster.heading),
+                    "Helvetica-Oblique", 13, text_width, width, y, _GREY)
+    # Smaller than the citizens' code: it is scanned from arm's length by the officer.
+    side = min(text_width * 0.5, y - _MARGIN - 120)
+    top = y - 24
+    _draw_qr(canvas, staff_url, (width - side) / 2, top, side)
+    url_size = _fitting_size(staff_url, "Helvetica", 10, 6, text_width)
+    canvas.setFillColor(black)
+    canvas.setFont("Helvetica", url_size)
+    canvas.drawCentredString(width / 2, top - side - 6 - url_size, staff_url)
+    y = top - side - 30 - url_size
+    y = _draw_lines(canvas, _in(POSTER_LOCALE, STAFF_NOTE), "Helvetica", 12, text_width,
+                    width, y, _GREY)
+    _draw_lines(canvas, _in(SECOND_LOCALE, STAFF_NOTE), "Helvetica-Oblique", 10, text_width,
+                width, y, _GREY)

@@ -485,13 +485,16 @@ def test_a_token_in_use_is_refused_at_once_when_it_is_revoked(
     assert response_count(session) == 3
 
 
-def test_an_inactive_counter_is_a_404(
+def test_an_inactive_counter_is_refused_with_a_410_that_says_so(
     client: FlaskClient, session: Session, world: World
 ) -> None:
     session.execute(update(Counter).where(Counter.id == world.home.counter.id)
                     .values(active=False))
     session.commit()
-    assert post(client, body(world)).status_code == 404
+    refused = post(client, body(world), query_string={"lang": "id"})
+    assert refused.status_code == 410
+    assert refused.get_json() == {
+        "error": "loket ini tidak digunakan lagi; tidak ada yang disimpan"}
     assert response_count(session) == 0
 
 

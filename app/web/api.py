@@ -62,6 +62,7 @@ API_MESSAGES = {
     "media_type": _l("send the body as Content-Type: application/json"),
     "not_object": _l("body must be a JSON object"),
     "unknown_token": _l("unknown or revoked counter token"),
+    "inactive_counter": _l("this counter is no longer in use; nothing was stored"),
     "conflict": _l("this id was already used for a different response"),
 }
 
@@ -152,6 +153,8 @@ def create_response() -> ResponseReturnValue:
     created_at = submitted_at if submitted_at is not None and "submitted_at" not in errors else now
     session = db_session()
     lookup = lookup_token(session, str(token), survey, body.get("service"), created_at)
+    if lookup.inactive:
+        return _error(410, _msg("inactive_counter"))
     if lookup.counter is None:
         return _error(404, _msg("unknown_token"))
     parsed = _parse_answers(survey, lookup, answers, body, errors)

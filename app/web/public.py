@@ -80,6 +80,13 @@ MESSAGE_PAGES = {
     "revoked": (_l("This code is no longer valid"),
                 _l("This QR poster has been replaced. Please scan the current poster at the "
                    "counter, or ask the staff.")),
+    "inactive": (_l("This counter is no longer in use"),
+                 _l("The counter on this poster has closed, so it no longer takes ratings. "
+                    "Thank you for wanting to give your opinion — please ask the staff where "
+                    "you can rate the service today.")),
+    "unit_inactive": (_l("This poster is no longer in use"),
+                      _l("This service office has closed, so its arrival poster no longer "
+                         "records waiting times. Please ask the staff for help.")),
     "notfound": (_l("Page not found"),
                  _l("We do not recognise this code or address. Please check the QR code you "
                     "scanned.")),
@@ -102,13 +109,19 @@ def message_page(key: str, status: int) -> ResponseReturnValue:
     return render_template("message.html", title=title, body=body), status
 
 
-def _token_page(retired: bool) -> ResponseReturnValue:
+def _token_page(retired: bool, inactive: bool = False) -> ResponseReturnValue:
+    """Why a scanned code opens no survey: a counter no longer in use, a replaced poster
+    (both gone for good: 410), or a code we never issued (404)."""
+    if inactive:
+        return message_page("inactive", 410)
     return message_page("revoked", 410) if retired else message_page("notfound", 404)
 
 
 def _counter_or_page(token: str) -> CounterPage | ResponseReturnValue:
     resolved = resolve_token(db_session(), token, utcnow())
-    return resolved.counter if resolved.counter is not None else _token_page(resolved.retired)
+    if resolved.counter is not None:
+        return resolved.counter
+    return _token_page(resolved.retired, resolved.inactive)
 
 
 def _arrival_wait(unit_id: int, opened_at: datetime) -> int | None:
@@ -239,7 +252,7 @@ def submit(token: str) -> ResponseReturnValue:
         return _form_again(token, values, status=200)
     lookup = lookup_token(db_session(), token, survey, values["service"], now)
     if lookup.counter is None:
-        return _token_page(lookup.retired)
+        return _token_page(lookup.retired, lookup.inactive)
     answers, errors = parse_answers(survey, lookup.service_codes(values["service"]), values)
     if answers is not None:
         start_writing(db_session())
@@ -286,6 +299,8 @@ def arrival(token: str) -> ResponseReturnValue:
     unit = unit_by_arrival_token(db_session(), token)
     if unit is None:
         return message_page("notfound", 404)
+    if not unit.active:  # nothing remembered: no survey there would use it
+        return message_page("unit_inactive", 410)
     now = utcnow()
     # In the configured zone (Flask-Babel's): 09.12 in Indonesian, 9:12 AM in English.
     response = make_response(render_template("arrival.html", unit=unit,
