@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from app import audit
-from app.auth import end_sessions, unit_scope
+from app.auth import ROLE_LABELS, end_sessions, unit_scope
 from app.models import Officer, PasswordLink, Unit, UnitRole, User
 from app.models.people import ROLES
 from app.org import DomainError
@@ -143,7 +143,8 @@ def _check_placement(session: Session, actor: User | None, role: str, unit: Unit
     if role not in ROLES:
         raise AccountError(_l("Choose one of the listed roles."), "role")
     if role not in grantable_roles(actor):
-        raise AccountError(_l("You may not give the role %(role)s.", role=role), "role")
+        raise AccountError(_l("You may not give the role %(role)s.",
+                                 role=ROLE_LABELS.get(role, role)), "role")
     if role in ("unit_head", "officer") and unit is None:
         raise AccountError(_l("This role needs a unit."), "unit")
     scope = _scope(session, actor)
