@@ -34,7 +34,7 @@ from app.org import DomainError
 from app.users import EMAIL_PATTERN, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verify_password
 
 LINK_LIFETIME = timedelta(hours=72)
-UNUSABLE_PASSWORD = "!"  # a stored hash starting so never matches (no method, no salt)
+UNUSABLE_PASSWORD = "!"  # noqa: S105 (not a password: a stored hash starting so never matches (no method, no salt)
 UNIT_HEAD_GRANTS = ("officer",)
 ACCOUNT_FIELDS = ("email", "role", "unit_id", "officer_id", "active")
 
@@ -138,8 +138,9 @@ def check_password(password: str, field: str = "password") -> None:
 
 
 def _check_placement(session: Session, actor: User | None, role: str, unit: Unit | None,
-                     officer: Officer | None) -> None:
-    """Role, unit and officer fit together and are the actor's to give."""
+                     officer: Officer | None, account_id: int | None = None) -> None:
+    """Role, unit and officer fit together and are the actor's to give (``account_id``:
+    the account being changed, which may keep its own officer record)."""
     if role not in ROLES:
         raise AccountError(_l("Choose one of the listed roles."), "role")
     if role not in grantable_roles(actor):
@@ -155,7 +156,8 @@ def _check_placement(session: Session, actor: User | None, role: str, unit: Unit
     if officer is not None and unit is not None and officer.unit_id != unit.id:
         raise AccountError(_l("This officer belongs to another unit."), "nip")
     if officer is not None and session.scalar(
-            select(func.count()).select_from(User).where(User.officer_id == officer.id)):
+            select(func.count()).select_from(User).where(User.officer_id == officer.id,
+                                                         User.id != (account_id or 0))):
         raise AccountError(_l("This officer already has an account."), "nip")
 
 
@@ -272,22 +274,16 @@ def change_role(session: Session, actor: User | None, user: User, role: str, *,
         officer = session.get(Officer, user.officer_id)
     if role != "officer":
         officer = None
-    new = {"role": role, "unit_id": None if unit is None else unit.id,
-           "officer_id": None if officer is None else officer.id}
+    unit_id = None if unit is None else unit.id
+    officer_id = None if officer is None else officer.id
     before = audit.snapshot(user, ("role", "unit_id", "officer_id"))
-    if new == before:
+    if before == {"role": role, "unit_id": unit_id, "officer_id": officer_id}:
         return False
-    if officer is not None and officer.id == user.officer_id:
-        # The account's own officer record: not "taken by another account".
-        _check_placement(session, actor, role, unit, None)
-        if unit is not None and officer.unit_id != unit.id:
-            raise AccountError(_l("This officer belongs to another unit."), "nip")
-    else:
-        _check_placement(session, actor, role, unit, officer)
+    _check_placement(session, actor, role, unit, officer, account_id=user.id)
     if user.role == "admin" and role != "admin" and user.active and _active_admins(session) <= 1:
         raise AccountError(_l("This is the last active administrator: make another "
                               "administrator first."), "role")
-    user.role, user.unit_id, user.officer_id = role, new["unit_id"], new["officer_id"]
+    user.role, user.unit_id, user.officer_id = role, unit_id, officer_id
     session.flush()
     if role != "unit_head":  # acting (Plt.) roles count only for unit heads
         session.execute(delete(UnitRole).where(UnitRole.user_id == user.id))

@@ -558,3 +558,20 @@ def test_users_cli_errors_exit_non_zero(session: Session, home: SeededUnit,
     assert "Traceback" not in result.output
     assert user_count(session) == 1
     assert fresh_user(session, "admin@example.id").role == "admin"
+
+
+def test_an_officer_account_keeps_its_own_officer_record(session: Session,
+                                                         home: SeededUnit) -> None:
+    officer = make_officer(session, home)
+    user = make_user(session, "budi@example.id", "officer", unit=home.unit, officer=officer)
+    assert not accounts.change_role(session, None, user, "officer", unit=home.unit,
+                                    officer=officer)
+    assert accounts.change_role(session, None, user, "unit_head", unit=home.unit)
+    assert user.officer_id is None
+    assert accounts.change_role(session, None, user, "officer", unit=home.unit,
+                                officer=officer)
+    other_user = make_user(session, "lain@example.id", "viewer")
+    with pytest.raises(accounts.AccountError, match="already has an account"):
+        accounts.change_role(session, None, other_user, "officer", unit=home.unit,
+                             officer=officer)
+    session.rollback()

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from app.audit import record
 from app.auth import (
     TOKEN_USE_RESOLUTION,
     authenticate,
@@ -26,7 +27,6 @@ from app.auth import (
     user_for_token,
 )
 from app.db import start_writing, utcnow
-from app.audit import record
 from app.extensions import audit_apart, database, db_session
 from app.models import User
 from app.users import MAX_PASSWORD_LENGTH
