@@ -49,7 +49,7 @@ def _officer(session: Session, nip: str | None) -> Officer | None:
         return None
     officer = officer_by_nip(session, nip)
     if officer is None:
-        raise DomainError(f"no officer with NIP {nip!r}")
+        raise DomainError(f"no officer with NIP {nip}")
     return officer
 
 
