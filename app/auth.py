@@ -22,6 +22,9 @@ API_TOKEN_PREFIX = "sw_"  # noqa: S105 (a prefix that makes leaked tokens greppa
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None (same answer either way)."""
+    if not email.isprintable():  # no account has such an address (PostgreSQL refuses NUL)
+        check_password_hash(_dummy_hash(), password)
+        return None
     user = session.scalars(
         select(User).where(User.email == email.strip().lower())
     ).one_or_none()

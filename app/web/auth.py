@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from app.audit import record
 from app.auth import (
     TOKEN_USE_RESOLUTION,
     authenticate,
@@ -26,7 +27,7 @@ from app.auth import (
     user_for_token,
 )
 from app.db import start_writing, utcnow
-from app.extensions import database, db_session
+from app.extensions import audit_apart, database, db_session
 from app.models import User
 from app.users import MAX_PASSWORD_LENGTH
 from app.web.common import limiter
@@ -128,6 +129,10 @@ def login() -> ResponseReturnValue:
         return render_template("login.html", form=form), 400 if form.errors else 200
     user = authenticate(db_session(), form.email.data, form.password.data)
     if user is None:
+        # Kept although this request stores nothing: its own transaction. The e-mail tried
+        # is named (printable characters only), never the password.
+        tried = "".join(c for c in form.email.data.strip() if c.isprintable())[:254]
+        audit_apart("auth.sign_in_failed", after={"email": tried})
         # One answer for an unknown address and a wrong password: neither is confirmed.
         return render_template("login.html", form=form,
                                error=_("Wrong e-mail or password.")), 401
@@ -135,6 +140,7 @@ def login() -> ResponseReturnValue:
     session.permanent = True
     login_user(user)
     session[SIGNED_IN_AT] = int(utcnow().timestamp())
+    audit_apart("auth.sign_in", "user", user.id)
     return redirect(_safe_next(request.args.get("next")), 303)
 
 
@@ -145,6 +151,7 @@ def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
         start_writing(db_session())
         end_sessions(db_session(), staff().id)
+        record(db_session(), "auth.sign_out", "user", staff().id)
         db_session().commit()
     logout_user()
     session.clear()
