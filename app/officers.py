@@ -420,8 +420,11 @@ def import_officers(session: Session, text: str, scope: set[int] | None = None) 
     preview = preview_import(session, text, scope)
     if not preview.ok:
         raise ImportRefused(preview.problems)
-    officers = [create_officer(session, row.nip, row.name, row.unit, row.position)
+    # Every row was checked above (the NIPs against the stored ones too): one flush for all.
+    officers = [Officer(nip=row.nip, name=row.name, unit=row.unit, position=row.position)
                 for row in preview.rows]
+    session.add_all(officers)
+    session.flush()
     audit.record(session, "officer.import", "officer", None, after={
         "count": len(officers),
         "units": sorted({row.unit.code for row in preview.rows}),
