@@ -209,12 +209,19 @@ def _check_unit_in_scope(unit: Unit, scope: set[int] | None, field_name: str) ->
                                    {"code": unit.code}), field_name)
 
 
+def _check_unit_open(unit: Unit, field_name: str) -> None:
+    if not unit.active:
+        raise OfficerError(Problem(N_("unit %(code)s is no longer active"),
+                                   {"code": unit.code}), field_name)
+
+
 def create(
     session: Session, nip: str, name: str, unit: Unit, position: str,
     *, scope: set[int] | None = None,
 ) -> Officer:
     """Register an officer in ``unit`` (which must be in ``scope``, None: anywhere)."""
     _check_unit_in_scope(unit, scope, "unit")
+    _check_unit_open(unit, "unit")
     value = clean_nip(nip)
     name = clean_text(name, "name", "name")
     position = clean_text(position, "position", "position")
@@ -278,6 +285,7 @@ def move(
     from_unit = officer.unit
     _check_unit_in_scope(from_unit, scope, "unit")
     _check_unit_in_scope(to_unit, scope, "unit")
+    _check_unit_open(to_unit, "unit")
     if to_unit.id == officer.unit_id:
         raise OfficerError(Problem(N_("officer %(name)s already belongs to unit %(code)s"),
                                    {"name": officer.name, "code": to_unit.code}), "unit")
@@ -408,7 +416,9 @@ def _row_problem(
     unit = units.get(cells["unit"])
     if unit is None or (scope is not None and unit.id not in scope):
         # Out of scope reads as unknown: a unit head learns nothing of other units.
-        return Problem(N_("unknown unit code %(code)s"), {"code": cells["unit"][:40]})
+        return Problem(N_("unknown unit code '%(code)s'"), {"code": cells["unit"][:40]})
+    if not unit.active:
+        return Problem(N_("unit %(code)s is no longer active"), {"code": unit.code})
     for column in ("name", "position"):
         if problem := text_problem(cells[column], column):
             return problem
@@ -436,5 +446,5 @@ def unit_for_code(session: Session, code: str, scope: set[int] | None = None) ->
     """The unit with this code within ``scope``; OfficerError naming the code otherwise."""
     unit = unit_by_code(session, code)
     if unit is None or (scope is not None and unit.id not in scope):
-        raise OfficerError(Problem(N_("unknown unit code %(code)s"), {"code": code[:40]}), "unit")
+        raise OfficerError(Problem(N_("unknown unit code '%(code)s'"), {"code": code[:40]}), "unit")
     return unit

@@ -372,7 +372,7 @@ def test_the_preview_lists_every_bad_line_and_stores_nothing(
     rows = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]*)</td></tr>', html)
     assert rows == [
         ("3", "NIP: angka ke-15 (jenis kelamin) harus 1 atau 2"),
-        ("4", "kode unit PKM-KTB2 tidak dikenal"),
+        ("4", "kode unit &#39;PKM-KTB2&#39; tidak dikenal"),
         ("5", f"NIP {NIP} juga ada di baris 2"),
         ("6", "nama memuat karakter tak terlihat atau karakter kontrol U+202E; hapus karakter itu"),
         ("7", f"NIP {FOURTH_NIP} sudah terdaftar"),
@@ -478,7 +478,7 @@ def test_cli_create_update_deactivate_reactivate_move_and_list(
     (["create", "--nip", NIP, "--name", "A" * 5000, "--unit", "DUKCAPIL", "--position", "P"],
      "--name: name is longer than 200 characters"),
     (["create", "--nip", NIP, "--name", "A", "--unit", "NOWHERE", "--position", "P"],
-     "--unit: unknown unit code NOWHERE"),
+     "--unit: unknown unit code 'NOWHERE'"),
     (["update", OTHER_NIP, "--name", "B"], f"no officer with NIP '{OTHER_NIP}'"),
     (["update", NIP, "--position", "\u202e"], "--position: position contains the invisible"),
     (["update", NIP], "give --name and/or --position"),
@@ -487,7 +487,7 @@ def test_cli_create_update_deactivate_reactivate_move_and_list(
     (["move", NIP, "--to", "PKM-KTB2", "--on", "2999-01-01"],
      "--on: the date of a move cannot be in the future"),
     (["move", NIP, "--to", "PKM-KTB2", "--on", "kemarin"], "'kemarin' does not match"),
-    (["list", "--unit", "NOWHERE"], "unknown unit code NOWHERE"),
+    (["list", "--unit", "NOWHERE"], "unknown unit code 'NOWHERE'"),
 ])
 def test_cli_errors_exit_non_zero_naming_the_problem(
     runner: FlaskCliRunner, session: Session, home: SeededUnit, other: SeededUnit,
@@ -521,8 +521,30 @@ def test_cli_import_dry_run_prints_the_preview_and_changes_nothing(
     assert officers_count(session) == 0
     refused = runner.invoke(args=["officers", "import", "--dry-run", str(bad)])
     assert refused.exit_code != 0
-    assert "line 2: unknown unit code NOWHERE" in refused.output
+    assert "line 2: unknown unit code 'NOWHERE'" in refused.output
     real = runner.invoke(args=["officers", "import", str(good)])
     assert real.exit_code == 0 and "imported 1 officers" in real.output
     assert officers_count(session) == 1
     assert len(audit_entries(session, "officer.import")) == 1
+
+
+def test_an_inactive_unit_takes_no_new_officers(
+    runner: FlaskCliRunner, session: Session, home: SeededUnit, other: SeededUnit,
+    tmp_path: object,
+) -> None:
+    from pathlib import Path
+
+    make_officer(session, home)
+    session.get_one(Unit, other.unit.id).active = False
+    session.commit()
+    created = runner.invoke(args=["officers", "create", "--nip", OTHER_NIP, "--name", "Siti",
+                                  "--unit", "PKM-KTB2", "--position", "Perawat"])
+    assert created.exit_code != 0 and "unit PKM-KTB2 is no longer active" in created.output
+    moved = runner.invoke(args=["officers", "move", NIP, "--to", "PKM-KTB2"])
+    assert moved.exit_code != 0 and "--to: unit PKM-KTB2 is no longer active" in moved.output
+    csv_file = Path(str(tmp_path)) / "inactive.csv"
+    csv_file.write_text(HEADER + f"{OTHER_NIP},Siti,PKM-KTB2,Perawat\n", encoding="utf-8")
+    imported = runner.invoke(args=["officers", "import", str(csv_file)])
+    assert imported.exit_code != 0
+    assert "line 2: unit PKM-KTB2 is no longer active" in imported.output
+    assert officers_count(session) == 1

@@ -99,7 +99,7 @@ class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type 
 
 def _unit_choices() -> list[tuple[int, str]]:
     scope = scoped_unit_ids()
-    query = select(Unit).order_by(Unit.code)
+    query = select(Unit).where(Unit.active).order_by(Unit.code)
     if scope is not None:
         query = query.where(Unit.id.in_(scope or {-1}))
     return [(u.id, f"{u.code} — {u.name}") for u in db_session().scalars(query)]
