@@ -250,17 +250,34 @@ def update(
     return officer
 
 
-def set_active(session: Session, officer: Officer, active: bool) -> Officer:
-    """Deactivate (cannot check in any more; the history stays) or reactivate an officer."""
+def _end_open_duties(session: Session, officer: Officer, now: datetime) -> list[int]:
+    """End the officer's open duties now; their ids."""
+    ended = []
+    for duty in session.scalars(select(Assignment).where(
+            Assignment.officer_id == officer.id, Assignment.ends_at.is_(None))):
+        # A duty opened after "now" (clock skew) ends a second after it started.
+        duty.ends_at = max(now, duty.starts_at + timedelta(seconds=1))
+        ended.append(duty.id)
+    session.flush()
+    return ended
+
+
+def set_active(
+    session: Session, officer: Officer, active: bool, *, now: datetime | None = None
+) -> Officer:
+    """Deactivate (cannot check in any more, an open duty ends now; the history stays) or
+    reactivate an officer."""
     if officer.active == active:
         message = (N_("officer %(name)s is already active") if active
                    else N_("officer %(name)s is already inactive"))
         raise OfficerError(Problem(message, {"name": officer.name}))
-    before = audit.snapshot(officer, AUDITED)
+    before = {**audit.snapshot(officer, AUDITED), "ended_duties": None}
+    ended = [] if active else _end_open_duties(session, officer, now or utcnow())
     officer.active = active
     session.flush()
     audit.record(session, "officer.reactivate" if active else "officer.deactivate", "officer",
-                 officer.id, before=before, after=audit.snapshot(officer, AUDITED))
+                 officer.id, before=before,
+                 after={**audit.snapshot(officer, AUDITED), "ended_duties": ended or None})
     return officer
 
 
@@ -297,12 +314,7 @@ def move(
         raise OfficerError(Problem(N_("the date of a move cannot precede the officer's last "
                                       "move (%(day)s)"), {"day": last.isoformat()}), "moved_on")
     before = audit.snapshot(officer, AUDITED)
-    ended = []
-    for duty in session.scalars(select(Assignment).where(
-            Assignment.officer_id == officer.id, Assignment.ends_at.is_(None))):
-        # A duty opened after "now" (clock skew) ends a second after it started.
-        duty.ends_at = max(now, duty.starts_at + timedelta(seconds=1))
-        ended.append(duty.id)
+    ended = _end_open_duties(session, officer, now)
     record = OfficerMove(officer_id=officer.id, from_unit_id=from_unit.id,
                          to_unit_id=to_unit.id, moved_on=moved_on, recorded_at=now)
     session.add(record)

@@ -230,7 +230,7 @@ def test_deactivate_asks_first_then_reactivate(
     release(session)
     assert len(audit_entries(session, "officer.deactivate")) == 1
     [back] = audit_entries(session, "officer.reactivate")
-    assert json.loads(back.after or "{}") == {"active": True}
+    assert json.loads(back.after or "{}") == {"active": True}  # no duty was open
 
 
 # Scope ----------------------------------------------------------------------------------------
@@ -548,3 +548,27 @@ def test_an_inactive_unit_takes_no_new_officers(
     assert imported.exit_code != 0
     assert "line 2: unit PKM-KTB2 is no longer active" in imported.output
     assert officers_count(session) == 1
+
+
+def test_a_deactivated_officer_cannot_check_in_and_their_open_duty_ends(
+    client: FlaskClient, session: Session, home: SeededUnit
+) -> None:
+    from app.duty import check_in
+    from app.org import DomainError
+
+    officer = make_officer(session, home)
+    started = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)
+    check_in(session, officer, home.counter, started)
+    session.commit()
+    as_admin(client, session)
+    assert post_form(client, f"/admin/officers/{officer.id}/deactivate").status_code == 303
+    session.expire_all()
+    duty = session.scalars(select(Assignment)).one()
+    assert duty.ends_at is not None and duty.ends_at > started
+    stored = session.get_one(Officer, officer.id)
+    with pytest.raises(DomainError, match="not active"):
+        check_in(session, stored, session.get_one(type(home.counter), home.counter.id),
+                 datetime(2026, 11, 19, 1, 0, tzinfo=UTC))
+    session.rollback()
+    [entry] = audit_entries(session, "officer.deactivate")
+    assert json.loads(entry.after or "{}") == {"active": False, "ended_duties": [duty.id]}
