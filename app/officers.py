@@ -23,6 +23,7 @@ from app.db import utcnow
 from app.models import Assignment, Officer, OfficerMove, Unit
 from app.nip import InvalidNip, parse_nip
 from app.org import (
+    CODE_PATTERN,
     OFFICER_COLUMNS,
     DomainError,
     ImportRejected,
@@ -161,6 +162,12 @@ class OfficerPage:
         return max(1, -(-self.total // self.per_page))
 
 
+def clean_query(query: str) -> str:
+    """A search text without invisible and control characters (they match no officer, and a
+    NUL never reaches the database), trimmed, at most SEARCH_MAX characters."""
+    return "".join(c for c in query if not _invisible_character(c)).strip()[:SEARCH_MAX]
+
+
 def search_officers(
     session: Session,
     unit_ids: set[int] | None,
@@ -174,7 +181,7 @@ def search_officers(
     conditions: list[ColumnElement[bool]] = []
     if unit_ids is not None:
         conditions.append(Officer.unit_id.in_(unit_ids or {-1}))
-    query = query.strip()[:SEARCH_MAX]
+    query = clean_query(query)
     if query:
         digits = query.replace(" ", "")
         matches = [func.lower(Officer.name).contains(query.lower(), autoescape=True)]
@@ -191,8 +198,10 @@ def search_officers(
 
 def officer_by_nip(session: Session, nip: str) -> Officer | None:
     """The officer with this NIP (spaces ignored), if any."""
-    return session.scalars(
-        select(Officer).where(Officer.nip == nip.strip().replace(" ", ""))).one_or_none()
+    value = nip.strip().replace(" ", "")
+    if len(value) != 18 or not value.isascii() or not value.isdigit():
+        return None  # not a NIP (also keeps NUL bytes away from PostgreSQL)
+    return session.scalars(select(Officer).where(Officer.nip == value)).one_or_none()
 
 
 def moves_of(session: Session, officer: Officer) -> list[OfficerMove]:
@@ -456,7 +465,7 @@ def import_officers(session: Session, text: str, scope: set[int] | None = None) 
 
 def unit_for_code(session: Session, code: str, scope: set[int] | None = None) -> Unit:
     """The unit with this code within ``scope``; OfficerError naming the code otherwise."""
-    unit = unit_by_code(session, code)
+    unit = unit_by_code(session, code) if CODE_PATTERN.fullmatch(code) else None
     if unit is None or (scope is not None and unit.id not in scope):
         raise OfficerError(Problem(N_("unknown unit code '%(code)s'"), {"code": code[:40]}), "unit")
     return unit

@@ -106,6 +106,8 @@ def test_search_by_name_or_nip_case_insensitive_within_scope(
     assert "Ahmad Saputra" in everyone and "Siti Rahmawati" in everyone
     assert NIP in everyone  # the NIP shows on the staff page
     assert client.get("/admin/officers?q=%25&page=x").status_code == 200  # LIKE escaped
+    hostile = client.get("/admin/officers?q=ah%00mad%E2%80%AE&page=99999999999")
+    assert hostile.status_code == 200 and "Ahmad Saputra" in hostile.get_data(as_text=True)
 
 
 def test_search_pages(session: Session, home: SeededUnit, other: SeededUnit) -> None:
@@ -488,6 +490,9 @@ def test_cli_create_update_deactivate_reactivate_move_and_list(
      "--on: the date of a move cannot be in the future"),
     (["move", NIP, "--to", "PKM-KTB2", "--on", "kemarin"], "'kemarin' does not match"),
     (["list", "--unit", "NOWHERE"], "unknown unit code 'NOWHERE'"),
+    (["list", "--unit", "DUKCAPIL\x00"], "unknown unit code 'DUKCAPIL\x00'"),
+    (["deactivate", NIP + "\x00"], "no officer with NIP"),
+    (["move", NIP, "--to", "PKM\u202e"], "--to: unknown unit code"),
 ])
 def test_cli_errors_exit_non_zero_naming_the_problem(
     runner: FlaskCliRunner, session: Session, home: SeededUnit, other: SeededUnit,

@@ -125,7 +125,7 @@ def _field_error(form: FlaskForm, error: domain.OfficerError) -> None:
 @back_office
 def officers() -> ResponseReturnValue:
     """Officers of the user's units, searched by name or NIP, one page at a time."""
-    query = request.args.get("q", "")[:domain.SEARCH_MAX]
+    query = domain.clean_query(request.args.get("q", "")[:1000])
     page = request.args.get("page", "1")
     number = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
     found = domain.search_officers(db_session(), scoped_unit_ids(), query, page=number)
