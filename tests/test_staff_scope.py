@@ -591,8 +591,17 @@ def _client(app: Flask, world: World, role: str) -> FlaskClient:
     return app.test_client() if role == "anonymous" else signed_in(app, world, role)
 
 
-def test_nobody_ever_gets_a_server_error(app: Flask, world: World) -> None:
-    """Every role, every staff route and method, pointed at unit A's and unit B's objects."""
+def _status(client: FlaskClient, method: str, url: str) -> int | str:
+    """The answer's status, or what was raised (tests propagate a view's exceptions)."""
+    try:
+        return request(client, method, url).status_code
+    except Exception as exc:  # noqa: BLE001 (any exception is the finding, named in the report)
+        return f"raised {exc!r}"
+
+
+def server_errors(app: Flask, world: World) -> list[str]:
+    """Every role, every staff route and method, pointed at unit A's and unit B's objects:
+    the requests answered 5xx or raising."""
     failures = []
     for role in ROLES:
         client = _client(app, world, role)
@@ -602,15 +611,19 @@ def test_nobody_ever_gets_a_server_error(app: Flask, world: World) -> None:
                 urls = [route.url(target)] + [u for _, u in _probes(route, target)]
                 for method in route.methods:
                     for url in urls:
-                        status = request(client, method, url).status_code
-                        if status >= 500:
+                        status = _status(client, method, url)
+                        if isinstance(status, str) or status >= 500:
                             failures.append(f"{role}: {method} {url} -> {status}")
+    return failures
+
+
+def test_nobody_ever_gets_a_server_error(app: Flask, world: World) -> None:
+    failures = server_errors(app, world)
     assert not failures, "server errors:\n" + "\n".join(failures)
 
 
-@pytest.mark.parametrize("user", ["ahmad", "viewer"])
-def test_officers_and_viewers_are_refused_the_back_office(app: Flask, world: World,
-                                                          user: str) -> None:
+def officer_admissions(app: Flask, world: World, user: str) -> list[str]:
+    """The /admin requests of ``user`` not answered 403."""
     client = signed_in(app, world, user)
     routes = [r for r in checked_routes(app)
               if r.is_admin and r.rule.endpoint not in OPEN_TO_OFFICERS]
@@ -620,10 +633,37 @@ def test_officers_and_viewers_are_refused_the_back_office(app: Flask, world: Wor
         for name in ("dukcapil", "puskesmas"):
             for method in route.methods:
                 url = route.url(world.targets[name])
-                status = request(client, method, url).status_code
+                status = _status(client, method, url)
                 if status != 403:
                     wrong.append(f"{method} {url} -> {status}")
+    return wrong
+
+
+@pytest.mark.parametrize("user", ["ahmad", "viewer"])
+def test_officers_and_viewers_are_refused_the_back_office(app: Flask, world: World,
+                                                          user: str) -> None:
+    wrong = officer_admissions(app, world, user)
     assert not wrong, f"{user} was not refused the back office:\n" + "\n".join(wrong)
+
+
+def not_404(app: Flask, world: World, user: str, target: str,
+            foreign: frozenset[str]) -> list[str]:
+    """The /admin requests of unit head ``user`` for ``target``'s foreign objects that were
+    not answered 404 (or 403 where their own unit's are refused too)."""
+    client = signed_in(app, world, user)
+    wrong = []
+    for route in checked_routes(app):
+        if not route.is_admin or not route.resources & foreign:
+            continue
+        for method in route.methods:
+            status = _status(client, method, route.url(world.targets[target]))
+            if status == 404:
+                continue
+            own = _status(client, method, route.url(world.targets[OWN[user]]))
+            if not (status == own == 403):
+                wrong.append(f"{method} {route.url(world.targets[target])} -> {status} "
+                             f"(own unit's: {own})")
+    return wrong
 
 
 @pytest.mark.parametrize(("user", "target", "foreign"), [
@@ -636,17 +676,27 @@ def test_a_unit_head_gets_404_for_another_units_objects_in_the_back_office(
         app: Flask, world: World, user: str, target: str, foreign: frozenset[str]) -> None:
     """404, never 403 or 200: the page does not confirm the object exists. A route closed to
     unit heads altogether (administrators only) may answer 403, as it does for their own."""
-    client = signed_in(app, world, user)
-    wrong = []
-    for route in checked_routes(app):
-        if not route.is_admin or not route.resources & foreign:
-            continue
-        for method in route.methods:
-            status = request(client, method, route.url(world.targets[target])).status_code
-            if status == 404:
-                continue
-            own = request(client, method, route.url(world.targets[OWN[user]])).status_code
-            if not (status == own == 403):
-                wrong.append(f"{method} {route.url(world.targets[target])} -> {status} "
-                             f"(own unit's: {own})")
+    wrong = not_404(app, world, user, target, foreign)
     assert not wrong, f"{user} was not answered 404:\n" + "\n".join(wrong)
+
+
+def test_the_walker_finds_a_leaky_or_failing_back_office_page(app: Flask, world: World) -> None:
+    """The checks above catch what they are for: a page that shows another unit's counter,
+    one that lets an officer in, one that fails."""
+    from app.web.admin import back_office
+
+    def leaky(counter_id: int) -> str:
+        return "yes"
+
+    def failing(counter_id: int) -> str:
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/admin/leaky/<int:counter_id>", "admin.leaky", back_office(leaky))
+    app.add_url_rule("/admin/open/<int:counter_id>", "admin.open", leaky)
+    app.add_url_rule("/admin/failing/<int:counter_id>", "admin.failing", back_office(failing))
+    counter = world.targets["dukcapil"].counter.id
+    assert f"GET /admin/leaky/{counter} -> 200 (own unit's: 200)" in not_404(
+        app, world, "otherhead", "dukcapil", ALL)
+    assert f"GET /admin/open/{counter} -> 200" in officer_admissions(app, world, "ahmad")
+    assert any(f"/admin/failing/{counter} -> raised RuntimeError('boom')" in failure
+               for failure in server_errors(app, world))
