@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import getpass
+import gzip
 import inspect
 import io
 import json
@@ -393,3 +394,14 @@ def test_anonymous_is_sent_to_sign_in(client: FlaskClient, session: Session) -> 
 def test_the_navigation_names_the_log_for_administrators(admin: FlaskClient) -> None:
     page = admin.get("/admin/?lang=en").get_data(as_text=True)
     assert 'href="/admin/audit"' in page and "Audit log" in page
+
+
+def test_the_csv_export_streams_compressed_too(admin: FlaskClient,
+                                               log: dict[str, AuditEntry]) -> None:
+    response = admin.get("/admin/audit/export.csv", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    body = response.get_data()
+    if response.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    rows = read_csv(body.decode("utf-8"))
+    assert {row["id"] for row in rows} >= {str(entry.id) for entry in log.values()}
