@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,6 +15,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.aggregation import apply_indicators, compute_indicators
+from app.audit import SCHEDULER, set_actor
 from app.config import Settings
 from app.db import Database
 from app.digests import (
@@ -29,6 +32,15 @@ from app.models import DailySalt, Digest, JobRun, Response, Unit
 from app.summary import last_complete_week
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def job_scope(db: Database, *, write: bool = True) -> Iterator[Session]:
+    """A job's transaction (``Database.session_scope``) whose changes the audit log puts
+    down to the scheduler: every job opens its sessions here, never with ``session_scope``."""
+    with db.session_scope(write=write) as session:
+        set_actor(session, SCHEDULER)
+        yield session
 
 
 @dataclass(frozen=True)
@@ -50,10 +62,12 @@ def run_aggregation(db: Database, *, now: datetime, full: bool = False) -> Aggre
     """
     with db.engine.connect() as connection:
         with Session(bind=connection) as session:
+            set_actor(session, SCHEDULER)
             computation = compute_indicators(session, now=now, full=full, stage=True)
             session.commit()
         connection.execution_options(sqlite_begin="IMMEDIATE")
         with Session(bind=connection) as session:
+            set_actor(session, SCHEDULER)
             rows = apply_indicators(session, computation, now=now)
             session.commit()
         if computation.full and connection.dialect.name == "postgresql":
@@ -71,11 +85,11 @@ def send_weekly_digests(db: Database, settings: Settings, *, week_start: date,
     Each unit has its own transactions, so one unit's failure does not hold up the others,
     and a rerun (or a second process) never sends a digest twice.
     """
-    with db.session_scope(write=False) as session:
+    with job_scope(db, write=False) as session:
         units = list(session.execute(select(Unit.id, Unit.code).order_by(Unit.code)))
     outcomes = []
     for unit_id, code in units:
-        with db.session_scope() as session:
+        with job_scope(db) as session:
             unit = session.get(Unit, unit_id)
             assert unit is not None  # noqa: S101 (listed a moment ago; units are not deleted)
             digest = prepare_digest(session, unit, week_start, settings, now=now)
@@ -108,7 +122,7 @@ def send_weekly_digests(db: Database, settings: Settings, *, week_start: date,
 
 def _end_claim(db: Database, digest_id: int, *, sent_at: datetime | None) -> None:
     """Record a send (``sent_at``) or release the claim of one that did not go (None)."""
-    with db.session_scope() as session:
+    with job_scope(db) as session:
         claimed = session.get(Digest, digest_id)
         if claimed is None:
             return
@@ -143,7 +157,7 @@ def housekeeping(db: Database, settings: Settings, *, now: datetime) -> dict[str
     """Daily: forget salts of past days (their hashes become unlinkable), erase old address
     and device hashes, prune the job-run log. Returns how many rows each step touched."""
     today = now.astimezone(settings.tz).date()
-    with db.session_scope() as session:
+    with job_scope(db) as session:
         salts = session.execute(delete(DailySalt).where(DailySalt.day < today))
         hashes = session.execute(
             update(Response)

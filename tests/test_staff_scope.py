@@ -1,9 +1,21 @@
 """Another unit's page, officer or comment is never reachable by changing a URL.
 
-Every rule under /dashboard and /api/v1/indicators is enumerated from the application's URL
-map when the test runs, so routes added later are covered without editing this file. Each
+Every staff rule (every rule of ``app.url_map`` that is not listed as public below: the
+dashboard, the indicators API, the whole back office under /admin, and whatever is added
+later) is enumerated when the test runs, so routes added later are covered without editing
+this file. Each is walked for every role (administrator, head of unit A, head of unit B,
+officer, viewer, anonymous): anonymous is sent to sign-in, officers and viewers get 403 on
+/admin, a unit head asking for another unit's objects gets 404, nobody ever gets a 500. Each
 path argument is filled with another unit's (or another officer's) resource; an argument
-this file cannot fill fails the run, so no route slips past unchecked.
+this file cannot fill fails the run, naming the route, so no route slips past unchecked.
+
+Teaching the walker a new route:
+- a new path argument name: add it to FILLERS, pointing at a resource of the Target (add the
+  resource to Target and to the ``world`` fixture, one in each unit, when it is new);
+- a page open without signing in (a citizen's page, a one-time password link): add its
+  blueprint to PUBLIC_BLUEPRINTS or its endpoint to PUBLIC_ENDPOINTS;
+- a page under /admin meant for officers themselves (their own duty, check-in): add its
+  endpoint to OPEN_TO_OFFICERS.
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -36,13 +48,31 @@ from factories import (
 )
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from app.models import Counter, Officer, Service, Unit
+from app.models import (
+    Assignment,
+    Counter,
+    Officer,
+    OfficerMove,
+    RosterException,
+    RosterShift,
+    ServedDay,
+    Service,
+    Unit,
+)
 
-PREFIXES = ("/dashboard", "/api/v1/indicators")
+# Rules that need no sign-in: the citizens' pages, health, sign-in itself. Everything else
+# in the URL map is a staff route and is walked.
+PUBLIC_BLUEPRINTS = frozenset({"home", "public", "kiosk", "health"})
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.logout", "api.openapi",
+                              "api.create_response"})
+# Back-office pages for officers themselves (none yet): officers are refused the rest.
+OPEN_TO_OFFICERS: frozenset[str] = frozenset()
+CRAWLED = ("/dashboard", "/admin")  # links followed when looking for leaks
 WIB = ZoneInfo("Asia/Jakarta")
 WEEK = date(2026, 3, 2)  # a Monday
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=WIB)
@@ -69,6 +99,12 @@ class Target:
     service: Service
     officer: Officer
     comment_id: int
+    user_id: int  # the account of the target's officer
+    duty_id: int  # the officer's duty (Assignment) at the counter
+    shift_id: int  # a weekly roster shift of the officer at the counter
+    exception_id: int  # a day of leave in that shift
+    move_id: int  # a move (mutasi) of the officer into the unit
+    served_id: int  # people served at the counter on a day of the seeded week
 
 
 @dataclass
@@ -78,6 +114,27 @@ class World:
     nips: dict[str, str]
     names: dict[str, str]
     emails: dict[str, str] = field(default_factory=dict)
+
+
+def _duty_records(session: Session, seeded: SeededUnit, officer: Officer,
+                  hour: int) -> dict[str, int]:
+    """One of each duty record of ``officer`` at the unit's counter: ids by Target field."""
+    duty = session.scalars(select(Assignment).where(Assignment.officer_id == officer.id)).one()
+    shift = RosterShift(counter_id=seeded.counter.id, officer_id=officer.id, weekday=0,
+                        starts=time(hour - 1), ends=time(hour + 1), valid_from=WEEK)
+    session.add(shift)
+    session.flush()
+    leave = RosterException(shift_id=shift.id, day=WEEK + timedelta(weeks=1), kind="leave")
+    move = OfficerMove(officer_id=officer.id, from_unit_id=seeded.unit.id,
+                       to_unit_id=seeded.unit.id, moved_on=WEEK - timedelta(weeks=4),
+                       recorded_at=NOW)
+    served = ServedDay(unit_id=seeded.unit.id, counter_id=seeded.counter.id,
+                       day=WEEK + timedelta(days=hour % 7),  # two officers share a counter
+                       served=40, source="typed", updated_at=NOW)
+    session.add_all([leave, move, served])
+    session.commit()
+    return {"duty_id": duty.id, "shift_id": shift.id, "exception_id": leave.id,
+            "move_id": move.id, "served_id": served.id}
 
 
 def _desk(app: Flask, session: Session, seeded: SeededUnit, officer: Officer, hour: int,
@@ -111,12 +168,18 @@ def world(app: Flask, session: Session) -> World:
     markers = {key: f"PENANDA-{key.upper()}-{uuid.uuid4().hex[:10]}" for key in officers}
     comments = {key: _desk(app, session, seeded, officer, hour, markers[key])
                 for key, (seeded, officer, hour) in officers.items()}
+    records = {key: _duty_records(session, seeded, officer, hour)
+               for key, (seeded, officer, hour) in officers.items()}
     aggregate(app, NOW)
+    # Every officer has an account (the ``user_id`` of their Target).
+    officer_accounts = {key: make_user(session, f"{key}@suara.example.id", "officer",
+                                       unit=seeded.unit, officer=officer)
+                        for key, (seeded, officer, _) in officers.items()}
 
     def target(unit_from: SeededUnit, key: str) -> Target:
         seeded, officer, _ = officers[key]
         return Target(unit_from.unit, seeded.counter, seeded.services[0], officer,
-                      comments[key])
+                      comments[key], officer_accounts[key].id, **records[key])
 
     world = World(
         targets={
@@ -132,18 +195,17 @@ def world(app: Flask, session: Session) -> World:
         nips={key: officer.nip for key, (_, officer, _) in officers.items()},
         names={key: officer.name for key, (_, officer, _) in officers.items()},
     )
-    accounts: dict[str, tuple[str, Unit | None, Officer | None]] = {
-        "admin": ("admin", None, None),
-        "viewer": ("viewer", None, None),
-        "head": ("unit_head", dukcapil.unit, None),
-        "subhead": ("unit_head", kecamatan.unit, None),
-        "otherhead": ("unit_head", puskesmas.unit, None),
-        "ahmad": ("officer", dukcapil.unit, officers["ahmad"][1]),
-        "citra": ("officer", puskesmas.unit, officers["citra"][1]),
+    accounts: dict[str, tuple[str, Unit | None]] = {
+        "admin": ("admin", None),
+        "viewer": ("viewer", None),
+        "head": ("unit_head", dukcapil.unit),
+        "subhead": ("unit_head", kecamatan.unit),
+        "otherhead": ("unit_head", puskesmas.unit),
     }
-    for key, (role, unit, officer) in accounts.items():
-        world.emails[key] = make_user(session, f"{key}@suara.example.id", role, unit=unit,
-                                      officer=officer).email
+    for key, (role, unit) in accounts.items():
+        world.emails[key] = make_user(session, f"{key}@suara.example.id", role,
+                                      unit=unit).email
+    world.emails.update({key: user.email for key, user in officer_accounts.items()})
     return world
 
 
@@ -153,7 +215,7 @@ def world(app: Flask, session: Session) -> World:
 class Filler:
     """What a path argument points at, and its value for a target by converter kind."""
 
-    resource: str  # unit, officer, counter, service, comment; 'period' is not a resource
+    resource: str  # unit, officer, counter, …, as in ALL; 'period' is not a resource
     as_int: Callable[[Target], int] | None = None
     as_str: Callable[[Target], str] | None = None
 
@@ -178,11 +240,25 @@ FILLERS: dict[str, Filler] = {
        for name in ("service_id", "service", "service_code")},
     **{name: Filler("comment", lambda t: t.comment_id)
        for name in ("comment_id", "response_id", "comment")},
+    # The staff check-in code printed on the back of the counter's poster.
+    **{name: Filler("counter", as_str=lambda t: t.counter.checkin_token)
+       for name in ("checkin_token", "staff_token", "staff_code")},
+    **{name: Filler("user", lambda t: t.user_id) for name in ("user_id", "account_id")},
+    **{name: Filler("duty", lambda t: t.duty_id)
+       for name in ("duty_id", "assignment_id")},
+    **{name: Filler("shift", lambda t: t.shift_id)
+       for name in ("shift_id", "roster_id", "roster_shift_id")},
+    **{name: Filler("exception", lambda t: t.exception_id)
+       for name in ("exception_id", "roster_exception_id")},
+    **{name: Filler("move", lambda t: t.move_id) for name in ("move_id", "officer_move_id")},
+    **{name: Filler("served", lambda t: t.served_id)
+       for name in ("served_id", "served_day_id")},
     # Not resources: the period shown; the week of the seeded responses, as ISO dates.
     **{name: Filler("period", as_str=_week)
        for name in ("week", "week_start", "day", "date", "start", "period_start")},
     "month": Filler("period", as_str=lambda t: WEEK.replace(day=1).isoformat()),
     "period": Filler("period", as_str=lambda t: "week"),
+    "weekday": Filler("period", as_int=lambda t: WEEK.weekday()),
 }
 STRING_CONVERTERS = {None, "default", "string", "path"}
 _ARGUMENT = re.compile(r"<(?:(?P<converter>[A-Za-z_]\w*)(?:\([^)]*\))?:)?(?P<name>[A-Za-z_]\w*)>")
@@ -209,6 +285,10 @@ class Route:
     @property
     def is_api(self) -> bool:
         return self.rule.rule.startswith("/api/")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.rule.rule.startswith("/admin")
 
     @property
     def methods(self) -> list[str]:
@@ -245,11 +325,19 @@ def _argument_problem(rule: Rule, name: str, converter: str | None) -> str | Non
     return None
 
 
+def is_public(rule: Rule) -> bool:
+    """Whether a rule is open without signing in (see PUBLIC_BLUEPRINTS, PUBLIC_ENDPOINTS)."""
+    blueprint, _, name = rule.endpoint.rpartition(".")
+    return (rule.endpoint in PUBLIC_ENDPOINTS or blueprint in PUBLIC_BLUEPRINTS
+            or name == "static")
+
+
 def staff_routes(app: Flask) -> tuple[list[Route], list[str]]:
-    """Every rule under the staff prefixes, and every argument this file cannot fill."""
+    """Every staff rule (all that are not public), and every argument this file cannot
+    fill."""
     routes, problems = [], []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(PREFIXES) or rule.endpoint.split(".")[-1] == "static":
+        if is_public(rule):
             continue
         found = [(m["name"], m["converter"]) for m in _ARGUMENT.finditer(rule.rule)]
         if {name for name, _ in found} != set(rule.arguments):
@@ -292,8 +380,23 @@ def signed_in(app: Flask, world: World, user: str) -> FlaskClient:
 def test_every_staff_route_can_be_filled(app: Flask) -> None:
     routes = checked_routes(app)
     endpoints = {route.rule.endpoint for route in routes}
-    assert "api_indicators.indicators" in endpoints
+    assert {"api_indicators.indicators", "admin.index", "admin.audit"} <= endpoints
     assert any(route.rule.rule.startswith("/dashboard") for route in routes)
+    assert not endpoints & {"auth.login", "public.survey_page", "health.healthz"}
+
+
+def test_a_new_staff_route_anywhere_is_walked(app: Flask) -> None:
+    """Not only /admin and /dashboard: any rule outside the public list is a staff route."""
+    app.add_url_rule("/admin/things/<int:thing_id>", "admin_thing", lambda thing_id: "")
+    app.add_url_rule("/tugas/<int:shift_id>/<widget>", "duty_widget",
+                     lambda shift_id, widget: "")
+    routes, problems = staff_routes(app)
+    assert sorted(problems) == [
+        "/admin/things/<int:thing_id> (admin_thing): no filler for argument <thing_id>; add "
+        "it to FILLERS in tests/test_staff_scope.py, pointing it at the other unit's resource",
+        "/tugas/<int:shift_id>/<widget> (duty_widget): no filler for argument <widget>; add "
+        "it to FILLERS in tests/test_staff_scope.py, pointing it at the other unit's resource",
+    ]
 
 
 def test_an_unknown_argument_fails_the_enumeration(app: Flask) -> None:
@@ -314,7 +417,8 @@ def test_an_unknown_argument_fails_the_enumeration(app: Flask) -> None:
 
 # Who must be refused what -------------------------------------------------------------------------
 
-ALL = frozenset({"unit", "officer", "counter", "service", "comment"})
+ALL = frozenset({"unit", "officer", "counter", "service", "comment", "user", "duty", "shift",
+                "exception", "move", "served"})
 
 
 @dataclass(frozen=True)
@@ -407,7 +511,7 @@ def test_an_admin_reaches_every_url_the_refusals_are_about(app: Flask, world: Wo
 
 # What a page shows --------------------------------------------------------------------------------
 
-_LINK = re.compile(r'href="(/dashboard[^"#]*)"')
+_LINK = re.compile(r'href="((?:/dashboard|/admin)[^"#]*)"')
 
 
 def _in_seeded_week(url: str) -> bool:
@@ -430,7 +534,7 @@ def crawl(client: FlaskClient, seeds: list[str]) -> dict[str, TestResponse]:
             following += [html.unescape(link)
                           for link in _LINK.findall(response.get_data(as_text=True))]
         queue += [link for link in following
-                  if link.startswith(PREFIXES[0]) and _in_seeded_week(link)]
+                  if link.startswith(CRAWLED) and _in_seeded_week(link)]
     return seen
 
 
@@ -475,3 +579,124 @@ def test_the_api_never_names_another_units_officer(app: Flask, world: World) -> 
         body: dict[str, Any] = client.get("/api/v1/indicators", query_string={
             "scope": scope, "period": "week"}).get_json()
         assert world.nips["citra"] not in str(body)
+
+
+# Every role on every staff route ------------------------------------------------------------------
+
+ROLES = ("anonymous", "viewer", "ahmad", "otherhead", "head", "admin")  # admin last: it may act
+OWN = {"head": "dukcapil", "subhead": "kecamatan", "otherhead": "puskesmas"}
+
+
+def _client(app: Flask, world: World, role: str) -> FlaskClient:
+    return app.test_client() if role == "anonymous" else signed_in(app, world, role)
+
+
+def _status(client: FlaskClient, method: str, url: str) -> int | str:
+    """The answer's status, or what was raised (tests propagate a view's exceptions)."""
+    try:
+        return request(client, method, url).status_code
+    except Exception as exc:  # noqa: BLE001 (any exception is the finding, named in the report)
+        return f"raised {exc!r}"
+
+
+def server_errors(app: Flask, world: World) -> list[str]:
+    """Every role, every staff route and method, pointed at unit A's and unit B's objects:
+    the requests answered 5xx or raising."""
+    failures = []
+    for role in ROLES:
+        client = _client(app, world, role)
+        for route in checked_routes(app):
+            for name in ("dukcapil", "puskesmas"):
+                target = world.targets[name]
+                urls = [route.url(target)] + [u for _, u in _probes(route, target)]
+                for method in route.methods:
+                    for url in urls:
+                        status = _status(client, method, url)
+                        if isinstance(status, str) or status >= 500:
+                            failures.append(f"{role}: {method} {url} -> {status}")
+    return failures
+
+
+def test_nobody_ever_gets_a_server_error(app: Flask, world: World) -> None:
+    failures = server_errors(app, world)
+    assert not failures, "server errors:\n" + "\n".join(failures)
+
+
+def officer_admissions(app: Flask, world: World, user: str) -> list[str]:
+    """The /admin requests of ``user`` not answered 403."""
+    client = signed_in(app, world, user)
+    routes = [r for r in checked_routes(app)
+              if r.is_admin and r.rule.endpoint not in OPEN_TO_OFFICERS]
+    assert routes, "no /admin route was found"
+    wrong = []
+    for route in routes:
+        for name in ("dukcapil", "puskesmas"):
+            for method in route.methods:
+                url = route.url(world.targets[name])
+                status = _status(client, method, url)
+                if status != 403:
+                    wrong.append(f"{method} {url} -> {status}")
+    return wrong
+
+
+@pytest.mark.parametrize("user", ["ahmad", "viewer"])
+def test_officers_and_viewers_are_refused_the_back_office(app: Flask, world: World,
+                                                          user: str) -> None:
+    wrong = officer_admissions(app, world, user)
+    assert not wrong, f"{user} was not refused the back office:\n" + "\n".join(wrong)
+
+
+def not_404(app: Flask, world: World, user: str, target: str,
+            foreign: frozenset[str]) -> list[str]:
+    """The /admin requests of unit head ``user`` for ``target``'s foreign objects that were
+    not answered 404 (or 403 where their own unit's are refused too)."""
+    client = signed_in(app, world, user)
+    wrong = []
+    for route in checked_routes(app):
+        if not route.is_admin or not route.resources & foreign:
+            continue
+        for method in route.methods:
+            status = _status(client, method, route.url(world.targets[target]))
+            if status == 404:
+                continue
+            own = _status(client, method, route.url(world.targets[OWN[user]]))
+            if not (status == own == 403):
+                wrong.append(f"{method} {route.url(world.targets[target])} -> {status} "
+                             f"(own unit's: {own})")
+    return wrong
+
+
+@pytest.mark.parametrize(("user", "target", "foreign"), [
+    ("otherhead", "dukcapil", ALL),
+    ("head", "puskesmas", ALL),
+    ("subhead", "dukcapil", ALL),  # the head of a sub-unit, asking for the parent's objects
+    ("head", "dukcapil+puskesmas", ALL - {"unit"}),  # own unit's code, B's other objects
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_a_unit_head_gets_404_for_another_units_objects_in_the_back_office(
+        app: Flask, world: World, user: str, target: str, foreign: frozenset[str]) -> None:
+    """404, never 403 or 200: the page does not confirm the object exists. A route closed to
+    unit heads altogether (administrators only) may answer 403, as it does for their own."""
+    wrong = not_404(app, world, user, target, foreign)
+    assert not wrong, f"{user} was not answered 404:\n" + "\n".join(wrong)
+
+
+def test_the_walker_finds_a_leaky_or_failing_back_office_page(app: Flask, world: World) -> None:
+    """The checks above catch what they are for: a page that shows another unit's counter,
+    one that lets an officer in, one that fails."""
+    from app.web.admin import back_office
+
+    def leaky(counter_id: int) -> str:
+        return "yes"
+
+    def failing(counter_id: int) -> str:
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/admin/leaky/<int:counter_id>", "admin.leaky", back_office(leaky))
+    app.add_url_rule("/admin/open/<int:counter_id>", "admin.open", leaky)
+    app.add_url_rule("/admin/failing/<int:counter_id>", "admin.failing", back_office(failing))
+    counter = world.targets["dukcapil"].counter.id
+    assert f"GET /admin/leaky/{counter} -> 200 (own unit's: 200)" in not_404(
+        app, world, "otherhead", "dukcapil", ALL)
+    assert f"GET /admin/open/{counter} -> 200" in officer_admissions(app, world, "ahmad")
+    assert any(f"/admin/failing/{counter} -> raised RuntimeError('boom')" in failure
+               for failure in server_errors(app, world))

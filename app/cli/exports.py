@@ -7,6 +7,7 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
+from app.audit import record_export
 from app.export import export_rows, write_csv, write_jsonl
 from app.extensions import database, settings
 from app.org import unit_by_code
@@ -29,9 +30,15 @@ def export_responses(fmt: str, unit_code: str | None, first: datetime | None,
     """Raw responses, one row each, columns in the order the README documents."""
     if first and last and first > last:
         raise click.ClickException("--from is after --to")
-    with database().session_scope(write=False) as session:
+    with database().session_scope() as session:
         if unit_code and unit_by_code(session, unit_code) is None:
             raise click.ClickException(f"unknown unit code {unit_code!r}")
+        # Recorded before a row is written, in its own transaction: an export cut short
+        # (an error, Ctrl-C) has handed out data all the same.
+        record_export(session, "responses", {
+            "format": fmt, "unit": unit_code, "from": first.date() if first else None,
+            "to": last.date() if last else None, "out": out})
+    with database().session_scope(write=False) as session:
         rows = export_rows(session, settings().tz, unit_code=unit_code,
                            first=first.date() if first else None,
                            last=last.date() if last else None)
