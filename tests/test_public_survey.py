@@ -665,9 +665,11 @@ def hand_over(session: Session, world: World, at: datetime) -> Officer:
     return second
 
 
-def test_the_officer_is_the_one_on_duty_at_the_moment_of_submission(
+def test_the_officer_is_the_one_on_duty_when_the_page_was_opened(
     client: FlaskClient, session: Session, world: World, clock: Clock
 ) -> None:
+    """The page names who served the citizen; a handover while they answer does not move
+    the response to the officer who came after (issue 13: attribution at opening)."""
     handover = clock.now
     second = hand_over(session, world, handover)
 
@@ -679,7 +681,7 @@ def test_the_officer_is_the_one_on_duty_at_the_moment_of_submission(
     clock.now = handover + timedelta(minutes=1)
     assert client.post(f"/s/{world.home.token}", data=survey_form(page)).status_code == 303
     (row,) = response_rows(session)
-    assert row.officer_id == second.id
+    assert (row.officer_id, row.attribution) == (world.officer.id, "checkin")
     assert row.created_at == handover + timedelta(minutes=1)
 
 

@@ -9,6 +9,7 @@ def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
     from app.cli import (
         demo,
+        duty,
         exports,
         indicators,
         migrations,
@@ -25,5 +26,5 @@ def register_cli(app: Flask) -> None:
                     org.counters_command, officers.officers_cli, users.users_cli,
                     tokens.tokens_cli, exports.export_cli, posters.qr_command,
                     indicators.aggregate_command, indicators.indicators_command,
-                    serve.serve_command, serve.scheduler_command):
+                    serve.serve_command, serve.scheduler_command, duty.duty_cli):
         app.cli.add_command(command)
