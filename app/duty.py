@@ -125,12 +125,13 @@ def check_in(session: Session, officer: Officer, counter: Counter, now: datetime
     if not counter.active or counter.unit_id != officer.unit_id:
         raise DomainError(f"{counter.name} is not a counter of the officer's unit")
     current = open_duty(session, officer.id)
-    if current is not None and current.counter_id == counter.id:
-        return current  # already on duty here: checking in again changes nothing
     if current is not None:
         if now <= current.starts_at:
             raise DomainError("a new duty cannot start before the open one began")
-        current.ends_at = _capped_end(session, current, now, tz)
+        ends_at = _capped_end(session, current, now, tz)
+        if current.counter_id == counter.id and ends_at == now:
+            return current  # already on duty here: checking in again changes nothing
+        current.ends_at = ends_at
         session.flush()
     duty = Assignment(officer=officer, counter=counter, starts_at=now, source="checkin")
     session.add(duty)

@@ -19,6 +19,9 @@ def _instant(value: str | None) -> datetime:
     names no offset; the real clock when absent."""
     if value is None:
         return utcnow()
+    if len(value) > 64 or not value.isprintable():
+        raise click.BadParameter("expected an ISO 8601 date and time such as "
+                                 "2026-12-04T16:30+07:00", param_hint="--now")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

@@ -8,8 +8,8 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import StringField
+from wtforms.validators import InputRequired, Regexp
 
 from app.db import start_writing, utcnow
 from app.duty import (
@@ -27,7 +27,6 @@ from app.web.auth import staff, staff_required
 
 bp = Blueprint("duty", __name__, url_prefix="/tugas")
 
-MAX_ID = 2**31 - 1
 SOURCE_LABELS = {
     "checkin": _l("Checked in"),
     "correction": _l("Corrected by the unit head"),
@@ -39,9 +38,9 @@ SOURCE_LABELS = {
 class CheckInForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
     """Check in at one of the unit's counters (each button sends its counter's id)."""
 
-    counter = IntegerField(_l("Counter"), validators=[
+    counter = StringField(_l("Counter"), validators=[
         InputRequired(_l("Choose the counter where you are on duty.")),
-        NumberRange(min=1, max=MAX_ID, message=_l("Unknown counter."))])
+        Regexp(r"^[1-9][0-9]{0,9}\Z", message=_l("Unknown counter."))])
 
 
 class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
@@ -84,7 +83,7 @@ def home() -> ResponseReturnValue:
         return _no_officer()
     form = CheckInForm()
     if form.validate_on_submit():
-        counter = counter_for_officer(db_session(), officer, counter_id=form.counter.data)
+        counter = counter_for_officer(db_session(), officer, counter_id=int(form.counter.data))
         if counter is None:
             abort(404)
         return _checked_in(officer, counter)
