@@ -51,7 +51,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from app.extensions import close_session
-    from app.web import account, admin, api, api_indicators, dashboard, errors, health, home, public
+    from app.web import (
+        account,
+        admin,
+        api,
+        api_indicators,
+        dashboard,
+        duty,
+        errors,
+        health,
+        home,
+        public,
+    )
     from app.web.auth import init_auth
     from app.web.common import init_web
 
@@ -61,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_auth(app)
     app.teardown_appcontext(close_session)
     for blueprint in (health.bp, home.bp, public.bp, api.bp, api_indicators.bp,
-                      dashboard.bp, admin.bp, account.bp):
+                      dashboard.bp, admin.bp, account.bp, duty.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 

@@ -109,7 +109,10 @@ class SubmittedAnswers(BaseModel):
 
 
 class ResponseSubmission(BaseModel):
-    """The body of POST /responses."""
+    """The body of POST /responses. The response counts for the officer checked in at the
+    token's counter at ``submitted_at`` (else the time received); with several on duty
+    there, for the counter only (the API takes no pick); with nobody, for the officer the
+    roster plans there."""
 
     model_config = ConfigDict(extra="forbid")
 

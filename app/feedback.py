@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, bindparam, select
@@ -17,17 +17,17 @@ from sqlalchemy.orm import Session
 
 from app.answers import Answers
 from app.db import UTCDateTime, dialect_insert, dialect_name, insert_for
+from app.duty import NOBODY, Attribution, attribute, officers_on_duty
 from app.models import (
     Counter,
     CounterToken,
-    Officer,
     Response,
     Service,
     SurveyVersion,
     Unit,
 )
 from app.models.feedback import MAX_MEASURED_WAIT_MIN
-from app.org import CODE_PATTERN, TOKEN_PATTERN, on_duty_query
+from app.org import CODE_PATTERN, TOKEN_PATTERN
 from app.periods import local_periods
 from app.privacy import daily_salt, existing_salt, salted_hash
 from app.refs import UnitRef
@@ -131,6 +131,7 @@ class Prepared:
     unit_id: int
     service_id: int | None
     officer_id: int | None
+    attribution: str  # where officer_id comes from (app.duty.Attribution.source)
 
 
 @dataclass(frozen=True)
@@ -158,18 +159,17 @@ _services = Service.__table__
 _units = Unit.__table__
 _versions = SurveyVersion.__table__
 _responses = Response.__table__
-_AT = bindparam("at", type_=UTCDateTime())
 
 
-def _lookups(counter_id: ColumnElement[int], unit_id: ColumnElement[int]) -> list[Any]:
+def _lookups(unit_id: ColumnElement[int]) -> list[Any]:
     """What a response at a counter needs, as scalar subqueries: the id of the service coded
-    ``:service`` in the unit, the officer on duty at ``:at``, and the survey version row."""
+    ``:service`` in the unit and the survey version row (the officer is attributed apart, by
+    ``app.duty.attribute``)."""
     return [
         select(_services.c.id).where(
             _services.c.unit_id == unit_id,
             _services.c.code == bindparam("service", type_=String()),
         ).scalar_subquery(),
-        on_duty_query(counter_id, _AT).scalar_subquery(),
         select(_versions.c.id).where(
             _versions.c.survey_id == bindparam("survey_id", type_=String()),
             _versions.c.version == bindparam("version"),
@@ -180,12 +180,12 @@ def _lookups(counter_id: ColumnElement[int], unit_id: ColumnElement[int]) -> lis
 # By the scanned token (the web's submissions) and by a known counter (demo, jobs, tests).
 _SUBMISSION_LOOKUP = (
     select(_counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
-           _units.c.active, *_lookups(_counters.c.id, _counters.c.unit_id))
+           _units.c.active, *_lookups(_counters.c.unit_id))
     .join(_tokens, _tokens.c.counter_id == _counters.c.id)
     .join(_units, _units.c.id == _counters.c.unit_id)
     .where(_tokens.c.token == bindparam("token", type_=String()))
 )
-_COUNTER_LOOKUP = select(*_lookups(bindparam("counter_id"), bindparam("unit_id")))
+_COUNTER_LOOKUP = select(*_lookups(bindparam("unit_id")))
 
 # The counters this device answered at within the window (a handful at most). The counter is
 # compared in Python: with it in the WHERE clause PostgreSQL estimates "the last 10 minutes"
@@ -209,15 +209,20 @@ class TokenLookup:
     and for a counter no longer in use, itself or its unit deactivated (then ``inactive`` is
     True, whether or not the token was also retired). The service is looked up by the
     submitted code within the counter's unit (None when there is no such service); the
-    officer is the one on duty at the instant asked for.
+    officer is the one ``app.duty.attribute`` names for the instant asked for.
     """
 
     counter: CounterRef | None
     retired: bool = False
     inactive: bool = False
     service_id: int | None = None
-    officer_id: int | None = None
+    attribution: Attribution = NOBODY
     survey_version_id: int | None = None
+
+    @property
+    def officer_id(self) -> int | None:
+        """The officer the response counts for (None: the counter only)."""
+        return self.attribution.officer_id
 
     def service_codes(self, code: object) -> set[str]:
         """The service codes a submission naming ``code`` may use: that one if it exists."""
@@ -228,21 +233,24 @@ class TokenLookup:
         assert self.counter is not None  # noqa: S101 (callers answer 404/410 before)
         return Prepared(survey, self.survey_version_id, self.counter.id, self.counter.unit_id,
                         self.service_id if answers.service_code is not None else None,
-                        self.officer_id)
+                        self.attribution.officer_id, self.attribution.source)
 
 
 def lookup_token(
-    session: Session, token: str, survey: Survey, service_code: object, at: datetime
+    session: Session, token: str, survey: Survey, service_code: object, at: datetime,
+    tz: ZoneInfo, *, picked_officer_id: int | None = None,
 ) -> TokenLookup:
-    """Resolve a counter token for a submission at ``at``: the counter, the service named
-    ``service_code`` in its unit, the officer on duty and the survey version, in one query.
+    """Resolve a counter token for a submission: the counter, the service named
+    ``service_code`` in its unit and the survey version in one query, then the officer the
+    response counts for, attributed at ``at`` (when the survey was opened) with the
+    citizen's pick, if any (``app.duty.attribute``).
 
     The token is read afresh every time, so a revoked token is refused at once.
     """
     if not TOKEN_PATTERN.fullmatch(token):
         return TokenLookup(None)  # not a token we issue (also keeps NUL bytes off the wire)
     row = session.execute(_SUBMISSION_LOOKUP, {
-        "token": token, "at": at,
+        "token": token,
         # Only what could be a code reaches the database (NUL bytes upset PostgreSQL).
         "service": service_code if isinstance(service_code, str)
         and CODE_PATTERN.fullmatch(service_code) else None,
@@ -250,32 +258,36 @@ def lookup_token(
     }).first()
     if row is None:
         return TokenLookup(None)
-    counter_id, unit_id, active, retired_at, unit_active, service_id, officer_id, version_id = row
+    counter_id, unit_id, active, retired_at, unit_active, service_id, version_id = row
     if not (active and unit_active):
         return TokenLookup(None, inactive=True)
     if retired_at is not None:
         return TokenLookup(None, retired=True)
-    return TokenLookup(CounterRef(counter_id, unit_id), False, False, service_id, officer_id,
-                       version_id)
+    return TokenLookup(CounterRef(counter_id, unit_id), False, False, service_id,
+                       attribute(session, counter_id, at, tz,
+                                 picked_officer_id=picked_officer_id), version_id)
 
 
 def prepare_response(
     session: Session, survey: Survey, counter: Counter | CounterRef, answers: Answers,
-    created_at: datetime,
+    created_at: datetime, tz: ZoneInfo, *, picked_officer_id: int | None = None,
 ) -> Prepared:
-    """Look up the officer on duty, the service and the survey version (reads only).
+    """Look up the service and the survey version, and attribute the response to an
+    officer at ``created_at`` (``app.duty.attribute``); reads only.
 
     Kept apart from ``store_response`` so that on SQLite the write lock is held only for the
     insert itself, not for the lookups.
     """
-    # One round trip: the three lookups as scalar subqueries of a single statement.
+    # One round trip: the two lookups as scalar subqueries of a single statement.
     row = session.execute(_COUNTER_LOOKUP, {
-        "counter_id": counter.id, "unit_id": counter.unit_id, "at": created_at,
-        "service": answers.service_code, "survey_id": survey.survey_id,
-        "version": survey.version,
+        "unit_id": counter.unit_id, "service": answers.service_code,
+        "survey_id": survey.survey_id, "version": survey.version,
     }).one()
     service_id = row[0] if answers.service_code is not None else None
-    return Prepared(survey, row[2], counter.id, counter.unit_id, service_id, row[1])
+    attributed = attribute(session, counter.id, created_at, tz,
+                           picked_officer_id=picked_officer_id)
+    return Prepared(survey, row[1], counter.id, counter.unit_id, service_id,
+                    attributed.officer_id, attributed.source)
 
 
 def store_response(
@@ -305,6 +317,7 @@ def store_response(
         "counter_id": prepared.counter_id,
         "service_id": prepared.service_id,
         "officer_id": prepared.officer_id,
+        "attribution": prepared.attribution,
         "channel": submission.channel,
         "created_at": submission.created_at,
         "received_at": submission.received_at,
@@ -377,17 +390,29 @@ def record_response(
     answers: Answers,
     submission: Submission,
     tz: ZoneInfo,
+    *,
+    picked_officer_id: int | None = None,
 ) -> tuple[Outcome, Response]:
     """Prepare and store a response in one transaction (demo history, jobs and tests).
 
-    The officer on duty at ``created_at`` is taken from the roster; see ``store_response``
-    for idempotency and flags.
+    The response is attributed at ``created_at`` by ``app.duty.attribute`` (checked in,
+    the pick among several, the roster, else nobody); see ``store_response`` for
+    idempotency and flags.
     """
-    prepared = prepare_response(session, survey, counter, answers, submission.created_at)
+    prepared = prepare_response(session, survey, counter, answers, submission.created_at, tz,
+                                picked_officer_id=picked_officer_id)
     outcome, stored = store_response(session, prepared, answers, submission, tz)
     row = session.get(Response, stored.id)
     assert row is not None  # noqa: S101 (just stored or found)
     return outcome, row
+
+
+class OfficerName(NamedTuple):
+    """An officer as the survey page shows them: a name (never a NIP), and the id a
+    citizen's pick sends back."""
+
+    id: int
+    name: str
 
 
 @dataclass(frozen=True)
@@ -398,7 +423,12 @@ class CounterPage:
     name: str
     unit: UnitRef
     default_service_code: str | None
-    officer_name: str | None
+    on_duty: tuple[OfficerName, ...]  # checked in at the instant asked for, earliest first
+
+    @property
+    def officer_name(self) -> str | None:
+        """The name of the one officer on duty (None for nobody, or several)."""
+        return self.on_duty[0].name if len(self.on_duty) == 1 else None
 
     @property
     def unit_id(self) -> int:
@@ -416,16 +446,11 @@ class ResolvedToken:
 
 
 _default_services = Service.__table__.alias("default_service")
-_officers = Officer.__table__
 _PAGE_LOOKUP = (
     select(
         _counters.c.id, _counters.c.unit_id, _counters.c.active, _tokens.c.retired_at,
         _counters.c.name, _units.c.code, _units.c.name, _units.c.active,
         _default_services.c.code,
-        select(_officers.c.name).where(  # correlated two levels down: say so explicitly
-            _officers.c.id == on_duty_query(_counters.c.id, _AT).correlate(_counters)
-            .scalar_subquery()
-        ).scalar_subquery(),
     )
     .join(_tokens, _tokens.c.counter_id == _counters.c.id)
     .join(_units, _units.c.id == _counters.c.unit_id)
@@ -435,19 +460,21 @@ _PAGE_LOOKUP = (
 
 
 def resolve_token(session: Session, token: str, at: datetime) -> ResolvedToken:
-    """Find the counter of a public token and its officer on duty at ``at``, in one query;
+    """Find the counter of a public token, then the officers checked in there at ``at``;
     retired tokens are 'retired', counters no longer in use (or of a unit no longer in use)
     'inactive'. Read afresh on every call."""
     if not TOKEN_PATTERN.fullmatch(token):
         return ResolvedToken(None, False)  # also keeps NUL bytes off the wire
-    row = session.execute(_PAGE_LOOKUP, {"token": token, "at": at}).first()
+    row = session.execute(_PAGE_LOOKUP, {"token": token}).first()
     if row is None:
         return ResolvedToken(None, False)
     (counter_id, unit_id, active, retired_at, name, unit_code, unit_name, unit_active,
-     service_code, officer) = row
+     service_code) = row
     if not (active and unit_active):
         return ResolvedToken(None, False, inactive=True)
     if retired_at is not None:
         return ResolvedToken(None, True)
+    on_duty = tuple(OfficerName(officer.id, officer.name)
+                    for officer in officers_on_duty(session, counter_id, at))
     return ResolvedToken(CounterPage(counter_id, name, UnitRef(unit_id, unit_code, unit_name),
-                                     service_code, officer), False)
+                                     service_code, on_duty), False)

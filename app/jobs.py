@@ -1,4 +1,5 @@
-"""Scheduled jobs, each a function of its time window: aggregation, digests, housekeeping."""
+"""Scheduled jobs, each a function of its time window: aggregation, digests, housekeeping,
+closing open duties."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from app.digests import (
     prepare_digest,
     release_claim,
 )
+from app.duty import close_open_duties
 from app.models import DailySalt, Digest, JobRun, Response, Unit
 from app.summary import last_complete_week
 
@@ -172,3 +174,12 @@ def housekeeping(db: Database, settings: Settings, *, now: datetime) -> dict[str
 
 def _count(result: Any) -> int:
     return int(result.rowcount or 0)
+
+
+def close_duties(db: Database, settings: Settings, *, now: datetime) -> str:
+    """End the open duties whose unit has closed since they began, at that closing time
+    (``app.duty.close_open_duties``); audited as the scheduler. Idempotent."""
+    with db.session_scope() as session:
+        set_actor(session, SCHEDULER)
+        closed = close_open_duties(session, now=now, tz=settings.tz)
+        return f"closed {len(closed)} open duties"

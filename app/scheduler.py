@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
 from app.db import Database, utcnow
-from app.jobs import digest_job, housekeeping, run_aggregation
+from app.jobs import close_duties, digest_job, housekeeping, run_aggregation
 from app.locks import acquire_lock, release_lock
 from app.models import JobRun
 
@@ -136,6 +136,12 @@ def build_scheduler(settings: Settings, runner: JobRunner) -> BlockingScheduler:
         runner.guarded("housekeeping", lambda: housekeeping(db, settings, now=utcnow())),
         CronTrigger(hour=0, minute=15, timezone=settings.tz), id="housekeeping",
         next_run_time=utcnow(), misfire_grace_time=23 * 3600,
+    )
+    # Open duties end at their unit's closing time (the job sets that instant, not its own):
+    # every quarter of an hour, and at start-up to catch up after a night switched off.
+    scheduler.add_job(
+        runner.guarded("close_duties", lambda: close_duties(db, settings, now=utcnow())),
+        IntervalTrigger(minutes=15), id="close_duties", next_run_time=utcnow(),
     )
     return scheduler
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from factories import WIB_ZONE as WIB
 from factories import make_officer, make_other_unit, make_unit, put_on_duty
 from flask import Flask
 from sqlalchemy import delete, func, select
@@ -33,21 +34,22 @@ def test_a_token_lookup_finds_counter_service_officer_and_version_in_one_go(
     put_on_duty(session, officer, home.counter, AT)
     survey = latest(app.extensions["suara.surveys"], "skm-2017")
 
-    found = lookup_token(session, home.token, survey, "KK", AT)
+    found = lookup_token(session, home.token, survey, "KK", AT, WIB)
     assert found.counter is not None and found.counter.id == home.counter.id
     assert (found.service_id, found.officer_id) == (home.services[1].id, officer.id)
     assert found.service_codes("KK") == {"KK"}
     # Another unit's service, a forged code or none: no service id, so no valid code.
     for code in ("GIGI", "KK\x00", None, 7):
-        assert lookup_token(session, home.token, survey, code, AT).service_codes(code) == set()
-    assert lookup_token(session, other.token, survey, "KK", AT).officer_id is None
-    assert lookup_token(session, home.token, survey, None, AT + timedelta(hours=3)
-                        ).officer_id is None
-    assert lookup_token(session, "NoSuchTokenAtAllHere", survey, None, AT).retired is False
+        found_code = lookup_token(session, home.token, survey, code, AT, WIB)
+        assert found_code.service_codes(code) == set()
+    assert lookup_token(session, other.token, survey, "KK", AT, WIB).officer_id is None
+    assert lookup_token(session, home.token, survey, None, AT + timedelta(hours=3),
+                        WIB).officer_id is None
+    assert lookup_token(session, "NoSuchTokenAtAllHere", survey, None, AT, WIB).retired is False
 
     issue_token(session, home.counter)
     session.commit()
-    gone = lookup_token(session, home.token, survey, "KK", AT)
+    gone = lookup_token(session, home.token, survey, "KK", AT, WIB)
     assert (gone.counter, gone.retired) == (None, True)
     assert resolve_token(session, home.token, AT).retired is True
 
@@ -88,6 +90,7 @@ def test_at_a_handover_instant_the_lookup_finds_the_officer_who_starts(
     assign_officer(session, arriving, home.counter, handover, handover + timedelta(hours=4))
     session.commit()
     survey = latest(app.extensions["suara.surveys"], "skm-2017")
-    assert lookup_token(session, home.token, survey, None, handover).officer_id == arriving.id
+    at_handover = lookup_token(session, home.token, survey, None, handover, WIB)
+    assert at_handover.officer_id == arriving.id
     before = handover - timedelta(microseconds=1)
-    assert lookup_token(session, home.token, survey, None, before).officer_id == leaving.id
+    assert lookup_token(session, home.token, survey, None, before, WIB).officer_id == leaving.id

@@ -665,9 +665,11 @@ def hand_over(session: Session, world: World, at: datetime) -> Officer:
     return second
 
 
-def test_the_officer_is_the_one_on_duty_at_the_moment_of_submission(
+def test_the_officer_is_the_one_on_duty_when_the_page_was_opened(
     client: FlaskClient, session: Session, world: World, clock: Clock
 ) -> None:
+    """The page names who served the citizen; a handover while they answer does not move
+    the response to the officer who came after (issue 13: attribution at opening)."""
     handover = clock.now
     second = hand_over(session, world, handover)
 
@@ -679,7 +681,7 @@ def test_the_officer_is_the_one_on_duty_at_the_moment_of_submission(
     clock.now = handover + timedelta(minutes=1)
     assert client.post(f"/s/{world.home.token}", data=survey_form(page)).status_code == 303
     (row,) = response_rows(session)
-    assert row.officer_id == second.id
+    assert (row.officer_id, row.attribution) == (world.officer.id, "checkin")
     assert row.created_at == handover + timedelta(minutes=1)
 
 
@@ -1134,3 +1136,182 @@ def test_the_fourth_submission_in_a_minute_gets_a_friendly_429_with_its_answers(
                             environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert elsewhere.status_code == 303
     assert response_count(session) == 4
+
+
+# Attribution at the survey's opening (issue 13): checked in, the pick, the roster, nobody ---
+
+PICK_NAME = "Rina Lestari"
+
+
+def attribution_of(session: Session) -> tuple[int | None, str]:
+    """The officer and the source of the one stored response."""
+    (row,) = response_rows(session)
+    return row.officer_id, row.attribution
+
+
+def sign_ticket(secret: str, counter_id: int, opened: datetime) -> str:
+    """A ticket as the page signs it, with ``secret`` (the app's own, or a forger's)."""
+    return URLSafeTimedSerializer(secret, salt="ticket").dumps(
+        {"c": counter_id, "r": "0" * 32, "o": opened.isoformat(), "w": None})
+
+
+@pytest.fixture
+def pair(session: Session, world: World, clock: Clock) -> tuple[Officer, Officer]:
+    """Two officers checked in at Loket 1 around the frozen clock (a poli's doctor and
+    nurse): both on duty at one counter."""
+    second = make_officer(session, world.home, OTHER_NIP, PICK_NAME)
+    put_on_duty(session, world.officer, world.home.counter, clock.now)
+    put_on_duty(session, second, world.home.counter, clock.now)
+    return world.officer, second
+
+
+def test_with_two_on_duty_the_page_offers_both_names_and_the_pick_counts(
+    client: FlaskClient, session: Session, world: World, pair: tuple[Officer, Officer]
+) -> None:
+    first, second = pair
+    page = client.get(f"/s/{world.home.token}")
+    html = html_of(page)
+    assert f"Petugas yang bertugas: {first.name}, {second.name}" in html
+    assert "Siapa yang melayani Anda?" in html and "Tidak tahu / lewati" in html
+    assert re.findall(r'name="officer" value="([^"]*)"', html) == [
+        str(first.id), str(second.id), ""]
+    assert checked(html, "officer") == [""]  # "don't know" unless the citizen says
+    assert NIP not in html and OTHER_NIP not in html
+    assert client.post(f"/s/{world.home.token}",
+                       data=survey_form(page, officer=str(second.id))).status_code == 303
+    assert attribution_of(session) == (second.id, "picked")
+
+
+def test_with_two_on_duty_and_no_pick_the_response_counts_for_the_counter_only(
+    client: FlaskClient, session: Session, world: World, pair: tuple[Officer, Officer]
+) -> None:
+    assert open_and_submit(client, world.home.token).status_code == 303
+    assert attribution_of(session) == (None, "none")
+
+
+@pytest.mark.parametrize("pick", ["stranger", "99999999999999999999", "1\x00", "-1", "abc",
+                                  "\u202e1", "1" * 5000])
+def test_a_pick_of_an_officer_not_on_duty_is_ignored(
+    client: FlaskClient, session: Session, world: World, pair: tuple[Officer, Officer],
+    clock: Clock, pick: str,
+) -> None:
+    if pick == "stranger":  # on duty, but at another unit's counter
+        stranger = make_officer(session, world.other, "198512302010011003", "Dewi Lain")
+        put_on_duty(session, stranger, world.other.counter, clock.now)
+        pick = str(stranger.id)
+    assert open_and_submit(client, world.home.token, officer=pick).status_code == 303
+    assert attribution_of(session) == (None, "none")
+
+
+def test_a_corrected_form_keeps_the_pick(
+    client: FlaskClient, session: Session, world: World, pair: tuple[Officer, Officer]
+) -> None:
+    page = client.get(f"/s/{world.home.token}")
+    again = post_back(client, f"/s/{world.home.token}",
+                      survey_form(page, U1="", officer=str(pair[1].id)))
+    assert checked(html_of(again), "officer") == [str(pair[1].id)]
+    assert response_count(session) == 0
+
+
+def test_with_one_officer_checked_in_the_page_names_them_and_no_pick_is_asked(
+    client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    put_on_duty(session, world.officer, world.home.counter, clock.now)
+    page = client.get(f"/s/{world.home.token}")
+    assert f"Petugas yang melayani: {world.officer.name}" in html_of(page)
+    assert 'name="officer"' not in html_of(page)
+    assert client.post(f"/s/{world.home.token}", data=survey_form(page)).status_code == 303
+    assert attribution_of(session) == (world.officer.id, "checkin")
+
+
+def test_nobody_checked_in_but_rostered_counts_for_the_roster(
+    client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    from datetime import time as clock_time
+
+    from app.models import RosterShift
+
+    # Monday 5 January 2026, 08.00–12.00 local; the frozen clock says 09.00 WIB.
+    session.add(RosterShift(counter_id=world.home.counter.id, officer_id=world.officer.id,
+                            weekday=0, starts=clock_time(8), ends=clock_time(12),
+                            valid_from=date(2026, 1, 1)))
+    session.commit()
+    page = client.get(f"/s/{world.home.token}")
+    assert "Petugas yang melayani" not in html_of(page)  # only who checked in is named
+    assert client.post(f"/s/{world.home.token}", data=survey_form(page)).status_code == 303
+    assert attribution_of(session) == (world.officer.id, "roster")
+
+
+def test_nobody_on_duty_nor_rostered_counts_for_nobody(
+    client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    assert open_and_submit(client, world.home.token).status_code == 303
+    assert attribution_of(session) == (None, "none")
+
+
+def test_the_officer_checked_in_at_opening_counts_even_after_checking_out(
+    client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    assign_officer(session, world.officer, world.home.counter, clock.now - timedelta(hours=1),
+                   clock.now + timedelta(minutes=5))
+    session.commit()
+    page = client.get(f"/s/{world.home.token}")
+    clock.now += timedelta(minutes=20)  # the citizen answers slowly; the officer left
+    assert client.post(f"/s/{world.home.token}", data=survey_form(page)).status_code == 303
+    assert attribution_of(session) == (world.officer.id, "checkin")
+
+
+@pytest.mark.parametrize("stamp", ["forged", "old", "future", "other-counter", "naive"])
+def test_a_forged_or_old_opening_stamp_is_ignored(
+    app: Flask, client: FlaskClient, session: Session, world: World, clock: Clock, stamp: str
+) -> None:
+    """The officer was on duty an hour ago (or will be in an hour), not now: a stamp that
+    claims the form was opened then must not credit them."""
+    secret = app.config["SECRET_KEY"]
+    page = client.get(f"/s/{world.home.token}")
+    counter_id = world.home.counter.id
+    if stamp == "future":
+        opened = clock.now + timedelta(hours=1)
+        assign_officer(session, world.officer, world.home.counter, opened - timedelta(
+            minutes=5), opened + timedelta(minutes=5))
+    else:
+        opened = clock.now - timedelta(hours=3)  # beyond the two hours a stamp is good for
+        if stamp in ("forged", "other-counter", "naive"):
+            opened = clock.now - timedelta(minutes=30)
+        assign_officer(session, world.officer, world.home.counter, opened - timedelta(
+            minutes=5), opened + timedelta(minutes=5))
+    session.commit()
+    ticket = {
+        "forged": lambda: sign_ticket("not-the-secret", counter_id, opened),
+        "old": lambda: sign_ticket(secret, counter_id, opened),
+        "future": lambda: sign_ticket(secret, counter_id, opened),
+        "other-counter": lambda: sign_ticket(secret, world.other.counter.id, opened),
+        "naive": lambda: sign_ticket(secret, counter_id, opened.replace(tzinfo=None)),
+    }[stamp]()
+    posted = client.post(f"/s/{world.home.token}", data=survey_form(page, t=ticket))
+    assert posted.status_code == 303
+    assert attribution_of(session) == (None, "none")
+
+
+def test_a_genuine_stamp_signed_like_the_page_does_is_honoured(
+    app: Flask, client: FlaskClient, session: Session, world: World, clock: Clock
+) -> None:
+    """The counterpart of the forged-stamp test: the same construction with the app's own
+    key and a recent instant does attribute (so the refusals above are not accidental)."""
+    opened = clock.now - timedelta(minutes=30)
+    assign_officer(session, world.officer, world.home.counter, opened - timedelta(minutes=5),
+                   opened + timedelta(minutes=5))
+    session.commit()
+    page = client.get(f"/s/{world.home.token}")
+    ticket = sign_ticket(app.config["SECRET_KEY"], world.home.counter.id, opened)
+    assert client.post(f"/s/{world.home.token}",
+                       data=survey_form(page, t=ticket)).status_code == 303
+    assert attribution_of(session) == (world.officer.id, "checkin")
+
+
+def test_the_pick_speaks_english_too(
+    client: FlaskClient, world: World, pair: tuple[Officer, Officer]
+) -> None:
+    html = html_of(client.get(f"/s/{world.home.token}?lang=en"))
+    assert "Who served you?" in html and "t know / skip" in html
+    assert f"Officers on duty: {pair[0].name}, {pair[1].name}" in html

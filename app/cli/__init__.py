@@ -9,6 +9,7 @@ def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
     from app.cli import (
         demo,
+        duty,
         exports,
         indicators,
         migrations,
@@ -26,5 +27,5 @@ def register_cli(app: Flask) -> None:
                     tokens.tokens_cli, exports.export_cli, posters.qr_command,
                     posters.qr_reissue_command, posters.qr_sheet_command,
                     indicators.aggregate_command, indicators.indicators_command,
-                    serve.serve_command, serve.scheduler_command):
+                    serve.serve_command, serve.scheduler_command, duty.duty_cli):
         app.cli.add_command(command)

@@ -152,7 +152,10 @@ def create_response() -> ResponseReturnValue:
     # looked up with; the 422 below names it.
     created_at = submitted_at if submitted_at is not None and "submitted_at" not in errors else now
     session = db_session()
-    lookup = lookup_token(session, str(token), survey, body.get("service"), created_at)
+    # Attributed at the response's own instant (no pick: a kiosk or an app at a counter
+    # with several officers on duty counts for the counter only, see app.duty.attribute).
+    lookup = lookup_token(session, str(token), survey, body.get("service"), created_at,
+                          settings().tz)
     if lookup.inactive:
         return _error(410, _msg("inactive_counter"))
     if lookup.counter is None:

@@ -20,7 +20,7 @@ PAGES = {404: "notfound", 410: "revoked", 413: "toolarge", 429: "ratelimit", 400
 
 
 # Staff pages (sign-in, sign-out, dashboard) speak to staff, not to a citizen at a counter.
-STAFF_BLUEPRINTS = ("auth", "dashboard")
+STAFF_BLUEPRINTS = ("auth", "dashboard", "duty")
 CANNOT_PROCESS = _l("The request cannot be processed")
 STAFF_MESSAGES = {
     "csrf": (_l("Form expired"),
@@ -63,7 +63,7 @@ def _api_message(error: HTTPException) -> str:
 
 
 # Where no route matched (404, 405) there is no blueprint: the staff paths tell.
-STAFF_PATHS = ("/dashboard/", "/masuk", "/keluar")
+STAFF_PATHS = ("/dashboard/", "/masuk", "/keluar", "/tugas")
 
 
 def _for_staff() -> bool:

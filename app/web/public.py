@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from flask import (
@@ -52,6 +52,11 @@ ARRIVAL_COOKIE = "sw_arr"
 DEVICE_COOKIE = "sw_d"
 HONEYPOT = "website"
 TICKET_MAX_AGE = 24 * 3600
+# A response is attributed to whoever was on duty when its form was opened, as signed into
+# the ticket; an opening longer ago than this (or none) counts as the submission's instant,
+# so an old form cannot be used to credit or blame an officer of hours before.
+OPENED_MAX_AGE = timedelta(hours=2)
+PICK_FIELD = "officer"
 ARRIVAL_MAX_AGE = 12 * 3600
 # A corrected form's answers wait in the (signed, client-side) session cookie across the
 # redirect to the form; beyond this size they would not fit a cookie, and the form is
@@ -117,8 +122,9 @@ def _token_page(retired: bool, inactive: bool = False) -> ResponseReturnValue:
     return message_page("revoked", 410) if retired else message_page("notfound", 404)
 
 
-def _counter_or_page(token: str) -> CounterPage | ResponseReturnValue:
-    resolved = resolve_token(db_session(), token, utcnow())
+def _counter_or_page(token: str, at: datetime | None = None
+                     ) -> CounterPage | ResponseReturnValue:
+    resolved = resolve_token(db_session(), token, at or utcnow())
     if resolved.counter is not None:
         return resolved.counter
     return _token_page(resolved.retired, resolved.inactive)
@@ -149,6 +155,34 @@ def _read_ticket(counter_id: int) -> tuple[uuid.UUID | None, int | None]:
         return None, None
 
 
+def _opening(ticket: str, now: datetime) -> tuple[int | None, datetime]:
+    """The counter and the instant a form was opened, as signed into its ticket; the
+    instant is ``now`` when the ticket is missing or forged, or was opened more than
+    OPENED_MAX_AGE ago (or in the future: a server a little ahead of this one)."""
+    try:
+        data = _serializer("ticket").loads(ticket, max_age=TICKET_MAX_AGE)
+        counter_id, opened = int(data["c"]), datetime.fromisoformat(data["o"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None, now
+    if opened.tzinfo is None or not now - OPENED_MAX_AGE <= opened <= now:
+        return counter_id, now
+    return counter_id, opened
+
+
+def _opened_at(ticket: str, counter_id: int, now: datetime) -> datetime:
+    """When the form of ``counter_id`` was opened (see ``_opening``); ``now`` for a ticket
+    of another counter's form."""
+    ticket_counter, opened = _opening(ticket, now)
+    return opened if ticket_counter == counter_id else now
+
+
+def _picked_officer(form: MultiDict[str, str]) -> int | None:
+    """The officer the citizen says served them (an id; checked against those on duty by
+    ``app.duty.attribute``), or None for "don't know" and anything that is not an id."""
+    raw = form.get(PICK_FIELD, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
+
+
 def _respond_with_page(page: str, status: int) -> ResponseReturnValue:
     response = make_response(page, status)
     if DEVICE_COOKIE not in request.cookies:
@@ -173,7 +207,7 @@ def render_survey(
     html = render_template(
         "survey.html", survey=current_survey(), counter=counter, unit=counter.unit,
         services=services_of(db_session(), counter.unit_id),
-        officer_name=counter.officer_name,
+        officer_name=counter.officer_name, on_duty=counter.on_duty, pick_field=PICK_FIELD,
         values=values, errors=messages, ticket=ticket, notice=notice,
         profile_open=any(name.startswith("profile") for name in errors),
     )
@@ -190,13 +224,20 @@ def survey_page(token: str) -> ResponseReturnValue:
     draft = _take_draft(token)
     if draft is not None:
         values, ticket = draft
-        lookup = lookup_token(db_session(), token, current_survey(), values["service"], utcnow())
+        # The officers on duty when the form was first opened: those a pick may name.
+        opened = _opened_at(ticket, counter.id, utcnow())
+        again = _counter_or_page(token, opened)
+        if not isinstance(again, CounterPage):
+            return again
+        lookup = lookup_token(db_session(), token, current_survey(), values["service"],
+                              opened, settings().tz)
         _answers, errors = parse_answers(current_survey(),
                                          lookup.service_codes(values["service"]), values)
-        return render_survey(counter, values, errors, ticket=ticket)
+        return render_survey(again, values, errors, ticket=ticket)
+    now = utcnow()
     ticket = _serializer("ticket").dumps({
-        "c": counter.id, "r": uuid.uuid4().hex,
-        "w": _arrival_wait(counter.unit_id, utcnow()),
+        "c": counter.id, "r": uuid.uuid4().hex, "o": now.isoformat(),
+        "w": _arrival_wait(counter.unit_id, now),
     })
     return render_survey(counter, {"service": counter.default_service_code or ""}, {},
                          ticket=ticket)
@@ -226,7 +267,7 @@ def _take_draft(token: str) -> tuple[dict[str, object], str] | None:
 def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
     """The submitted form as the raw mapping parse_answers expects (and the page re-shows)."""
     values: dict[str, object] = {e.code: form.get(e.code, "") for e in survey.elements}
-    for name in ("wait_band", "service", "comment"):
+    for name in ("wait_band", "service", "comment", PICK_FIELD):
         values[name] = form.get(name, "")
     values["profile"] = {item.code: form.get(f"profile.{item.code}", "")
                          for item in survey.profile}
@@ -250,9 +291,17 @@ def submit(token: str) -> ResponseReturnValue:
     values = form_values(request.form, survey)
     if request.form.get("switch_lang"):  # the language switch: the same answers, shown again
         return _form_again(token, values, status=200)
-    lookup = lookup_token(db_session(), token, survey, values["service"], now)
+    # Attributed to whoever was on duty when the form was opened (the ticket says when).
+    ticket_counter, opened = _opening(request.form.get("t", ""), now)
+    picked = _picked_officer(request.form)
+    lookup = lookup_token(db_session(), token, survey, values["service"], opened,
+                          settings().tz, picked_officer_id=picked)
     if lookup.counter is None:
         return _token_page(lookup.retired, lookup.inactive)
+    if lookup.counter.id != ticket_counter and opened != now:  # another counter's ticket
+        opened = now
+        lookup = lookup_token(db_session(), token, survey, values["service"], opened,
+                              settings().tz, picked_officer_id=picked)
     answers, errors = parse_answers(survey, lookup.service_codes(values["service"]), values)
     if answers is not None:
         start_writing(db_session())
@@ -262,7 +311,7 @@ def submit(token: str) -> ResponseReturnValue:
     # Post/Redirect/Get: Back and reload on the corrected form never resend it.
     if _keep_draft(token, values, request.form.get("t", "")):
         return redirect(url_for("public.survey_page", token=token), 303)
-    counter = _counter_or_page(token)
+    counter = _counter_or_page(token, opened)
     if not isinstance(counter, CounterPage):
         return counter
     return render_survey(counter, values, errors, ticket=request.form.get("t", ""), status=422)
@@ -317,7 +366,7 @@ def arrival(token: str) -> ResponseReturnValue:
 def _form_again(token: str, values: Mapping[str, object], *, status: int,
                 notice: str | None = None) -> ResponseReturnValue:
     """The survey form shown again with the answers sent, nothing stored."""
-    counter = _counter_or_page(token)
+    counter = _counter_or_page(token, _opening(request.form.get("t", ""), utcnow())[1])
     if not isinstance(counter, CounterPage):
         return counter
     return render_survey(counter, values, {}, ticket=request.form.get("t", ""),
