@@ -174,9 +174,14 @@ def test_stepping_down_and_up_across_table_rebuilds_keeps_every_row(empty_url: s
         database.dispose()
     before = _row_counts(empty_url)
     assert before["api_tokens"] == 2 and before["users"] == 2
-    migrate.downgrade(empty_url, "0004")  # through 0007, 0006 and 0005
+    # The audit log came with 0008: stepping below it drops the table and its entries (the
+    # migration says so), so it is compared apart.
+    assert before.pop("audit_log") == 2
+    migrate.downgrade(empty_url, "0004")  # through 0008, 0007, 0006 and 0005
     migrate.upgrade(empty_url)
-    assert _row_counts(empty_url) == before
+    after = _row_counts(empty_url)
+    assert after.pop("audit_log") == 0
+    assert after == before
     migrate.check(empty_url)
 
 

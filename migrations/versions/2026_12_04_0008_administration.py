@@ -10,7 +10,8 @@ deactivated, units have an address and opening hours, counters a staff check-in 
 Duties change meaning: several officers may be on duty at one counter, but one officer is
 never at two counters at once, so the no-overlap rule moves from the counter to the officer.
 Responses record where their officer came from. The audit log refuses UPDATE and DELETE on
-both engines.
+both engines. A downgrade below this revision drops the audit log with its entries: export
+it first (/admin/audit/export.csv).
 """
 
 from __future__ import annotations
