@@ -90,6 +90,7 @@ class _Reader:
         if not isinstance(table, dict):
             self.error(where, "must be a table")
             return None
+        where = _label(where, table)
         values: dict[str, Any] = {}
         for key, value in table.items():
             wanted = fields.get(key)
