@@ -6,6 +6,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import tomli_w
@@ -246,9 +247,9 @@ def _check_against(reader: _Reader, units: list[FileUnit], stored: dict[str, Uni
             reader.error(f"{unit.path}.parent", f"there is no unit with code {parent} "
                                                 "in the file or the database")
             continue
-        seen = {unit.spec.code}
-        while parent is not None and parent not in seen:
-            seen.add(parent)
+        visited = {unit.spec.code}
+        while parent is not None and parent not in visited:
+            visited.add(parent)
             parent = parents.get(parent)
         if parent == unit.spec.code:
             reader.error(f"{unit.path}.parent", "a unit cannot be its own ancestor "
@@ -343,21 +344,26 @@ def _missing(units: list[FileUnit], stored: dict[str, Unit]) -> list[Change]:
     for code, unit in sorted(stored.items()):
         entry = listed.get(code)
         if entry is None and unit.active:
-            changes += _activity("unit", code, True, False,
-                                 lambda s, c=code: orgspec.set_unit_active(s, _unit(s, c), False))
+            changes.append(Change("deactivate", "unit", code,
+                                  run=partial(_deactivate, kind="unit", unit_code=code)))
         for kind, members, in_file in (
                 ("service", unit.services, {spec.code for _, spec in entry.services}
                  if entry else set()),
                 ("counter", unit.counters, {spec.code for _, spec in entry.counters}
                  if entry else set())):
-            set_active = OPERATIONS[kind][2]
             for member in members:
                 if member.active and member.code not in in_file:
                     changes.append(Change(
                         "deactivate", kind, f"{code}/{member.code}",
-                        run=lambda s, k=kind, u=code, m=member.code, f=set_active: f(
-                            s, _member(s, k, u, m), False)))
+                        run=partial(_deactivate, kind=kind, unit_code=code, code=member.code)))
     return changes
+
+
+def _deactivate(session: Session, *, kind: str, unit_code: str, code: str = "") -> bool:
+    if kind == "unit":
+        return orgspec.set_unit_active(session, _unit(session, unit_code), False)
+    set_active = OPERATIONS[kind][2]
+    return bool(set_active(session, _member(session, kind, unit_code, code), False))
 
 
 def apply(session: Session, changes: list[Change]) -> None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
-from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from flask_babel import gettext
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from app import audit
 from app.models import Counter, OpeningHours, Service, Unit
@@ -26,6 +26,11 @@ ADDRESS_MAX = 300
 MINUTES_MAX = 24 * 60
 FEE_MAX = 100_000_000  # Rupiah; far above any public service fee, far below the column's limit
 HOURS_PATTERN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+def _(message: str, **variables: Any) -> str:
+    """Flask-Babel's gettext with its type: the request's language, English in the CLI."""
+    return str(gettext(message, **variables))
 
 
 def _odd_character(value: str) -> str | None:
@@ -216,6 +221,35 @@ def unit_spec_of(unit: Unit) -> UnitSpec:
     return UnitSpec(**state)
 
 
+# --- reading ------------------------------------------------------------------------------
+
+
+def unit_by_code(session: Session, code: str | None) -> Unit | None:
+    """The unit with this code, or None."""
+    if code is None:
+        return None
+    return session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
+
+
+def units_in_scope(session: Session, scope: set[int] | None
+                   ) -> list[tuple[Unit, int, int]]:
+    """The units of ``scope`` (None: every unit) by code, each with its number of services
+    and counters."""
+    services = (select(Service.unit_id, func.count().label("n"))
+                .group_by(Service.unit_id).subquery())
+    counters = (select(Counter.unit_id, func.count().label("n"))
+                .group_by(Counter.unit_id).subquery())
+    query = (select(Unit, func.coalesce(services.c.n, 0), func.coalesce(counters.c.n, 0))
+             .outerjoin(services, services.c.unit_id == Unit.id)
+             .outerjoin(counters, counters.c.unit_id == Unit.id)
+             .options(joinedload(Unit.parent))
+             .order_by(Unit.code))
+    if scope is not None:
+        query = query.where(Unit.id.in_(scope))
+    return [(unit, int(n_services), int(n_counters))
+            for unit, n_services, n_counters in session.execute(query)]
+
+
 # --- checks that need the database ---------------------------------------------------------
 
 
@@ -237,11 +271,11 @@ def unit_problems(session: Session, spec: UnitSpec, unit: Unit | None = None) ->
     """Everything wrong with saving ``spec`` as a new unit (``unit`` None) or over ``unit``."""
     found = spec.problems()
     if "code" not in found:
-        other = session.scalars(select(Unit).where(Unit.code == spec.code)).one_or_none()
+        other = unit_by_code(session, spec.code)
         if other is not None and other is not unit:
             found["code"] = _("Another unit already has this code.")
     if spec.parent is not None and "parent" not in found:
-        parent = session.scalars(select(Unit).where(Unit.code == spec.parent)).one_or_none()
+        parent = unit_by_code(session, spec.parent)
         if parent is None:
             found["parent"] = _("There is no unit with code %(code)s.", code=spec.parent)
         elif creates_cycle(session, unit, parent):
@@ -302,18 +336,12 @@ def _set_hours(unit: Unit, spec: UnitSpec) -> None:
         unit.hours.append(OpeningHours(weekday=weekday, opens=opens, closes=closes))
 
 
-def _unit_by_code(session: Session, code: str | None) -> Unit | None:
-    if code is None:
-        return None
-    return session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
-
-
 def create_unit(session: Session, spec: UnitSpec, *, checked: bool = False) -> Unit:
     """Create a unit from ``spec`` (validated here unless the caller did it for a whole file)."""
     if not checked:
         _refuse(unit_problems(session, spec))
     unit = Unit(code=spec.code, name=spec.name, kind=spec.kind,
-                parent=_unit_by_code(session, spec.parent), address=spec.address or None,
+                parent=unit_by_code(session, spec.parent), address=spec.address or None,
                 active=spec.active, arrival_token=secrets.token_urlsafe(TOKEN_BYTES))
     session.add(unit)
     _set_hours(unit, spec)
@@ -329,7 +357,7 @@ def update_unit(session: Session, unit: Unit, spec: UnitSpec, *, checked: bool =
         _refuse(unit_problems(session, spec, unit))
     before = unit_state(unit)
     unit.code, unit.name, unit.kind = spec.code, spec.name, spec.kind
-    unit.parent = _unit_by_code(session, spec.parent)
+    unit.parent = unit_by_code(session, spec.parent)
     unit.address = spec.address or None
     _set_hours(unit, spec)
     session.flush()
