@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from app import orgspec
 from app.db import start_writing
@@ -90,14 +91,15 @@ def unit(unit_id: int) -> ResponseReturnValue:
 def _parent_choices(form: UnitForm, unit: Unit | None) -> None:
     session = db_session()
     scope = scoped_unit_ids()
-    choices = [(u.code, f"{u.code} · {u.name}")
+    choices = [SelectChoice(u.code, f"{u.code} · {u.name}")
                for u, _services, _counters in orgspec.units_in_scope(session, scope)
                if unit is None or u.id != unit.id]
     if unit is not None and unit.parent is not None \
-            and unit.parent.code not in {code for code, _label in choices}:
-        choices.insert(0, (unit.parent.code, f"{unit.parent.code} · {unit.parent.name}"))
+            and unit.parent.code not in {choice.value for choice in choices}:
+        choices.insert(0, SelectChoice(unit.parent.code,
+                                       f"{unit.parent.code} · {unit.parent.name}"))
     if scope is None:
-        choices.insert(0, ("", str(TOP_LEVEL)))
+        choices.insert(0, SelectChoice("", str(TOP_LEVEL)))
     form.parent.choices = choices
 
 
@@ -298,8 +300,8 @@ def service_reactivate(service_id: int) -> ResponseReturnValue:
 
 
 def _service_choices(form: CounterForm, unit: Unit) -> None:
-    form.service.choices = [("", str(_l("(none)")))] + [
-        (s.code, f"{s.code} · {s.name}") for s in unit.services]
+    form.service.choices = [SelectChoice("", str(_l("(none)")))] + [
+        SelectChoice(s.code, f"{s.code} · {s.name}") for s in unit.services]
 
 
 def _counter_page(form: CounterForm, unit: Unit, counter: Counter | None,

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from app.models.org import UNIT_KINDS
 from app.orgspec import WEEKDAYS, CounterSpec, ServiceSpec, UnitSpec, clean
@@ -46,7 +47,7 @@ class UnitForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type inf
     code = StringField(_l("Code"))
     name = StringField(_l("Name"))
     # Choices are checked by the spec (a message in the page's language), not by WTForms.
-    kind = SelectField(_l("Kind"), choices=[(k, KIND_LABELS[k]) for k in UNIT_KINDS],
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in UNIT_KINDS],
                        validate_choice=False)
     parent = SelectField(_l("Parent unit"), validate_choice=False)
     address = TextAreaField(_l("Address"))
