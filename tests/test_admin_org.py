@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 from app import orgspec
 from app.db import Base
-from app.models import AuditEntry, Counter, OpeningHours, Service, Unit
+from app.models import AuditEntry, Counter, CounterToken, OpeningHours, Service, Unit
 from app.org import create_officer
 from app.orgspec import CounterSpec, ServiceSpec, UnitSpec
 
@@ -318,3 +318,24 @@ def test_a_unit_head_cannot_create_top_level_units_or_move_one_out(
     answer = post_form(client, f"/admin/units/{world.dinkes}/edit",
                        code="DINKES", name="Dinas Kesehatan Kab.", kind="other", parent="")
     assert answer.status_code == 303, html(answer)
+
+
+def test_citizens_see_what_the_back_office_deactivated(
+        app: Flask, reader: Session, world: World) -> None:
+    client = signed_in(app, ADMIN)
+    token = reader.scalars(select(CounterToken.token).where(
+        CounterToken.counter_id == world.counter_a)).one()
+    reader.rollback()
+    citizen = app.test_client()
+    assert 'value="UMUM"' in html(citizen.get(f"/s/{token}"))
+
+    for path in (f"/admin/services/{world.service_a}/deactivate",
+                 f"/admin/counters/{world.counter_a}/deactivate"):
+        page = client.get(path)
+        assert client.post(path, data={"csrf_token": csrf_token_of(page)}).status_code == 303
+        if "services" in path:  # a deactivated service is no longer offered
+            survey = citizen.get(f"/s/{token}")
+            assert survey.status_code == 200
+            assert 'value="UMUM"' not in html(survey)
+    # The deactivated counter's poster answers with the kind "no longer in use" page.
+    assert citizen.get(f"/s/{token}").status_code == 410
