@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import orgspec
 from app.models import Counter, Service, Unit
-from app.org import DomainError
+from app.org import CODE_PATTERN, DomainError
 from app.orgspec import CounterSpec, ServiceSpec, UnitSpec
 
 
@@ -382,6 +382,27 @@ def apply_text(session: Session, text: str, filename: str, *,
     if not dry_run:
         apply(session, changes)
     return changes
+
+
+def set_active(session: Session, kind: str, ref: str, active: bool) -> bool:
+    """(De)activate the unit ``CODE`` or the service or counter ``UNIT/CODE``, as the file
+    names them; False when it already was. DomainError names what does not exist."""
+    unit_code, _, code = ref.partition("/")
+    parts = [ref] if kind == "unit" else [unit_code, code]
+    if not all(CODE_PATTERN.fullmatch(part) for part in parts):
+        raise DomainError(f"{ref!r} is not a {kind} reference "
+                          f"({'CODE' if kind == 'unit' else 'UNIT/CODE'})")
+    if kind == "unit":
+        unit = orgspec.unit_by_code(session, ref)
+        if unit is None:
+            raise DomainError(f"there is no unit with code {ref!r}")
+        return orgspec.set_unit_active(session, unit, active)
+    model = Service if kind == "service" else Counter
+    found = session.scalars(select(model).join(Unit).where(
+        Unit.code == unit_code, model.code == code)).one_or_none()
+    if found is None:
+        raise DomainError(f"there is no {kind} {ref!r} (write it as UNIT/CODE)")
+    return bool(OPERATIONS[kind][2](session, found, active))
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import orgfile
 from app.db import Base, Database
 from app.demo import DEMO_ORG_FILE
 from app.models import AuditEntry, Counter, CounterToken, OpeningHours, Service, Unit
@@ -303,3 +304,46 @@ def test_the_demo_file_is_valid_and_applies_on_an_empty_database(
     assert result.exit_code == 0, result.output
     assert "create unit DUKCAPIL" in result.output
     assert "create counter PKM-MDK/APOTEK" in result.output
+
+
+def test_a_failure_while_applying_leaves_nothing_half_written(
+        app: Flask, runner: FlaskCliRunner, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    # Units and services are created, then the first counter fails.
+    monkeypatch.setitem(orgfile.OPERATIONS, "counter", (broken, *orgfile.OPERATIONS["counter"][1:]))
+    result = apply(runner, tmp_path, SMALL)
+    assert result.exit_code != 0
+    assert counts(app)["units"] == 0
+    assert counts(app)["services"] == 0
+    assert counts(app)["audit_log"] == 0
+
+
+def test_deactivate_and_reactivate_commands(
+        app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    assert apply(runner, tmp_path, SMALL).exit_code == 0
+    result = runner.invoke(args=["org", "deactivate", "counter", "PKM-A/P1"])
+    assert result.exit_code == 0, result.output
+    assert "now inactive" in result.output
+    assert read(app, lambda s: s.scalar(select(Counter.active).where(Counter.code == "P1"))) \
+        is False
+    assert runner.invoke(args=["org", "deactivate", "counter", "PKM-A/P1"]).output.endswith(
+        "already inactive\n")
+    assert runner.invoke(args=["org", "reactivate", "counter", "PKM-A/P1"]).exit_code == 0
+    assert runner.invoke(args=["org", "deactivate", "unit", "DINKES"]).exit_code == 0
+    assert runner.invoke(args=["org", "deactivate", "service", "PKM-A/GIGI"]).exit_code == 0
+    logged = actions(app)
+    assert {"org.counter.deactivate", "org.counter.reactivate", "org.unit.deactivate",
+            "org.service.deactivate"} <= set(logged)
+    before = counts(app)
+    for args in (["unit", "NOPE"], ["counter", "PKM-A"], ["counter", "PKM-A/\x00"],
+                 ["service", "NOPE/UMUM"], ["table", "PKM-A"]):
+        bad = runner.invoke(args=["org", "deactivate", *args])
+        assert bad.exit_code != 0, args
+    assert "is not a counter reference" in runner.invoke(
+        args=["org", "deactivate", "counter", "PKM-A/\x00"]).output
+    assert "there is no unit with code 'NOPE'" in runner.invoke(
+        args=["org", "deactivate", "unit", "NOPE"]).output
+    assert counts(app) == before

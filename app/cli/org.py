@@ -11,8 +11,8 @@ from flask_babel import force_locale
 
 from app import audit
 from app.extensions import database, settings
-from app.org import counters_with_urls, units_with_arrival_urls
-from app.orgfile import OrgFileError, apply_text, export_text
+from app.org import DomainError, counters_with_urls, units_with_arrival_urls
+from app.orgfile import OrgFileError, apply_text, export_text, set_active
 
 org_cli = AppGroup("org", help="The organisation (units, services, counters) as a TOML file.")
 
@@ -58,6 +58,35 @@ def org_export(out: Path | None) -> None:
     else:
         out.write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)
+
+
+KINDS = ("unit", "service", "counter")
+
+
+def _set_active(kind: str, ref: str, active: bool) -> None:
+    try:
+        with database().session_scope() as session:
+            changed = set_active(session, kind, ref, active)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    state = "active" if active else "inactive"
+    click.echo(f"{kind} {ref}: now {state}" if changed else f"{kind} {ref}: already {state}")
+
+
+@org_cli.command("deactivate")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("ref", metavar="CODE|UNIT/CODE")
+def org_deactivate(kind: str, ref: str) -> None:
+    """Deactivate a unit (CODE) or a service or counter (UNIT/CODE); nothing is deleted."""
+    _set_active(kind, ref, False)
+
+
+@org_cli.command("reactivate")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("ref", metavar="CODE|UNIT/CODE")
+def org_reactivate(kind: str, ref: str) -> None:
+    """Reactivate a unit (CODE) or a service or counter (UNIT/CODE)."""
+    _set_active(kind, ref, True)
 
 
 @click.command("counters")
