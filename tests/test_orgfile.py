@@ -347,3 +347,11 @@ def test_deactivate_and_reactivate_commands(
     assert "there is no unit with code 'NOPE'" in runner.invoke(
         args=["org", "deactivate", "unit", "NOPE"]).output
     assert counts(app) == before
+
+
+def test_export_to_an_unwritable_place_fails_cleanly(
+        app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(args=["org", "export", "--out", str(tmp_path / "no" / "such.toml")])
+    assert result.exit_code != 0
+    assert "cannot be written" in result.output
+    assert "org.export" not in actions(app)

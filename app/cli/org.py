@@ -50,13 +50,17 @@ def org_apply(path: Path, dry_run: bool, deactivate_missing: bool) -> None:
               help="Write to this file instead of standard output.")
 def org_export(out: Path | None) -> None:
     """Write the organisation as a TOML file (inactive entries included, no tokens)."""
-    with database().session_scope() as session:
-        text = export_text(session)
-        audit.record(session, "org.export", after={"out": str(out) if out else "-"})
+    try:
+        with database().session_scope() as session:
+            text = export_text(session)
+            audit.record(session, "org.export", after={"out": str(out) if out else "-"})
+            if out is not None:  # inside the transaction: no audit entry for a failed write
+                out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"{out}: cannot be written ({exc.strerror})") from None
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)
 
 
