@@ -310,6 +310,10 @@ def test_a_unit_head_cannot_create_top_level_units_or_move_one_out(
                        code="PKM-A", name="Puskesmas A", kind="puskesmas", parent="PKM-B")
     assert answer.status_code == 400
     assert "Choose one of the units you manage as the parent." in html(answer)
+    answer = post_form(client, f"/admin/units/{world.pkm_a}/edit", "?lang=en",
+                       code="PKM-A", name="Puskesmas A", kind="puskesmas", parent="PKM\x00B")
+    assert answer.status_code == 400
+    assert "A code is 1 to 32 letters" in html(answer)
     assert counts(reader) == before
 
     answer = post_form(client, "/admin/units/new", **UNIT_FIELDS)  # under DINKES: theirs

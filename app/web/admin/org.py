@@ -111,7 +111,9 @@ def _scope_problems(spec: orgspec.UnitSpec, unit: Unit | None) -> dict[str, str]
     current = unit.parent.code if unit is not None and unit.parent is not None else None
     if unit is not None and spec.parent == current:
         return {}
-    parent = orgspec.unit_by_code(db_session(), spec.parent) if spec.parent else None
+    # A malformed code (a NUL byte, say) never reaches the database: it is simply not theirs.
+    parent = orgspec.unit_by_code(db_session(), spec.parent) \
+        if spec.parent and orgspec.code_problem(spec.parent) is None else None
     if parent is None or parent.id not in scope:
         return {"parent": _("Choose one of the units you manage as the parent.")}
     return {}
@@ -136,7 +138,7 @@ def unit_new() -> ResponseReturnValue:
         return _unit_page(form, None, 400)
     session = db_session()
     spec = form.spec()
-    problems = {**orgspec.unit_problems(session, spec), **_scope_problems(spec, None)}
+    problems = {**_scope_problems(spec, None), **orgspec.unit_problems(session, spec)}
     if problems:
         attach(form, problems)
         return _unit_page(form, None, 400)
@@ -159,7 +161,7 @@ def unit_edit(unit_id: int) -> ResponseReturnValue:
         return _unit_page(form, found, 400)
     session = db_session()
     spec = form.spec(active=found.active)
-    problems = {**orgspec.unit_problems(session, spec, found), **_scope_problems(spec, found)}
+    problems = {**_scope_problems(spec, found), **orgspec.unit_problems(session, spec, found)}
     if problems:
         attach(form, problems)
         return _unit_page(form, found, 400)
