@@ -4,6 +4,7 @@ as the organisation file, the unit head's scope, confirmations and the audit log
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -318,7 +319,10 @@ def test_a_unit_head_cannot_create_top_level_units_or_move_one_out(
 
     answer = post_form(client, "/admin/units/new", **UNIT_FIELDS)  # under DINKES: theirs
     assert answer.status_code == 303, html(answer)
-    # Their own top unit keeps its place (no parent) when they edit it.
+    # Their own top unit keeps its place (no parent) when they edit it: the form offers it.
+    edit = html(client.get(f"/admin/units/{world.dinkes}/edit"))
+    assert '<option selected value="">' in edit or '<option value="" selected>' in edit, edit
+    assert not re.search(r'<option[^>]*value=""', html(client.get("/admin/units/new")))
     answer = post_form(client, f"/admin/units/{world.dinkes}/edit",
                        code="DINKES", name="Dinas Kesehatan Kab.", kind="other", parent="")
     assert answer.status_code == 303, html(answer)

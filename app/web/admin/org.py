@@ -98,7 +98,8 @@ def _parent_choices(form: UnitForm, unit: Unit | None) -> None:
             and unit.parent.code not in {choice.value for choice in choices}:
         choices.insert(0, SelectChoice(unit.parent.code,
                                        f"{unit.parent.code} · {unit.parent.name}"))
-    if scope is None:
+    # Administrators may place a unit at the top; a unit head's own top unit stays there.
+    if scope is None or (unit is not None and unit.parent is None):
         choices.insert(0, SelectChoice("", str(TOP_LEVEL)))
     form.parent.choices = choices
 
