@@ -14,19 +14,17 @@ from sqlalchemy.orm import Session
 
 from app.aggregation import STATE_NAME as AGGREGATION_STATE
 from app.answers import Answers
-from app.db import Base
+from app.config import PROJECT_ROOT
 from app.feedback import Submission, record_response
 from app.models import AggregationState, Counter, Officer, Response, Unit, User
 from app.org import (
     assign_officer,
     counters_with_urls,
-    create_counter,
     create_officer,
-    create_service,
-    create_unit,
     officer_on_duty,
     units_with_arrival_urls,
 )
+from app.orgfile import apply_text
 from app.survey_versions import sync_survey_versions
 from app.surveys import Survey
 from app.users import create_user
@@ -36,42 +34,9 @@ DUKCAPIL = "DUKCAPIL"
 DEMO_PASSWORDS = {"admin": "demo-admin-kotabumi", "unit_head": "demo-kepala-kotabumi",
                   "officer": "demo-petugas-kotabumi", "viewer": "demo-pemantau-kotabumi"}
 
-DUKCAPIL_SERVICES = [
-    # code, name, standard minutes, fee
-    ("KTP-REKAM", "KTP-el — Perekaman", 30, 0),
-    ("KTP-CETAK", "KTP-el — Pencetakan", 60, 0),
-    ("KK", "Kartu Keluarga", 60, 0),
-    ("KIA", "Kartu Identitas Anak", 60, 0),
-    ("AKTA-LAHIR", "Akta Kelahiran", 60, 0),
-    ("AKTA-MATI", "Akta Kematian", 60, 0),
-    ("AKTA-KAWIN", "Akta Perkawinan/Perceraian", 120, 0),
-    ("PINDAH", "Surat Pindah/Datang", 60, 0),
-]
-DUKCAPIL_COUNTERS = [
-    ("L1", "Loket 1", "KTP-REKAM"),
-    ("L2", "Loket 2", "KTP-CETAK"),
-    ("L3", "Loket 3", "KK"),
-    ("L4", "Loket 4", "AKTA-LAHIR"),
-    ("L5", "Loket 5", "AKTA-MATI"),
-    ("L6", "Loket 6", "PINDAH"),
-    ("INFO", "Informasi", None),
-]
-PUSKESMAS = [
-    ("PKM-KTB2", "Puskesmas Kotabumi II"),
-    ("PKM-KTBU", "Puskesmas Kotabumi Udik"),
-    ("PKM-MDK", "Puskesmas Madukoro"),
-]
-PUSKESMAS_POLI = [
-    # counter/service code, name, standard minutes, fee (Rupiah, general patients)
-    ("DAFTAR", "Pendaftaran", 10, 0),
-    ("UMUM", "Poli Umum", 30, 10000),
-    ("LANSIA", "Poli Lansia", 30, 0),
-    ("MTBS", "Poli Anak (MTBS)", 30, 0),
-    ("GIGI", "Poli Gigi", 45, 15000),
-    ("KIA-KB", "KIA/KB", 30, 0),
-    ("LAB", "Laboratorium", 60, 20000),
-    ("APOTEK", "Apotek", 15, 0),
-]
+# The demo's units, services and counters: an organisation file, applied like any other.
+DEMO_ORG_FILE = PROJECT_ROOT / "org" / "kotabumi.toml"
+DUKCAPIL_LOKETS = ("L1", "L2", "L3", "L4", "L5", "L6")  # rostered, rotating weekly
 # Polis staffed on the weekday roster in each Puskesmas (the others have no fixed officer).
 PUSKESMAS_STAFFED = ("DAFTAR", "UMUM", "GIGI", "KIA-KB", "APOTEK")
 
@@ -126,17 +91,13 @@ def run_demo(
     public_base_url: str,
     weeks: int = 0,
     seed: int = 2017,
-    reset: bool = False,
 ) -> DemoReport:
     """Seed the demo Kotabumi unless an organisation exists, and ``weeks`` of responses when
-    there are none yet; ``reset`` deletes everything first. Refused in production.
+    there are none yet. Refused in production (``demo --reset`` recreates the database first).
 
     ``surveys`` are recorded as published versions first; ``survey`` is the one answered.
     """
-    if app_env == "production":
-        raise DemoRefused("the demo world is not for production (APP_ENV=production)")
-    if reset:
-        clear_all(session)
+    refuse_production(app_env)
     sync_survey_versions(session, surveys)
     seeded = not demo_present(session)
     if seeded:
@@ -180,11 +141,10 @@ def demo_present(session: Session) -> bool:
     return session.scalar(select(Unit.id).limit(1)) is not None
 
 
-def clear_all(session: Session) -> None:
-    """Delete every row of every table, children first (used by ``demo --reset``)."""
-    for table in reversed(Base.metadata.sorted_tables):
-        session.execute(delete(table))
-    session.flush()
+def refuse_production(app_env: str) -> None:
+    """DemoRefused in production: the demo world (and its reset) is never for real data."""
+    if app_env == "production":
+        raise DemoRefused("the demo world is not for production (APP_ENV=production)")
 
 
 def _nip(rng: random.Random, sex: str, seq: int) -> str:
@@ -215,35 +175,21 @@ def seed_demo(
         full = f"{given} {rng.choice(FAMILY_NAMES)}"
         return create_officer(session, _nip(rng, sex, next(sequence)), full, unit, position)
 
-    dukcapil = create_unit(
-        session, DUKCAPIL,
-        "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Lampung Utara", "disdukcapil",
-    )
-    services = {
-        code: create_service(session, dukcapil, code, name, standard_minutes=minutes, fee=fee)
-        for code, name, minutes, fee in DUKCAPIL_SERVICES
-    }
-    lokets = [
-        create_counter(session, dukcapil, code, name,
-                       default_service=services[svc] if svc else None)
-        for code, name, svc in DUKCAPIL_COUNTERS
-    ]
+    apply_text(session, DEMO_ORG_FILE.read_text(encoding="utf-8"), DEMO_ORG_FILE.name)
+    units = {unit.code: unit for unit in session.scalars(select(Unit))}
+    dukcapil = units[DUKCAPIL]
+    counters = {(c.unit.code, c.code): c for c in session.scalars(select(Counter))}
+    lokets = [counters[DUKCAPIL, code] for code in DUKCAPIL_LOKETS]
     heads = {DUKCAPIL: new_officer(dukcapil, "Kepala Dinas")}
     front = [new_officer(dukcapil, "Petugas Pelayanan") for _ in range(6)]
-    roster: list[tuple[list[Officer], list[Counter], bool]] = [(front, lokets[:6], True)]
+    roster: list[tuple[list[Officer], list[Counter], bool]] = [(front, lokets, True)]
 
-    for code, name in PUSKESMAS:
-        unit = create_unit(session, code, name, "puskesmas")
-        polis = {}
-        for poli_code, poli_name, minutes, fee in PUSKESMAS_POLI:
-            service = create_service(session, unit, poli_code, poli_name,
-                                     standard_minutes=minutes, fee=fee)
-            polis[poli_code] = create_counter(session, unit, poli_code, poli_name,
-                                              default_service=service)
-        heads[code] = new_officer(unit, "Kepala Puskesmas")
+    for unit in sorted((u for u in units.values() if u.kind == "puskesmas"),
+                       key=lambda u: u.code):
+        heads[unit.code] = new_officer(unit, "Kepala Puskesmas")
         staff = [new_officer(unit, position) for position in
                  ("Petugas Pendaftaran", "Dokter Umum", "Dokter Gigi", "Bidan", "Apoteker")]
-        roster.append((staff, [polis[c] for c in PUSKESMAS_STAFFED], False))
+        roster.append((staff, [counters[unit.code, c] for c in PUSKESMAS_STAFFED], False))
 
     _build_roster(session, roster, today=today, tz=tz,
                   weeks_back=weeks_back, weeks_ahead=weeks_ahead)

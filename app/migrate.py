@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, MetaData, create_engine, text
 
 from app.config import PROJECT_ROOT
 
@@ -46,3 +46,29 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The single head revision of the migrations directory."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+# Functions of the current schema that no extension owns (the audit log's trigger function).
+_OWN_FUNCTIONS = text(
+    "SELECT p.oid::regprocedure::text FROM pg_proc p "
+    "JOIN pg_namespace n ON n.oid = p.pronamespace "
+    "WHERE n.nspname = current_schema() AND NOT EXISTS ("
+    "SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')")
+
+
+def recreate(database_url: str) -> None:
+    """Drop every table (and on PostgreSQL every function of ours), then migrate to head:
+    a new, empty database at the same address (``demo --reset``; the audit log refuses
+    DELETE, so this is the only way to start over)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            tables = MetaData()
+            tables.reflect(connection)
+            tables.drop_all(connection)
+            if connection.dialect.name == "postgresql":
+                for (function,) in connection.execute(_OWN_FUNCTIONS).all():
+                    connection.execute(text(f"DROP FUNCTION {function}"))
+    finally:
+        engine.dispose()
+    upgrade(database_url)

@@ -404,10 +404,11 @@ def unit_by_arrival_token(session: Session, token: str) -> Unit | None:
 
 # Built once, run with the unit's id: every survey page view asks it.
 _SERVICES_OF = (select(Service.code, Service.name)
-                .where(Service.unit_id == bindparam("unit_id")).order_by(Service.code))
+                .where(Service.unit_id == bindparam("unit_id"), Service.active)
+                .order_by(Service.code))
 
 
 def services_of(session: Session, unit_id: int) -> list[ServiceChoice]:
-    """A unit's services in code order, as the survey page offers them."""
+    """A unit's active services in code order, as the survey page offers them."""
     return [ServiceChoice(code, name)
             for code, name in session.execute(_SERVICES_OF, {"unit_id": unit_id})]

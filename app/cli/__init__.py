@@ -23,7 +23,7 @@ def register_cli(app: Flask) -> None:
     )
 
     for command in (migrations.db_cli, surveys.surveys_cli, demo.demo_command,
-                    org.counters_command, officers.officers_cli, users.users_cli,
+                    org.counters_command, org.org_cli, officers.officers_cli, users.users_cli,
                     tokens.tokens_cli, exports.export_cli, posters.qr_command,
                     posters.qr_reissue_command, posters.qr_sheet_command,
                     indicators.aggregate_command, indicators.indicators_command,
