@@ -9,6 +9,7 @@ def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
     from app.cli import (
         demo,
+        duty,
         exports,
         indicators,
         migrations,
@@ -22,7 +23,7 @@ def register_cli(app: Flask) -> None:
     )
 
     for command in (migrations.db_cli, surveys.surveys_cli, demo.demo_command,
-                    org.counters_command, officers.officers_cli, users.users_cli,
+                    org.counters_command, duty.duty_cli, officers.officers_cli, users.users_cli,
                     tokens.tokens_cli, exports.export_cli, posters.qr_command,
                     indicators.aggregate_command, indicators.indicators_command,
                     serve.serve_command, serve.scheduler_command):
