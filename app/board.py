@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.duty import rostered_officers
-from app.models import Assignment, Counter, OpeningHours, Officer, Unit
+from app.models import Assignment, Counter, Officer, OpeningHours, Unit
 
 
 @dataclass(frozen=True)

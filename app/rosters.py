@@ -251,3 +251,23 @@ def parse_day(field_name: str, value: str) -> date:
     except ValueError:
         raise FieldError(field_name, _l("Enter a date as YYYY-MM-DD, for example "
                                         "2026-12-07.")) from None
+
+
+def units_in_scope(session: Session, scope: set[int] | None) -> list[Unit]:
+    """The active units of a scope (None: all), by name."""
+    query = select(Unit).where(Unit.active.is_(True)).order_by(Unit.name, Unit.id)
+    if scope is not None:
+        query = query.where(Unit.id.in_(sorted(scope)))
+    return list(session.scalars(query))
+
+
+def active_officers(session: Session, unit_id: int) -> list[Officer]:
+    """A unit's active officers, by name."""
+    return list(session.scalars(select(Officer).where(
+        Officer.unit_id == unit_id, Officer.active.is_(True)).order_by(Officer.name)))
+
+
+def active_counters(session: Session, unit_id: int) -> list[Counter]:
+    """A unit's active counters, by code."""
+    return list(session.scalars(select(Counter).where(
+        Counter.unit_id == unit_id, Counter.active.is_(True)).order_by(Counter.code)))

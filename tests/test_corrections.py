@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.org import assign_officer, create_officer
 from app.rosters import FieldError
-from tests.factories import (
+from factories import (
     NIP,
     OTHER_NIP,
     WIB_ZONE,

@@ -4,6 +4,7 @@ and today's board, for scripts (the back office does the same)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 import click
 from flask.cli import AppGroup
@@ -16,6 +17,8 @@ from app.db import utcnow
 from app.extensions import database, settings
 from app.models import Assignment, Counter, Officer, RosterException, RosterShift, Unit
 from app.org import DomainError, unit_by_code
+
+T = TypeVar("T", RosterShift, Assignment)
 
 duty_cli = AppGroup("duty", help="Duty: rosters, corrections, check-in, today's board.")
 roster_cli = AppGroup("roster", help="The weekly roster of a unit's counters.")
@@ -57,8 +60,7 @@ def _officer(session: Session, nip: str, hint: str = "--officer-nip") -> Officer
     return officer
 
 
-def _get(session: Session, model: type[RosterShift] | type[Assignment], ident: int,
-         what: str) -> RosterShift | Assignment:
+def _get(session: Session, model: type[T], ident: int, what: str) -> T:
     found = session.get(model, ident)
     if found is None:
         raise click.BadParameter(f"no {what} with id {ident}", param_hint="ID")
@@ -140,7 +142,6 @@ def roster_end(shift_id: int, last_day: str | None) -> None:
     try:
         with database().session_scope() as session:
             shift = _get(session, RosterShift, shift_id, "shift")
-            assert isinstance(shift, RosterShift)  # noqa: S101 (narrowing)
             day = (rosters.parse_day("last_day", last_day) if last_day
                    else utcnow().astimezone(settings().tz).date())
             rosters.end_shift(session, shift, day)
@@ -161,7 +162,6 @@ def exception_add(shift_id: int, day: str, kind: str, substitute_nip: str | None
     try:
         with database().session_scope() as session:
             shift = _get(session, RosterShift, shift_id, "shift")
-            assert isinstance(shift, RosterShift)  # noqa: S101 (narrowing)
             substitute = (_officer(session, substitute_nip, "--substitute-nip")
                           if substitute_nip else None)
             exception = rosters.add_exception(session, shift, rosters.parse_day("date", day),
@@ -218,7 +218,6 @@ def correct_change(duty_id: int, nip: str | None, starts: str | None, ends: str 
     try:
         with database().session_scope() as session:
             found = _get(session, Assignment, duty_id, "duty")
-            assert isinstance(found, Assignment)  # noqa: S101 (narrowing)
             officer = _officer(session, nip, "--nip") if nip else found.officer
             result = corrections.change_duty(
                 session, found, officer=officer,
@@ -239,7 +238,6 @@ def correct_end(duty_id: int, at: str) -> None:
     try:
         with database().session_scope() as session:
             found = _get(session, Assignment, duty_id, "duty")
-            assert isinstance(found, Assignment)  # noqa: S101 (narrowing)
             result = corrections.end_duty(session, found, ends_at, tz=settings().tz,
                                           now=utcnow())
             click.echo(f"duty {duty_id} ends at {at}; {_moved(result)}")
@@ -253,7 +251,6 @@ def correct_remove(duty_id: int) -> None:
     """Remove a duty recorded by mistake."""
     with database().session_scope() as session:
         found = _get(session, Assignment, duty_id, "duty")
-        assert isinstance(found, Assignment)  # noqa: S101 (narrowing)
         result = corrections.remove_duty(session, found, tz=settings().tz, now=utcnow())
         click.echo(f"duty {duty_id} removed; {_moved(result)}")
 
