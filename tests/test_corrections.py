@@ -8,6 +8,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from factories import (
+    NIP,
+    OTHER_NIP,
+    WIB_ZONE,
+    add_response,
+    make_officer,
+    make_other_unit,
+    make_unit,
+    skm_survey,
+)
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
@@ -26,16 +36,6 @@ from app.models import (
 )
 from app.org import assign_officer, create_officer
 from app.rosters import FieldError
-from factories import (
-    NIP,
-    OTHER_NIP,
-    WIB_ZONE,
-    add_response,
-    make_officer,
-    make_other_unit,
-    make_unit,
-    skm_survey,
-)
 
 THIRD_NIP = "198801012010011003"
 

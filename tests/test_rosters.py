@@ -3,7 +3,6 @@ office (real sign-in and CSRF) and the CLI; hostile input and foreign scopes ref
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -24,6 +23,7 @@ from factories import (
 )
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -65,7 +65,6 @@ def world(app: Flask, session: Session) -> World:
 
 
 def count(session: Session, model: type[RosterShift] | type[RosterException]) -> int:
-    session.expire_all()
     found = session.scalar(select(func.count()).select_from(model)) or 0
     release(session)
     return found
@@ -255,7 +254,7 @@ def test_the_shift_form_refuses_hostile_input(world: World, app: Flask, session:
     assert answer.status_code == 422  # type: ignore[attr-defined]
     body = text(answer)
     assert f'id="{field}-error"' in body
-    assert html.escape(english) in body.split(f'id="{field}-error"')[1].split("</p>")[0]
+    assert str(escape(english)) in body.split(f'id="{field}-error"')[1].split("</p>")[0]
     assert count(session, RosterShift) == 0
 
 
