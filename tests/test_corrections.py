@@ -13,15 +13,21 @@ from factories import (
     OTHER_NIP,
     WIB_ZONE,
     add_response,
+    csrf_token_of,
     make_officer,
     make_other_unit,
     make_unit,
+    make_user,
+    release,
+    sign_in,
     skm_survey,
 )
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from app import corrections
 from app.db import Database
@@ -320,3 +326,124 @@ def test_cli_correct_add_refuses_bad_input(world: World, session: Session,
     assert session.scalars(select(Assignment).where(
         Assignment.source == "correction")).first() is None
     session.commit()
+
+
+# The back office ----------------------------------------------------------------------------
+
+@pytest.fixture
+def heads(world: World, session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
+    monkeypatch.setattr("app.web.admin.duty.utcnow", lambda: wib(20, 10))
+    make_user(session, "kepala@contoh.go.id", "unit_head", unit=world.seeded.unit)
+    make_user(session, "kepala.pkm@contoh.go.id", "unit_head", unit=world.other.unit)
+    release(session)
+    return world
+
+
+def signed_in(app: Flask, email: str) -> FlaskClient:
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 303
+    return client
+
+
+def post_duty(client: FlaskClient, w: World, query: str = "", **fields: str) -> TestResponse:
+    path = f"/admin/duties/new?unit={w.seeded.unit.id}{query}"
+    page = client.get(path)
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_token_of(page), "counter": str(w.counter.id),
+            "officer": str(w.a.id), "day": "2026-11-05", "starts_at": "08:00",
+            "ends_at": "11:00", **fields}
+    return client.post(path, data=data)
+
+
+def corrected_duties(session: Session) -> int:
+    found = len(session.scalars(select(Assignment.id).where(
+        Assignment.source == "correction")).all())
+    release(session)
+    return found
+
+
+def test_a_unit_head_adds_a_forgotten_duty(heads: World, app: Flask, session: Session) -> None:
+    seed_history(session, heads)
+    client = signed_in(app, "kepala@contoh.go.id")
+    answer = post_duty(client, heads, "&lang=en")
+    assert answer.status_code == 303
+    page = client.get(answer.headers["Location"])
+    assert "1 of 1 responses now count for another officer" in page.get_data(as_text=True)
+    assert officer_of_responses(session)[6] == (heads.a.id, "correction")
+    listed = client.get(f"/admin/duties?unit={heads.seeded.unit.id}&day=2026-11-05")
+    assert "Ahmad Saputra" in listed.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("fields", "field", "english"), [
+    ({"officer": "stranger"}, "officer", "does not belong to the counter"),
+    ({"officer": "7\x00"}, "officer", "Choose an officer from the list."),
+    ({"counter": "999999"}, "counter", "Choose a counter from the list."),
+    ({"day": "2026-11-05\x00"}, "day", "YYYY-MM-DD"),
+    ({"day": "x" * 10_000}, "day", "YYYY-MM-DD"),
+    ({"starts_at": "25:00"}, "starts_at", "HH:MM"),
+    ({"starts_at": ""}, "starts_at", "Enter the start time."),
+    ({"ends_at": "07:00"}, "ends_at", "must end after it starts"),
+    ({"ends_at": "\u200b11:00"}, "ends_at", "HH:MM"),
+    ({"day": "2026-12-30"}, "starts_at", "cannot start in the future"),
+    ({"day": "2026-11-03", "starts_at": "11:00", "ends_at": "13:00"}, "officer",
+     "already on duty"),
+])
+def test_the_duty_form_refuses_hostile_input(heads: World, app: Flask, session: Session,
+                                             fields: dict[str, str], field: str,
+                                             english: str) -> None:
+    seed_history(session, heads)
+    if fields.get("officer") == "stranger":
+        fields = {**fields, "officer": str(heads.stranger.id)}
+    client = signed_in(app, "kepala@contoh.go.id")
+    answer = post_duty(client, heads, "&lang=en", **fields)
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert f'id="{field}-error"' in body
+    assert str(escape(english)) in body.split(f'id="{field}-error"')[1].split("</p>")[0]
+    assert corrected_duties(session) == 0
+
+
+def test_swap_end_and_remove_through_the_pages(heads: World, app: Flask,
+                                               session: Session) -> None:
+    duty_id = seed_history(session, heads).id
+    release(session)
+    client = signed_in(app, "kepala@contoh.go.id")
+    page = client.get(f"/admin/duties/{duty_id}/edit")
+    assert page.status_code == 200
+    swapped = client.post(f"/admin/duties/{duty_id}/edit", data={
+        "csrf_token": csrf_token_of(page), "counter": str(heads.counter.id),
+        "officer": str(heads.b.id), "day": "2026-11-03", "starts_at": "08:00",
+        "ends_at": "12:00"})
+    assert swapped.status_code == 303
+    assert [o for o, _ in officer_of_responses(session)[:4]] == [heads.b.id] * 4
+    page = client.get(f"/admin/duties/{duty_id}/end")
+    ended = client.post(f"/admin/duties/{duty_id}/end", data={
+        "csrf_token": csrf_token_of(page), "day": "2026-11-03", "ends_at": "09:45"})
+    assert ended.status_code == 303
+    confirm = client.get(f"/admin/duties/{duty_id}/remove?lang=en")
+    assert confirm.status_code == 200 and "Remove this duty?" in confirm.get_data(as_text=True)
+    assert session.get(Assignment, duty_id) is not None  # asking removed nothing
+    release(session)
+    removed = client.post(f"/admin/duties/{duty_id}/remove",
+                          data={"csrf_token": csrf_token_of(confirm)})
+    assert removed.status_code == 303
+    session.expire_all()
+    assert session.get(Assignment, duty_id) is None
+    release(session)
+
+
+def test_duty_pages_of_another_unit_answer_404(heads: World, app: Flask,
+                                               session: Session) -> None:
+    duty_a = seed_history(session, heads)
+    client = signed_in(app, "kepala.pkm@contoh.go.id")
+    for path in (f"/admin/duties?unit={heads.seeded.unit.id}",
+                 f"/admin/duties/new?unit={heads.seeded.unit.id}",
+                 f"/admin/duties/{duty_a.id}/edit", f"/admin/duties/{duty_a.id}/end",
+                 f"/admin/duties/{duty_a.id}/remove"):
+        assert client.get(path).status_code == 404, path
+    page = client.get("/admin/duties")
+    assert page.status_code == 200
+    forged = client.post(f"/admin/duties/{duty_a.id}/remove",
+                         data={"csrf_token": csrf_token_of(page)})
+    assert forged.status_code == 404
+    assert session.get(Assignment, duty_a.id) is not None
