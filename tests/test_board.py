@@ -140,6 +140,7 @@ def test_cli_board_checkin_and_checkout(world: World, runner: FlaskCliRunner,
     assert "open without anyone: L2" not in shown.output
     assert "open without anyone: L3" in shown.output
     assert "rostered at L2 but on duty" not in shown.output
+    monkeypatch.setattr("app.cli.duty.utcnow", lambda: NOW + timedelta(minutes=30))
     out = runner.invoke(args=["duty", "checkout", "--nip", OTHER_NIP])
     assert out.exit_code == 0, out.output
     again = runner.invoke(args=["duty", "checkout", "--nip", OTHER_NIP])

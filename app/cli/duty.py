@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import click
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,10 +33,15 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _fail(error: DomainError, what: str = "") -> click.ClickException:
-    field = getattr(error, "field", None)
+    """The refusal as a CLI error, in English (the language of scripts and logs), naming
+    the option at fault."""
     prefix = f"{what}: " if what else ""
-    named = f"--{field.replace('_', '-')}: " if field else ""
-    return click.ClickException(f"{prefix}{named}{error}; nothing changed")
+    if isinstance(error, rosters.FieldError):
+        with force_locale("en"):
+            message = str(error.message)
+        named = f"--{error.field.replace('_', '-')}: "
+        return click.ClickException(f"{prefix}{named}{message}; nothing changed")
+    return click.ClickException(f"{prefix}{error}; nothing changed")
 
 
 def _unit(session: Session, code: str) -> Unit:
