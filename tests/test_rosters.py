@@ -405,3 +405,55 @@ def test_cli_exception_refuses_the_same_officer(world: World, runner: FlaskCliRu
                                   "2026-11-09", "--kind", "leave"])
     assert missing.exit_code != 0 and "no shift" in missing.output
     assert count(session, RosterException) == 0
+
+
+@pytest.mark.parametrize(("fields", "field", "english"), [
+    ({"day": "2026-11-09\x00"}, "day", "YYYY-MM-DD"),
+    ({"day": "2026-11-10"}, "day", "does not take place on that day"),
+    ({"day": ""}, "day", "Enter the day."),
+    ({"kind": "holiday"}, "kind", "Choose leave or swap."),
+    ({"kind": "swap", "substitute": ""}, "substitute", "needs the substitute officer"),
+    ({"kind": "swap", "substitute": "stranger"}, "substitute", "does not belong"),
+    ({"kind": "swap", "substitute": "\u202e1"}, "substitute", "Choose an officer"),
+    ({"note": "cuti\x00"}, "note", "invisible or control character U+0000"),
+    ({"note": "x" * 10_000}, "note", "At most 200 characters."),
+])
+def test_the_exception_form_refuses_hostile_input(world: World, app: Flask, session: Session,
+                                                  fields: dict[str, str], field: str,
+                                                  english: str) -> None:
+    shift = rosters.add_shift(session, world.home.counter, world.a, 0, time(8), time(12),
+                              MONDAY)
+    release(session)
+    values = {"day": "2026-11-09", "kind": "leave", "substitute": "", "note": "", **fields}
+    if values["substitute"] == "stranger":
+        values["substitute"] = str(world.stranger.id)
+    client = signed_in(app, "kepala@contoh.go.id")
+    path = f"/admin/rosters/shifts/{shift.id}/exceptions/new?lang=en"
+    page = client.get(path)
+    answer = client.post(path, data={"csrf_token": csrf_token_of(page), **values})
+    assert answer.status_code == 422
+    body = text(answer)
+    assert str(escape(english)) in body.split(f'id="{field}-error"')[1].split("</p>")[0]
+    assert count(session, RosterException) == 0
+
+
+@pytest.mark.parametrize(("last_day", "english"), [
+    ("2026-10-01", "cannot be before the first day"),
+    ("2026-11-31", "YYYY-MM-DD"),
+    ("\x00", "YYYY-MM-DD"),
+    ("", "Enter the last day."),
+])
+def test_the_end_form_refuses_bad_days(world: World, app: Flask, session: Session,
+                                       last_day: str, english: str) -> None:
+    shift = rosters.add_shift(session, world.home.counter, world.a, 0, time(8), time(12),
+                              MONDAY)
+    release(session)
+    client = signed_in(app, "kepala@contoh.go.id")
+    path = f"/admin/rosters/shifts/{shift.id}/end?lang=en"
+    page = client.get(path)
+    answer = client.post(path, data={"csrf_token": csrf_token_of(page), "last_day": last_day})
+    assert answer.status_code == 422
+    assert str(escape(english)) in text(answer).split('id="last_day-error"')[1]
+    session.expire_all()
+    assert session.scalars(select(RosterShift.valid_until)).one() is None
+    release(session)
