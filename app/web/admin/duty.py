@@ -84,8 +84,10 @@ class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type 
 # Helpers ------------------------------------------------------------------------------------
 
 def _show(form: FlaskForm, error: FieldError) -> None:
-    """Put a refused change's message beside its field (the first field when unknown)."""
-    field = getattr(form, error.field, None) or next(iter(form))
+    """Put a refused change's message beside its field (the first visible field when the
+    form has none of that name)."""
+    field = getattr(form, error.field, None) or next(
+        f for f in form if f.type not in ("CSRFTokenField", "HiddenField"))
     field.errors = [*field.errors, str(error.message)]
 
 
