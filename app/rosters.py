@@ -1,6 +1,7 @@
 """The planned roster: a weekly pattern of shifts per counter and the day's exceptions to it
 (leave, swaps), kept by the unit head. Functions take a Session first, flush, never commit,
-and record every change in the audit log."""
+and record every change in the audit log. A roster change applies to responses to come: a
+stored response keeps its attribution (fixing the past is a duty correction's job)."""
 
 from __future__ import annotations
 
