@@ -47,7 +47,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
-from app.models import AggregationState, Indicator, Response, WaitMinutes
+from app.models import AggregationState, Indicator, Response, StaleBucket, WaitMinutes
 from app.periods import period_end, period_start
 from app.scoring import CATEGORY_THRESHOLDS_HUNDREDTHS, category_of_hundredths, ikm_hundredths
 
@@ -419,6 +419,20 @@ def touched_buckets(session: Session, since: datetime, until: datetime
     return touched
 
 
+def add_stale_buckets(session: Session, touched: dict[tuple[str, str], set[Bucket]],
+                      since: datetime, until: datetime) -> None:
+    """Add to ``touched`` every day, week and month containing a day that a duty correction
+    marked stale in (since, until]: its responses were re-attributed long after they were
+    received, so ``touched_buckets`` alone would never revisit them. A bucket left without
+    responses is then deleted by ``apply_indicators`` rather than kept with old figures."""
+    for scope, scope_id, day in session.execute(
+            select(StaleBucket.scope, StaleBucket.scope_id, StaleBucket.day)
+            .where(StaleBucket.marked_at > since, StaleBucket.marked_at <= until).distinct()):
+        for kind in LEVELS:
+            touched.setdefault((scope, kind), set()).add(
+                (scope_id, period_start(kind, _as_date(day))))
+
+
 def read_watermark(session: Session) -> datetime | None:
     """Responses received up to this instant are already in the indicators."""
     return session.scalar(
@@ -430,7 +444,8 @@ def compute_indicators(session: Session, *, now: datetime, full: bool = False,
     """Compute the indicator rows an incremental (or full) run would write; reads only.
 
     The new watermark is ``now - SETTLE``; only buckets touched by responses received after
-    the stored watermark are recomputed (all of them on the first run or with ``full``).
+    the stored watermark, or marked stale by a duty correction since it, are recomputed
+    (all of them on the first run or with ``full``).
     With ``stage``, a full rebuild is computed by the database into a temporary table of
     this session's connection (nothing travels through Python); ``apply_indicators`` must
     then run on the same connection.
@@ -449,6 +464,7 @@ def compute_indicators(session: Session, *, now: datetime, full: bool = False,
         return computation
     assert since is not None  # noqa: S101 (narrowing: not full)
     computation.touched = touched_buckets(session, since, until)
+    add_stale_buckets(session, computation.touched, since, until)
     for scope in SCOPE_COLUMNS:
         wanted = {(kind, *bucket) for (s, kind), buckets in computation.touched.items()
                   if s == scope for bucket in buckets}
