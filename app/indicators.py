@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
-from app.models import Counter, Indicator, Officer, ServedCount, Service, SurveyVersion, Unit
+from app.models import Counter, Indicator, Officer, Service, SurveyVersion, Unit
 from app.scoring import Category, category, krejcie_morgan, round_half_up
+from app.served import months_served
 
 NRR_PLACES = 4
 
@@ -105,13 +106,11 @@ def indicator_rows(
 
 def _add_sample_adequacy(session: Session,
                          months: dict[tuple[int, date], list[dict[str, Any]]]) -> None:
-    """Give each unit-month row its sample: the people served that month (as entered on the
-    unit page), the Krejcie-Morgan size for them, and whether the month's responses (all
-    survey versions together) reach it. Unknown without a served count."""
-    served = {(unit_id, month): count for unit_id, month, count in session.execute(
-        select(ServedCount.unit_id, ServedCount.month, ServedCount.served).where(
-            ServedCount.unit_id.in_({unit_id for unit_id, _ in months}),
-            ServedCount.month.in_({month for _, month in months})))}
+    """Give each unit-month row its sample: the people served that month (the sum of its
+    counts per counter and day, ``served.months_served``), the Krejcie-Morgan size for
+    them, and whether the month's responses (all survey versions together) reach it.
+    Unknown without a served count."""
+    served = months_served(session, months)
     for key, month_rows in months.items():
         people = served.get(key)
         required = krejcie_morgan(people) if people else None
