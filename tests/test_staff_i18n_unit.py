@@ -108,7 +108,8 @@ def test_the_english_week_page_shows_no_indonesian_but_names(app: Flask, seeded:
                   "Weakest elements this week", "Requirements", "Waiting time",
                   "Counters", "How to read the officer figures", "Adjusted values",
                   "Lowest score first", "Monday 16/11 at 9:00 AM", "Monday", "08:00",
-                  "Sample adequacy for November 2026", "Number of people served",
+                  "Sample adequacy for November 2026", "Enter people served per counter and day",
+                  "Response rate",
                   "A (88.31), B (76.61), and C (65.00)", "Week (date of its Monday)",
                   "weakest"):
         assert words in text, words
