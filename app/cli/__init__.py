@@ -16,6 +16,7 @@ def register_cli(app: Flask) -> None:
         org,
         posters,
         serve,
+        served,
         surveys,
         tokens,
         users,
@@ -25,5 +26,5 @@ def register_cli(app: Flask) -> None:
                     org.counters_command, officers.officers_cli, users.users_cli,
                     tokens.tokens_cli, exports.export_cli, posters.qr_command,
                     indicators.aggregate_command, indicators.indicators_command,
-                    serve.serve_command, serve.scheduler_command):
+                    serve.serve_command, serve.scheduler_command, served.served_cli):
         app.cli.add_command(command)
