@@ -205,8 +205,8 @@ def check_month_totals(session: Session, entries: Sequence[ServedEntry]
         else:
             counts[(entry.counter_id, entry.day)] = entry.served
     answered = responses_per_counter_day(session, counter_ids, first, last)
-    names = dict(session.execute(select(Counter.id, Counter.name).where(
-        Counter.id.in_(counter_ids))).tuples())
+    names: dict[int, str] = {counter_id: name for counter_id, name in session.execute(
+        select(Counter.id, Counter.name).where(Counter.id.in_(counter_ids)))}
     errors: dict[Key, str] = {}
     for counter_id, month in sorted(months):
         days = {d for (c, d) in counts
