@@ -33,6 +33,8 @@ MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 CSV_COLUMNS = ("counter", "date", "served")
 IMPORT_MAX_ROWS = 50_000
+# Control, formatting (bidirectional, zero-width), surrogate, private-use, line separators.
+INVISIBLE = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
 
 Key = tuple[int, date]  # (counter id, local day)
 
@@ -52,7 +54,12 @@ def next_month(month: date) -> date:
 
 
 def _invisible(text: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") for c in text)
+    return any(unicodedata.category(c) in INVISIBLE for c in text)
+
+
+def _shown(code: str) -> str:
+    """A code from a file as a message may echo it: short, invisible characters as '?'."""
+    return "".join("?" if unicodedata.category(c) in INVISIBLE else c for c in code[:40])
 
 
 # Parsing one value --------------------------------------------------------------------------
@@ -351,9 +358,6 @@ def read_import(session: Session, text: str, *, today: date,
     whole file; a counter and day given twice is an error.
     """
     text = text.removeprefix("\ufeff")
-    if "\x00" in text:
-        return ImportPreview((), ((1, _("The file contains NUL characters: it is not a CSV "
-                                        "text file.")),))
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -396,12 +400,12 @@ def read_import(session: Session, text: str, *, today: date,
             unit_code = cells.get("unit", "") if has_unit else ""
             unit = units.get(unit_code) if unit_code else default_unit
             if unit is None or (unit_ids is not None and unit.id not in unit_ids):
-                errors.append((line, _("Unknown unit %(code)s.", code=unit_code[:40])))
+                errors.append((line, _("Unknown unit %(code)s.", code=_shown(unit_code))))
                 continue
             counter = counters.get((unit.id, cells["counter"]))
             if counter is None:
                 errors.append((line, _("Unit %(unit)s has no counter %(code)s.",
-                                       unit=unit.code, code=cells["counter"][:40])))
+                                       unit=unit.code, code=_shown(cells["counter"]))))
                 continue
             day, problem = parse_day(cells["date"], today=today)
             served, served_problem = parse_served(cells["served"])

@@ -517,6 +517,7 @@ def test_a_bad_file_lists_every_bad_line_and_imports_nothing(
                "L9;2026-11-16;4\n"            # no such counter
                "L2;2026-11-31;4\n"            # not in the calendar
                "L2;2026-11-30;4\n"            # to come
+               "L\x002;2026-11-16;4\n"        # a NUL in a code
                "L2;2026-11-17;-4\n"           # negative
                "L2;2026-11-18;100000000000000000000\n"
                "L2;2026-11-19;4\x00\n"        # NUL
@@ -526,11 +527,12 @@ def test_a_bad_file_lists_every_bad_line_and_imports_nothing(
     body = answer.get_data(as_text=True)
     assert answer.status_code == 400
     for line, words in ((3, "no counter L9"), (4, "not in the calendar"),
-                        (5, "has not come yet"), (6, "cannot be negative"),
-                        (7, "at most 100,000"), (9, "already on line 2"),
-                        (10, "2 columns instead of 3")):
+                        (5, "has not come yet"), (6, "no counter L?2"),
+                        (7, "cannot be negative"), (8, "at most 100,000"),
+                        (9, "invisible or control character"), (10, "already on line 2"),
+                        (11, "2 columns instead of 3")):
         assert f'<td class="num">{line}</td><td>' in body and words in body, (line, words)
-    assert "nothing was imported" in body
+    assert "nothing was imported" in body and "\x00" not in body
     assert "Import these lines" not in body
     assert stored(session) == []
 
