@@ -78,14 +78,19 @@ def _today() -> date:
     return utcnow().astimezone(settings().tz).date()
 
 
+def _named_unit(session: Session, code: str | None) -> Unit:
+    """The unit named; 404 when unknown or out of the user's scope (one answer for both)."""
+    unit = unit_by_code(session, (code or "").strip()[:40])
+    if unit is None:
+        abort(404)
+    require_unit(unit.id)
+    return unit
+
+
 def _chosen_unit(session: Session, code: str | None) -> Unit | None:
-    """The unit named (404 when unknown or out of scope), or the only unit in scope."""
+    """The unit named (see ``_named_unit``), else the only unit in scope, else None."""
     if code:
-        unit = unit_by_code(session, code.strip()[:40])
-        if unit is None:
-            abort(404)
-        require_unit(unit.id)
-        return unit
+        return _named_unit(session, code)
     scope = scoped_unit_ids()
     if scope is not None and len(scope) == 1:
         return session.get(Unit, next(iter(scope)))
@@ -137,8 +142,7 @@ def served() -> ResponseReturnValue:
     if request.method == "GET":
         unit = _chosen_unit(session, request.args.get("unit"))
         return _page(unit, _week_of(request.args.get("week")))
-    unit = _chosen_unit(session, request.form.get("unit") or "-")
-    assert unit is not None  # noqa: S101 (a code is always given, so 404 or a unit)
+    unit = _named_unit(session, request.form.get("unit"))
     week = _week_of(request.form.get("week"))
     days = [week + timedelta(days=i) for i in range(7)]
     counters, counts = week_grid(session, unit.id, week)
@@ -177,7 +181,7 @@ def served_import() -> ResponseReturnValue:
     """Preview a queue system's CSV: every bad line listed; nothing stored yet."""
     session = db_session()
     form = ImportForm()
-    unit = _chosen_unit(session, form.unit.data) if form.unit.data else None
+    unit = _named_unit(session, form.unit.data) if form.unit.data else None
     if not form.validate_on_submit():
         return _page(unit, week_start(_today()), import_form=form, status=400)
     raw = form.file.data.read()
@@ -197,7 +201,7 @@ def served_import_confirm() -> ResponseReturnValue:
     """Import a previewed file, once confirmed: all its lines or none (read again)."""
     session = db_session()
     form = ConfirmImportForm()
-    unit = _chosen_unit(session, form.unit.data) if form.unit.data else None
+    unit = _named_unit(session, form.unit.data) if form.unit.data else None
     if not form.validate_on_submit():
         abort(400)
     content = form.content.data or ""
