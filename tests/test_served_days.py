@@ -3,9 +3,11 @@ back-office grid and CSV import, response rates, the sample in the API, and the 
 
 from __future__ import annotations
 
+import html as html_module
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -416,6 +418,39 @@ def test_the_grid_shows_a_week_of_counters_and_days(app: Flask, session: Session
     assert signed_in(app, "kepala@contoh.go.id").get("/admin/served").status_code == 200
 
 
+def form_fields(page: Any, action: str) -> dict[str, str]:
+    """What a browser would send from the page's form posting to ``action`` (its inputs,
+    hidden ones included, as rendered)."""
+    body = page.get_data(as_text=True)
+    start = body.index(f'method="post" action="{action}"')
+    form = body[start:body.index("</form>", start)]
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]*)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and "disabled" not in tag:
+            fields[name.group(1)] = html_module.unescape(value.group(1)) if value else ""
+    return fields
+
+
+def test_the_grids_own_form_posts_back_as_a_browser_would(app: Flask, session: Session,
+                                                         world: World) -> None:
+    add_served(session, world.home.unit.id, MONDAY, 40, counter_id=world.home.counter.id)
+    release(session)
+    client = signed_in(app, "kepala@contoh.go.id")
+    page = client.get(grid_url())
+    fields = form_fields(page, "/admin/served")
+    assert fields["unit"] == "DUKCAPIL" and fields["week"] == WEEK.isoformat()
+    assert fields[cell(world.home.counter.id, MONDAY)] == "40"
+    later = form_fields(client.get(grid_url(week=TODAY)), "/admin/served")
+    assert cell(world.second.id, TODAY) in later
+    assert cell(world.second.id, TODAY + timedelta(days=1)) not in later  # disabled: to come
+    fields[cell(world.second.id, TUESDAY)] = "7"
+    answer = client.post("/admin/served", data=fields)
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
+    assert stored(session) == [("L1", MONDAY, 40, "typed"), ("L2", TUESDAY, 7, "typed")]
+
+
 def test_the_grid_saves_a_good_week_with_prg_and_audit(app: Flask, session: Session,
                                                       world: World) -> None:
     client = signed_in(app, "kepala@contoh.go.id")
@@ -549,9 +584,9 @@ def test_a_good_file_is_previewed_then_imported_once_confirmed(
     body = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "3 lines are ready to import" in body
     assert stored(session) == []  # a preview stores nothing
-    confirm = client.post("/admin/served/import/confirm", data={
-        "csrf_token": csrf_token_of(preview), "unit": "DUKCAPIL",
-        "content": content.decode("utf-8-sig")})
+    fields = form_fields(preview, "/admin/served/import/confirm")
+    assert fields["unit"] == "DUKCAPIL"
+    confirm = client.post("/admin/served/import/confirm", data=fields)
     assert confirm.status_code == 303
     assert confirm.headers["Location"] == grid_url()
     assert stored(session) == [("L1", MONDAY, 40, "imported"), ("L1", TUESDAY, 12, "imported"),

@@ -60,8 +60,8 @@ def cell_name(counter_id: int, day: date) -> str:
     return f"c{counter_id}_{day:%Y%m%d}"
 
 
-def _grid_form(counters: list[Counter], days: list[date], counts: dict[tuple[int, date], int],
-               *, formdata: Any = None) -> GridForm:
+def _grid_form(unit: Unit, counters: list[Counter], days: list[date],
+               counts: dict[tuple[int, date], int], *, formdata: Any = None) -> GridForm:
     class Grid(GridForm):
         pass
 
@@ -70,6 +70,7 @@ def _grid_form(counters: list[Counter], days: list[date], counts: dict[tuple[int
             setattr(Grid, cell_name(counter.id, day),
                     StringField(f"{counter.name}, {format_day(day, weekday=True)}"))
     data = {cell_name(c, d): str(v) for (c, d), v in counts.items()}
+    data.update(unit=unit.code, week=days[0].isoformat())
     form: GridForm = Grid(formdata=formdata, data=data)
     return form
 
@@ -123,7 +124,7 @@ def _page(unit: Unit | None, week: date, *, form: GridForm | None = None,
     counters: list[Counter] = []
     if unit is not None:
         counters, counts = week_grid(session, unit.id, week)
-        form = form or _grid_form(counters, days, counts)
+        form = form or _grid_form(unit, counters, days, counts)
     return render_template(
         "admin/served.html", unit=unit, units=_units_in_scope(session), week=week,
         days=days, today=today, counters=counters, form=form, cell_name=cell_name,
@@ -146,7 +147,7 @@ def served() -> ResponseReturnValue:
     week = _week_of(request.form.get("week"))
     days = [week + timedelta(days=i) for i in range(7)]
     counters, counts = week_grid(session, unit.id, week)
-    form = _grid_form(counters, days, counts, formdata=request.form)
+    form = _grid_form(unit, counters, days, counts, formdata=request.form)
     if not form.validate_on_submit():
         return _page(unit, week, form=form, status=400)
     cells = {(c.id, d): form[cell_name(c.id, d)].data for c in counters for d in days
