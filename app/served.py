@@ -259,9 +259,17 @@ def save_served(session: Session, entries: Sequence[ServedEntry], *, today: date
     entries are audited one by one (``served.set``); an import (``source`` 'imported') is
     audited once (``served.import``) with its extent.
     """
-    errors: dict[Key, str] = {}
     counters = {c.id: c for c in session.scalars(select(Counter).where(
         Counter.id.in_({e.counter_id for e in entries})))}
+    existing = {(row.counter_id, row.day): row for row in session.scalars(
+        select(ServedDay).where(ServedDay.counter_id.in_(list(counters)),
+                                ServedDay.day.in_({e.day for e in entries})))}
+    # Cells that change nothing (a grid posts the whole week) are neither checked nor
+    # audited: an error then stands beside what was actually changed.
+    entries = [e for e in entries if (e.counter_id, e.day) in existing
+               and existing[(e.counter_id, e.day)].served != e.served
+               or (e.counter_id, e.day) not in existing and e.served is not None]
+    errors: dict[Key, str] = {}
     for entry in entries:
         key = (entry.counter_id, entry.day)
         if entry.counter_id not in counters:
@@ -276,9 +284,8 @@ def save_served(session: Session, entries: Sequence[ServedEntry], *, today: date
         errors = check_month_totals(session, entries)
     if errors:
         return None, errors
-    existing = {(row.counter_id, row.day): row for row in session.scalars(
-        select(ServedDay).where(ServedDay.counter_id.in_(list(counters)),
-                                ServedDay.day.in_({e.day for e in entries})))}
+    if not entries:
+        return SavedCounts(0, 0, 0), {}
     added = changed = removed = 0
     for entry in entries:
         row = existing.get((entry.counter_id, entry.day))
