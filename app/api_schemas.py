@@ -179,6 +179,12 @@ class Sample(BaseModel):
     adequate: bool | None
 
 
+class ResponseRate(BaseModel):
+    served: NullableCount
+    responses: NullableCount
+    rate: float | None
+
+
 class IndicatorRow(BaseModel):
     """One stored indicator, as `flask --app app indicators --json` prints it."""
 
@@ -203,10 +209,16 @@ class IndicatorRow(BaseModel):
     measured: Measured
     flagged: int
     sample: Sample | None = Field(None, description=(
-        "scope=unit, period=month only: the people the unit served that month (entered on the "
-        "unit page), the Krejcie-Morgan sample size for them, and whether the month's "
+        "scope=unit, period=month only: the people the unit served that month (the sum of "
+        "its counts per counter and day), the Krejcie-Morgan sample size for them, and "
+        "whether the month's "
         "responses, all survey versions together, reach it (false: \"sampel belum "
         "memenuhi\"); each of the three is null without a served count."))
+    response_rate: ResponseRate | None = Field(None, description=(
+        "scope=counter or officer, period=month only: the people served (an officer: at the "
+        "counters and days of their duties, split evenly between officers on duty at once), "
+        "the responses on the days with a count, and responses ÷ people served; all null "
+        "without a count or with fewer responses than the officer minimum."))
     comments: int
 
 

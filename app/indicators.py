@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
-from app.models import Counter, Indicator, Officer, ServedCount, Service, SurveyVersion, Unit
+from app.models import Counter, Indicator, Officer, Service, SurveyVersion, Unit
+from app.response_rates import counter_rates, officer_rates
 from app.scoring import Category, category, krejcie_morgan, round_half_up
+from app.served import months_served, next_month
 
 NRR_PLACES = 4
+DEFAULT_TZ = ZoneInfo("Asia/Jakarta")
 
 
 def ikm_value(indicator: Indicator) -> Decimal | None:
@@ -49,11 +53,16 @@ def indicator_rows(
     unit_ids: Collection[int] | None = None,
     officer_id: int | None = None,
     locale: str = "id",
+    rates_min_n: int = 0,
+    tz: ZoneInfo = DEFAULT_TZ,
 ) -> list[dict[str, Any]]:
     """Indicator rows whose period starts within [first, last], as plain dicts; the
     category's label in ``locale`` (the regulation's Indonesian term by default).
 
     ``unit_ids`` limits the rows to those units (None: all); ``officer_id`` to one officer.
+    Counter and officer month rows carry their ``response_rate`` (``response_rates``),
+    withheld below ``rates_min_n`` responses on the days with a count (pass
+    ``auth.scores_shown_from``); ``tz`` cuts officers' duties into local days.
     """
     query = (
         select(Indicator, Unit.code, SurveyVersion.survey_id, SurveyVersion.version)
@@ -73,6 +82,7 @@ def indicator_rows(
     names = _scope_names(session, scope)
     rows = []
     months: dict[tuple[int, date], list[dict[str, Any]]] = {}  # unit-month rows, per version
+    rated: dict[tuple[int, date], list[tuple[int, dict[str, Any]]]] = {}  # counter/officer
     for ind, unit_code, survey_id, version in session.execute(query):
         ikm = ikm_value(ind)
         row: dict[str, Any] = {"scope": scope, "unit": unit_code}
@@ -98,20 +108,29 @@ def indicator_rows(
         rows.append(row)
         if scope == "unit" and period == "month":
             months.setdefault((ind.unit_id, ind.period_start), []).append(row)
+        if scope in ("counter", "officer") and period == "month":
+            rated.setdefault((ind.unit_id, ind.period_start), []).append((ind.scope_id, row))
     if months:
         _add_sample_adequacy(session, months)
+    for (unit_id, month), scoped in rated.items():
+        last_day = next_month(month) - timedelta(days=1)
+        rates = (counter_rates(session, unit_id, month, last_day, min_n=rates_min_n)
+                 if scope == "counter" else
+                 officer_rates(session, unit_id, month, last_day, tz=tz, min_n=rates_min_n))
+        for scope_id, row in scoped:
+            rate = rates.get(scope_id)
+            row["response_rate"] = rate.as_json() if rate is not None else {
+                "served": None, "responses": None, "rate": None}
     return rows
 
 
 def _add_sample_adequacy(session: Session,
                          months: dict[tuple[int, date], list[dict[str, Any]]]) -> None:
-    """Give each unit-month row its sample: the people served that month (as entered on the
-    unit page), the Krejcie-Morgan size for them, and whether the month's responses (all
-    survey versions together) reach it. Unknown without a served count."""
-    served = {(unit_id, month): count for unit_id, month, count in session.execute(
-        select(ServedCount.unit_id, ServedCount.month, ServedCount.served).where(
-            ServedCount.unit_id.in_({unit_id for unit_id, _ in months}),
-            ServedCount.month.in_({month for _, month in months})))}
+    """Give each unit-month row its sample: the people served that month (the sum of its
+    counts per counter and day, ``served.months_served``), the Krejcie-Morgan size for
+    them, and whether the month's responses (all survey versions together) reach it.
+    Unknown without a served count."""
+    served = months_served(session, months)
     for key, month_rows in months.items():
         people = served.get(key)
         required = krejcie_morgan(people) if people else None

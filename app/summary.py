@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.aggregation import WAIT_COLUMNS
 from app.auth import scores_shown_from
 from app.i18n import current_locale
-from app.models import Counter, Indicator, Officer, Response, ServedCount, Unit
+from app.models import Counter, Indicator, Officer, Response, Unit
 from app.periods import week_start as monday_of
 from app.refs import UnitRef
 from app.scoring import (
@@ -38,6 +38,7 @@ from app.scoring import (
     shrunk_mean,
     total_to_ikm,
 )
+from app.served import month_served
 from app.surveys import reference_survey
 
 TREND_WEEKS = 12
@@ -527,8 +528,7 @@ def month_responses(session: Session, unit_id: int, month: date) -> int:
 
 def _adequacy(session: Session, unit_id: int, month: date) -> SampleAdequacy:
     n = month_responses(session, unit_id, month)
-    served = session.scalar(select(ServedCount.served).where(
-        ServedCount.unit_id == unit_id, ServedCount.month == month))
+    served = month_served(session, unit_id, month)
     if served is None or served < 1:
         return SampleAdequacy(month, n, served, None, None)
     required = krejcie_morgan(served)

@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 from app.answers import Answers
 from app.feedback import DEFAULT_SURVEY_ID, Submission, record_response
 from app.jobs import AggregationRun, run_aggregation
-from app.models import Counter, Officer, Response, Service, Unit, User
+from app.models import Counter, Officer, Response, ServedDay, Service, Unit, User
 from app.org import (
     assign_officer,
     create_counter,
@@ -263,3 +263,14 @@ def post_chunked(client: FlaskClient, path: str, data: bytes, content_type: str
     return client.post(path, input_stream=io.BytesIO(data), content_type=content_type,
                        headers={"Transfer-Encoding": "chunked"},
                        environ_overrides={"wsgi.input_terminated": True})
+
+
+def add_served(session: Session, unit_id: int, day: date, served: int, *,
+               counter_id: int | None = None, source: str = "typed") -> ServedDay:
+    """A people-served row as stored (no rules checked): a counter's day, or without a
+    counter a unit's month total carried over from the monthly count (its first day)."""
+    row = ServedDay(unit_id=unit_id, counter_id=counter_id, day=day, served=served,
+                    source=source, updated_at=datetime(2026, 12, 1, tzinfo=UTC))
+    session.add(row)
+    session.flush()
+    return row

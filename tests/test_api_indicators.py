@@ -37,7 +37,7 @@ from app.auth import create_api_token
 from app.config import Settings
 from app.db import Database
 from app.indicators import indicator_rows
-from app.models import ApiToken, ServedCount, User
+from app.models import ApiToken, ServedDay, User
 
 URL = "/api/v1/indicators"
 WIB = ZoneInfo("Asia/Jakarta")
@@ -227,8 +227,16 @@ def test_a_units_month_says_whether_its_sample_is_adequate(
 ) -> None:
     """PermenPANRB 14/2017: an IKM from fewer responses than the Krejcie-Morgan size is shown
     with a visible "sampel belum memenuhi"; the API's month rows carry it."""
-    session.add(ServedCount(unit_id=world.dukcapil.unit.id, month=date(2026, 3, 1), served=10,
-                            updated_at=NOW))
+    # The month's people served: the sum of its rows, a unit total carried over from the
+    # monthly count and a counter's day.
+    unit_id, counter_id = world.dukcapil.unit.id, world.dukcapil.counter.id
+    session.add_all([
+        ServedDay(unit_id=unit_id, counter_id=None, day=date(2026, 3, 1), served=4,
+                  source="migrated", updated_at=NOW),
+        ServedDay(unit_id=unit_id, counter_id=counter_id, day=date(2026, 3, 10), served=6,
+                  updated_at=NOW),
+        ServedDay(unit_id=unit_id, counter_id=counter_id, day=date(2026, 4, 1), served=900,
+                  updated_at=NOW)])
     session.commit()
     rows = {(r["unit"], r["period_start"]): r for r in rows_as(
         client, world, "admin", scope="unit", period="month")}
@@ -238,7 +246,8 @@ def test_a_units_month_says_whether_its_sample_is_adequate(
         "served": 10, "required": 10, "adequate": False}
     assert rows[("PKM-KTB2", "2026-03-01")]["sample"] == {
         "served": None, "required": None, "adequate": None}
-    session.execute(update(ServedCount).values(served=6))
+    session.execute(update(ServedDay).where(ServedDay.day == date(2026, 3, 10))
+                    .values(served=2))
     session.commit()
     march = [r for r in rows_as(client, world, "admin", scope="unit", period="month")
              if r["unit"] == "DUKCAPIL" and r["period_start"] == "2026-03-01"]

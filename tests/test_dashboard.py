@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from app.models import Counter, Officer, ServedCount
+from app.models import Counter, Officer, ServedDay
 from app.org import create_counter
 
 WEEK = date(2026, 11, 16)  # Monday; the last complete week on CLOCK
@@ -112,7 +112,7 @@ def no_nip(page: TestResponse) -> None:
 def served_rows(session: Session) -> int:
     # A fresh count, without expiring the world's objects: reloading one later would begin a
     # write transaction on this session and hold SQLite's lock against the next request.
-    count = session.scalar(select(func.count()).select_from(ServedCount)) or 0
+    count = session.scalar(select(func.count()).select_from(ServedDay)) or 0
     release(session)
     return count
 
@@ -250,24 +250,23 @@ def test_hostile_counter_names_are_escaped(app: Flask, world: World) -> None:
 # Served count form ----------------------------------------------------------------------------
 
 
-def post_served(client: FlaskClient, world: World, **fields: str) -> TestResponse:
-    page = client.get(unit_url(world))
-    data = {"csrf_token": csrf_token_of(page), "week": "2026-11-16", **fields}
-    return client.post("/dashboard/units/DUKCAPIL/served", data=data)
-
-
-def test_people_served_cannot_be_fewer_than_the_responses_of_the_month(
+def test_the_unit_page_sends_the_head_to_the_people_served_grid(
     app: Flask, session: Session, world: World
 ) -> None:
+    """The monthly form is gone: people served are entered per counter and day in the back
+    office; the page links there, and the old form's address leads there too."""
     client = signed_in(app, "kepala@contoh.go.id")
-    fewer = post_served(client, world, month="2026-11", served="13")  # 14 responses
-    assert fewer.status_code == 400
-    assert "Lebih kecil dari jumlah tanggapan warga pada November 2026 (14)" in html(fewer)
-    assert served_rows(session) == 0
-    assert post_served(client, world, month="2026-11", served="14").status_code == 303
-    future = post_served(client, world, month="2026-12", served="14")  # CLOCK is in November
-    assert future.status_code == 400 and "Desember 2026 belum tiba" in html(future)
-    assert served_rows(session) == 1
+    page = client.get(unit_url(world))
+    body = html(page)
+    assert 'name="month"' not in body
+    assert "/admin/served?unit=DUKCAPIL&amp;week=2026-11-16" in body
+    old = client.post("/dashboard/units/DUKCAPIL/served",
+                      data={"csrf_token": csrf_token_of(page), "month": "2026-11",
+                            "served": "100", "week": "2026-11-16"})
+    assert old.status_code == 303
+    assert old.headers["Location"] == "/admin/served?unit=DUKCAPIL&week=2026-11-16"
+    assert client.get(old.headers["Location"]).status_code == 200
+    assert served_rows(session) == 0  # the old form stores nothing any more
 
 
 def test_refused_staff_forms_answer_in_staff_words(app: Flask, session: Session,
@@ -287,47 +286,6 @@ def test_refused_staff_forms_answer_in_staff_words(app: Flask, session: Session,
         assert page.status_code == status
         assert words in body and "QR" not in body and "komentar" not in body
         assert "Kembali ke ringkasan" in body
-    assert served_rows(session) == 0
-
-
-def test_the_unit_head_records_people_served_and_sees_the_sample_flag(
-    app: Flask, session: Session, world: World
-) -> None:
-    client = signed_in(app, "kepala@contoh.go.id")
-    answer = post_served(client, world, month="2026-11", served="1.000")
-    assert answer.status_code == 303
-    assert answer.headers["Location"] == "/dashboard/units/DUKCAPIL?week=2026-11-16#sampel"
-    body = html(client.get(answer.headers["Location"]))
-    assert "disimpan" in body
-    assert "278" in body and "sampel belum memenuhi" in body  # K-M for 1000; n = 14
-    again = post_served(client, world, month="2026-11", served="14")  # the n of the month
-    assert again.status_code == 303
-    session.expire_all()
-    rows = session.scalars(select(ServedCount)).all()
-    release(session)
-    assert [(r.unit_id, r.month, r.served) for r in rows] == [
-        (world.home.unit.id, date(2026, 11, 1), 14)]
-    body = html(client.get(unit_url(world)))
-    assert "sampel memenuhi" in body and "sampel belum memenuhi" not in body
-
-
-@pytest.mark.parametrize(("month", "served", "message"), [
-    ("2026-11", "-3", "tidak boleh negatif"),
-    ("2026-11", "seribu", "harus bilangan bulat"),
-    ("2026-11", "10000001", "paling banyak 10.000.000"),
-    ("2026-11", "1" * 30, "paling banyak"),
-    ("November", "100", "TTTT-BB"),
-    ("2026-00", "100", "antara 01 dan 12"),
-])
-def test_invalid_served_counts_are_refused_in_indonesian(
-    app: Flask, session: Session, world: World, month: str, served: str, message: str
-) -> None:
-    client = signed_in(app, "kepala@contoh.go.id")
-    answer = post_served(client, world, month=month, served=served)
-    assert answer.status_code == 400
-    body = html(answer)
-    assert message in body
-    assert 'aria-invalid="true"' in body
     assert served_rows(session) == 0
 
 
@@ -457,7 +415,7 @@ def test_a_viewer_sees_every_unit_but_no_officer(app: Flask, session: Session,
 # Admin -----------------------------------------------------------------------------------------
 
 
-def test_an_admin_sees_everything_and_may_record_people_served(
+def test_an_admin_sees_everything_and_is_sent_to_record_people_served(
     app: Flask, session: Session, world: World
 ) -> None:
     client = signed_in(app, "admin@contoh.go.id")
@@ -471,7 +429,8 @@ def test_an_admin_sees_everything_and_may_record_people_served(
                          data={"csrf_token": csrf_token_of(page), "month": "2026-11",
                                "served": "50", "week": "2026-11-16"})
     assert answer.status_code == 303
-    assert served_rows(session) == 1
+    assert answer.headers["Location"] == "/admin/served?unit=PKM-KTB2&week=2026-11-16"
+    assert served_rows(session) == 0
     assert client.get("/dashboard/me").status_code == 404  # an admin is not an officer
 
 
@@ -529,30 +488,6 @@ def test_a_viewer_is_not_told_to_fill_in_a_form_they_are_not_shown(
     app: Flask, world: World
 ) -> None:
     viewer = html(signed_in(app, "pemantau@contoh.go.id").get(unit_url(world)))
-    assert "belum diisi" in viewer and "Isi di bawah" not in viewer
-    assert 'class="card served"' not in viewer
+    assert "belum diisi" in viewer and "/admin/served" not in viewer
     head = html(signed_in(app, "kepala@contoh.go.id").get(unit_url(world)))
-    assert '<a href="#sampel">Isi di bawah</a>' in head
-
-
-def test_the_saved_message_is_shown_where_the_redirect_lands(app: Flask, world: World) -> None:
-    client = signed_in(app, "kepala@contoh.go.id")
-    answer = post_served(client, world, month="2026-11", served="1.000")
-    location = answer.headers["Location"]
-    assert answer.status_code == 303 and location.endswith("#sampel")  # Post/Redirect/Get
-    body = html(client.get(location))
-    message = "Jumlah orang dilayani pada November 2026 disimpan: 1.000."  # Babel, id
-    assert body.count(message) == 1
-    assert body.index('id="sampel"') < body.index(message) < body.index('class="card served"')
-
-
-def test_the_served_form_keeps_what_was_typed_and_names_the_field(
-    app: Flask, world: World
-) -> None:
-    client = signed_in(app, "kepala@contoh.go.id")
-    answer = post_served(client, world, month="", served="sepuluh")
-    body = html(answer)
-    assert answer.status_code == 400
-    assert 'id="served-month-err">Isi bulan, misalnya 2026-11.' in body
-    assert 'value="sepuluh"' in body and 'id="served-count" ' in body
-    assert "periksa isian formulir di bawah" in body
+    assert "/admin/served?unit=DUKCAPIL" in head

@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 from factories import (
     SeededUnit,
     add_response,
+    add_served,
     aggregate,
     make_unit,
     make_user,
@@ -32,7 +33,6 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import Database
 from app.digests import digest_subject, digest_text
 from app.jobs import send_weekly_digests
-from app.served import ServedInput, save_served_count
 from app.summary import NOT_A_GRADE, WeeklySummary, weekly_summary
 from app.surveys import reference_survey
 
@@ -56,7 +56,7 @@ def _seed(app: Flask, session: Session) -> SeededUnit:
                  bot=True)
     add_response(session, survey, seeded.counter, (3,) * 9, datetime(2026, 11, 17, 2, tzinfo=UTC))
     session.commit()
-    save_served_count(session, seeded.unit.id, ServedInput(date(2026, 11, 1), SERVED), now=NOW)
+    add_served(session, seeded.unit.id, date(2026, 11, 1), SERVED, source="migrated")
     session.commit()
     aggregate(app, NOW)
     return seeded

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from app.models import Officer
-from app.summary import FIRST_YEAR, LAST_YEAR
 
 WEEK = date(2026, 11, 16)  # Monday; the last complete week on CLOCK
 CLOCK = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -198,32 +197,34 @@ def test_staff_error_pages_are_in_english(app: Flask, world: World) -> None:
     assert_no_indonesian(html(future), NAMES)
 
 
-def test_the_served_forms_errors_are_in_english(app: Flask, world: World) -> None:
+def test_the_served_grids_errors_are_in_english(app: Flask, world: World,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.web.admin.served.utcnow", lambda: CLOCK)
     client = english_client(app, "kepala@contoh.go.id")
-    page = client.get(f"/dashboard/units/DUKCAPIL?week={WEEK.isoformat()}")
+    url = f"/admin/served?unit=DUKCAPIL&week={WEEK.isoformat()}"
+    page = client.get(url)
+    assert_no_indonesian(html(page), NAMES)
+    counter = world.home.counter.id
     errors = []
-    for month, served in (("", ""), ("2026-13", "-5"), ("1999-11", "12,5"),
-                          ("2026-12", "20.000.000"), ("2026-11", "0"), ("2026-11", "3")):
-        answer = client.post("/dashboard/units/DUKCAPIL/served",
-                             data={"csrf_token": csrf_token_of(page), "month": month,
-                                   "served": served, "week": WEEK.isoformat()})
+    for served in ("-5", "12,5", "200.000", "1\u200b2", "3"):
+        answer = client.post("/admin/served", data={
+            "csrf_token": csrf_token_of(page), "unit": "DUKCAPIL", "week": WEEK.isoformat(),
+            f"c{counter}_{WEEK:%Y%m%d}": served})
         assert answer.status_code == 400
-        errors += re.findall(r'<span class="err" id="[\w-]+">(.*?)</span>', html(answer))
-    text = visible_text(" ".join(errors))
-    assert "Enter the month, for example 2026-11." in text
-    assert "The month must be between 01 and 12." in text
+        assert_no_indonesian(html(answer), NAMES)
+        errors += re.findall(r'<p class="err" id="[\w-]+">(.*?)</p>', html(answer))
+    text = visible_text(" ".join(errors)).replace("Loket Satu Perekaman", "")
+    assert text.count("fewer than its 12 responses") == 1  # beside the cell changed only
     assert "The number of people served cannot be negative." in text
-    assert f"The year must be between {FIRST_YEAR} and {LAST_YEAR}." in text
-    assert "must be a whole number, for example 1250." in text
-    assert "December 2026 has not come yet." in text
-    assert "at most 10,000,000 a month." in text
-    assert "Fewer than the citizens' responses in November 2026 (12)." in text
+    assert "must be a whole number, for example 120." in text
+    assert "at most 100,000 a day." in text
+    assert "invisible or control character" in text
+    assert "fewer than its 12 responses" in text
     assert not indonesian_words(text), text
-    saved = client.post("/dashboard/units/DUKCAPIL/served",
-                        data={"csrf_token": csrf_token_of(page), "month": "2026-11",
-                              "served": "1250", "week": WEEK.isoformat()},
-                        follow_redirects=True)
-    assert "People served in November 2026 saved: 1,250." in html(saved)
+    saved = client.post("/admin/served", data={
+        "csrf_token": csrf_token_of(page), "unit": "DUKCAPIL", "week": WEEK.isoformat(),
+        f"c{counter}_{WEEK:%Y%m%d}": "1.250"}, follow_redirects=True)
+    assert "People served saved for the week of 16–22 November 2026: 1 change(s)." in html(saved)
 
 
 def test_the_indonesian_staff_pages_are_caught_by_the_same_check(

@@ -11,6 +11,7 @@ from factories import (
     NIP,
     WIB_ZONE,
     add_response,
+    add_served,
     aggregate,
     make_officer,
     make_unit,
@@ -28,7 +29,6 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.config import Settings
 from app.org import create_counter
-from app.served import ServedInput, save_served_count
 from app.summary import NOT_A_GRADE, format_day, format_month, format_week, weekday_name
 
 WEEK = date(2026, 11, 16)  # a Monday: the last complete week on CLOCK
@@ -74,7 +74,7 @@ def seeded(app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch) -> See
     for minute in range(3):  # the week before, so the page shows a change
         add_response(session, survey, home.counter, (4, 3, 3, 3, 3, 3, 3, 3, 3),
                      local(WEEK - timedelta(weeks=1), 9, minute))
-    save_served_count(session, home.unit.id, ServedInput(date(2026, 11, 1), 1200), now=CLOCK)
+    add_served(session, home.unit.id, date(2026, 11, 1), 1200, source="migrated")
     session.commit()
     aggregate(app, AGGREGATED)
     make_user(session, "kepala@contoh.go.id", "unit_head", unit=home.unit)
@@ -108,7 +108,8 @@ def test_the_english_week_page_shows_no_indonesian_but_names(app: Flask, seeded:
                   "Weakest elements this week", "Requirements", "Waiting time",
                   "Counters", "How to read the officer figures", "Adjusted values",
                   "Lowest score first", "Monday 16/11 at 9:00 AM", "Monday", "08:00",
-                  "Sample adequacy for November 2026", "Number of people served",
+                  "Sample adequacy for November 2026", "Enter people served per counter and day",
+                  "Response rate",
                   "A (88.31), B (76.61), and C (65.00)", "Week (date of its Monday)",
                   "weakest"):
         assert words in text, words

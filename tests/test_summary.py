@@ -13,6 +13,7 @@ from factories import (
     WIB_ZONE,
     SeededUnit,
     add_response,
+    add_served,
     aggregate,
     make_officer,
     make_unit,
@@ -28,9 +29,8 @@ import app.digests as digests_module
 import app.summary as summary_module
 from app.digests import digest_text
 from app.indicators import indicator_rows
-from app.models import Counter, Officer, ServedCount
+from app.models import Counter, Officer, ServedDay
 from app.org import create_counter
-from app.served import ServedInput, parse_served_count, save_served_count
 from app.summary import (
     COMMENT_LIMIT,
     adequacy_month,
@@ -430,18 +430,26 @@ def test_sample_adequacy_against_krejcie_morgan(app: Flask, session: Session) ->
     seed(app, session, seeded, [ALL_3] * 30, WEEK)
     aggregate(app, NOW)
     unknown = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
-    save_served_count(session, seeded.unit.id, ServedInput(date(2026, 11, 1), 100), now=NOW)
+    # The month's people served: the sum of its rows (a carried-over unit total and days).
+    add_served(session, seeded.unit.id, date(2026, 11, 1), 60, source="migrated")
+    day = add_served(session, seeded.unit.id, date(2026, 11, 17), 40,
+                     counter_id=seeded.counter.id)
+    add_served(session, seeded.unit.id, date(2026, 12, 1), 5000, counter_id=seeded.counter.id)
     short = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
-    save_served_count(session, seeded.unit.id, ServedInput(date(2026, 11, 1), 30), now=NOW)
+    day.served = 0  # with the unit total below, 30 people served: 28 responses do
+    session.flush()
+    session.execute(ServedDay.__table__.update().where(
+        ServedDay.source == "migrated").values(served=30))
     enough = weekly_summary(session, seeded.unit.id, WEEK, officer_min_n=10)
-    stored = session.scalars(select(ServedCount)).all()
+    stored = session.scalars(select(ServedDay).order_by(ServedDay.day)).all()
     session.commit()
     assert (unknown.adequacy.served, unknown.adequacy.required, unknown.adequacy.met) == (
         None, None, None)
     assert (short.adequacy.n, short.adequacy.required, short.adequacy.met) == (30, 80, False)
     assert "sampel belum memenuhi" in digest_text(short)
     assert (enough.adequacy.required, enough.adequacy.met) == (28, True)
-    assert [(s.month, s.served) for s in stored] == [(date(2026, 11, 1), 30)]  # upserted
+    assert [(s.day, s.served) for s in stored] == [
+        (date(2026, 11, 1), 30), (date(2026, 11, 17), 0), (date(2026, 12, 1), 5000)]
 
 
 def test_a_week_counts_toward_the_month_of_its_thursday() -> None:
@@ -490,46 +498,6 @@ def test_the_digest_text_is_short_and_plain(app: Flask, session: Session) -> Non
 
 
 # Parsing -------------------------------------------------------------------------------------
-
-
-LATEST = date(2026, 11, 1)  # the current local month of these cases
-
-
-@pytest.mark.parametrize(("month", "served", "expected"), [
-    ("2026-11", "1250", ServedInput(date(2026, 11, 1), 1250)),
-    (" 2026-01 ", "1", ServedInput(date(2026, 1, 1), 1)),
-    ("2000-01", "7", ServedInput(date(2000, 1, 1), 7)),
-    ("2026-11", "1.250", ServedInput(date(2026, 11, 1), 1250)),
-    ("2026-11", "10.000.000", ServedInput(date(2026, 11, 1), 10_000_000)),
-])
-def test_valid_served_counts(month: str, served: str, expected: ServedInput) -> None:
-    assert parse_served_count(month, served, latest=LATEST) == (expected, {})
-
-
-@pytest.mark.parametrize(("month", "served", "field", "fragment"), [
-    ("2026-11", "-5", "served", "tidak boleh negatif"),
-    ("2026-11", "banyak", "served", "bilangan bulat"),
-    ("2026-11", "12,5", "served", "bilangan bulat"),
-    ("2026-11", "12.5", "served", "bilangan bulat"),
-    ("2026-11", "٣٤", "served", "bilangan bulat"),
-    ("2026-11", "", "served", "Isi jumlah"),
-    ("2026-11", "10000001", "served", "paling banyak 10.000.000"),
-    ("2026-11", "9" * 40, "served", "paling banyak"),
-    ("2026-13", "10", "month", "antara 01 dan 12"),
-    ("11-2026", "10", "month", "TTTT-BB"),
-    ("2026-1", "10", "month", "TTTT-BB"),
-    ("1899-01", "10", "month", "Tahun"),
-    ("2026-11", "0", "served", "paling sedikit 1"),  # it showed as "not entered yet"
-    ("2026-12", "10", "month", "Desember 2026 belum tiba"),
-    ("2099-12", "10", "month", "belum tiba"),
-])
-def test_invalid_served_counts_are_explained_in_indonesian(
-    app: Flask, month: str, served: str, field: str, fragment: str
-) -> None:
-    with app.app_context():  # in the application's language (DEFAULT_LOCALE: id)
-        entry, errors = parse_served_count(month, served, latest=LATEST)
-    assert entry is None
-    assert fragment in errors[field]
 
 
 def test_weeks_parse_to_their_monday() -> None:

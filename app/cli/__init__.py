@@ -17,6 +17,7 @@ def register_cli(app: Flask) -> None:
         org,
         posters,
         serve,
+        served,
         surveys,
         tokens,
         users,
@@ -27,5 +28,6 @@ def register_cli(app: Flask) -> None:
                     tokens.tokens_cli, exports.export_cli, posters.qr_command,
                     posters.qr_reissue_command, posters.qr_sheet_command,
                     indicators.aggregate_command, indicators.indicators_command,
-                    serve.serve_command, serve.scheduler_command, duty.duty_cli):
+                    serve.serve_command, serve.scheduler_command, duty.duty_cli,
+                    served.served_cli):
         app.cli.add_command(command)

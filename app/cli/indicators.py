@@ -9,7 +9,7 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
-from app.auth import shown_rows
+from app.auth import scores_shown_from, shown_rows
 from app.db import utcnow
 from app.extensions import database, settings
 from app.indicators import indicator_rows
@@ -46,7 +46,9 @@ def indicators_command(scope: str, period: str, first: datetime | None,
         raise click.ClickException("--from is after --to")
     with database().session_scope(write=False) as session:
         rows = indicator_rows(session, scope, period, first=first.date() if first else None,
-                              last=last.date() if last else None)
+                              last=last.date() if last else None,
+                              rates_min_n=scores_shown_from(scope, settings().officer_min_n),
+                              tz=settings().tz)
     rows, withheld = shown_rows(rows, scope, settings().officer_min_n)
     if withheld:
         click.echo(f"{withheld} row(s) withheld: fewer than OFFICER_MIN_N="
@@ -58,4 +60,16 @@ def indicators_command(scope: str, period: str, first: datetime | None,
         who = row.get(scope, "") if scope != "unit" else ""
         click.echo(f"{row['period_start']}  {row['unit']:<9} {who:<20} n={row['n']:<5} "
                    f"IKM {row['ikm'] if row['ikm'] is not None else '-':>6} "
-                   f"{row['category'] or '-'}")
+                   f"{row['category'] or '-'}" + _rate_text(row))
+
+
+def _rate_text(row: dict[str, object]) -> str:
+    """The row's sample (unit months) or response rate (counter and officer months)."""
+    sample = row.get("sample")
+    if isinstance(sample, dict) and sample.get("served") is not None:
+        adequate = "adequate" if sample["adequate"] else "not adequate"
+        return f"  served {sample['served']} sample {sample['required']} {adequate}"
+    rate = row.get("response_rate")
+    if isinstance(rate, dict) and rate.get("rate") is not None:
+        return f"  served {rate['served']} response rate {float(str(rate['rate'])):.1%}"
+    return ""

@@ -10,7 +10,6 @@ from app.models.indicators import (
     Indicator,
     JobRun,
     SchedulerLock,
-    ServedCount,
     WaitMinutes,
 )
 from app.models.org import Counter, CounterToken, OpeningHours, Service, Unit
@@ -33,7 +32,6 @@ __all__ = [
     "Indicator",
     "JobRun",
     "SchedulerLock",
-    "ServedCount",
     "WaitMinutes",
     "Assignment",
     "Counter",

@@ -116,22 +116,6 @@ class AggregationState(Base):
     last_full_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ServedCount(Base):
-    """How many people a unit served in a local month (entered by the unit head)."""
-
-    __tablename__ = "served_counts"
-    __table_args__ = (
-        UniqueConstraint("unit_id", "month"),
-        CheckConstraint("served >= 0", name="served_not_negative"),
-    )
-
-    id: Mapped[intpk]
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
-    month: Mapped[date] = mapped_column(Date)
-    served: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[utc_at]
-
-
 class Digest(Base):
     """A unit's weekly summary as sent (or written to the outbox) once per unit and week."""
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from app.api_schemas import ErrorMessage, FieldErrors, indicator_page
-from app.auth import sees_officer_detail, shown_rows, unit_scope
+from app.auth import scores_shown_from, sees_officer_detail, shown_rows, unit_scope
 from app.extensions import db_session, settings
 from app.i18n import api_locale
 from app.indicators import indicator_rows
@@ -181,7 +181,9 @@ def indicators() -> ResponseReturnValue:
             else _refuse(403, allowed)
     rows = indicator_rows(session, query.scope, query.period, first=query.first,
                           last=query.last, unit_ids=allowed.unit_ids,
-                          officer_id=allowed.officer_id, locale=api_locale())
+                          officer_id=allowed.officer_id, locale=api_locale(),
+                          rates_min_n=scores_shown_from(query.scope, settings().officer_min_n),
+                          tz=settings().tz)
     shown, withheld = shown_rows(rows, query.scope, settings().officer_min_n,
                                  officer_detail=sees_officer_detail(staff()))
     response = jsonify(indicator_page(_body(query, shown, withheld=withheld)))

@@ -8,29 +8,27 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from flask_babel import ngettext
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
-from wtforms import HiddenField, StringField
-from wtforms.validators import InputRequired
 
 from app import charts
 from app.auth import (
     can_view_officer,
     can_view_unit,
+    scores_shown_from,
     sees_officer_detail,
     unit_scope,
     unit_scores_from,
 )
-from app.db import start_writing, utcnow
+from app.db import utcnow
 from app.extensions import db_session, settings
 from app.i18n import current_locale
 from app.models import Officer, Unit
 from app.org import unit_by_code
-from app.served import record_served_count
+from app.response_rates import counter_rates, officer_rates
 from app.summary import (
     FIRST_YEAR,
     NOT_A_GRADE,
@@ -125,16 +123,6 @@ def _week(raw: str | None) -> date:
     return week
 
 
-class ServedForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
-    """People served in a month; the rules are checked by ``served.record_served_count``."""
-
-    month = StringField(_l("Month (YYYY-MM)"),
-                        validators=[InputRequired(_l("Enter the month, for example 2026-11."))])
-    served = StringField(_l("Number of people served"),
-                         validators=[InputRequired(_l("Enter the number of people served."))])
-    week = HiddenField()
-
-
 def _visible_unit(code: str) -> Unit:
     unit = unit_by_code(db_session(), code)
     # Another unit's page answers as a unit that does not exist: no code is confirmed.
@@ -184,8 +172,7 @@ def _unit_charts(summary: WeeklySummary) -> dict[str, Markup]:
     }
 
 
-def _unit_page(unit: Unit, week: date, *, form: ServedForm | None = None,
-               status: int = 200) -> ResponseReturnValue:
+def _unit_page(unit: Unit, week: date) -> ResponseReturnValue:
     user, session = staff(), db_session()
     # Viewers never receive figures finer than the unit's, not even hidden in the page.
     show_officers = sees_officer_detail(user)
@@ -193,16 +180,20 @@ def _unit_page(unit: Unit, week: date, *, form: ServedForm | None = None,
                              tz=settings().tz, officer_detail=show_officers)
     linked = {row.officer_id for row in summary.officers
               if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
-    if form is None:
-        served = summary.adequacy.served
-        form = ServedForm(month=summary.adequacy.month.strftime("%Y-%m"),
-                          served=str(served) if served is not None else "")
+    min_n = settings().officer_min_n
+    last = summary.week_end
+    rates = counter_rates(session, unit.id, summary.week_start, last,
+                          min_n=scores_shown_from("counter", min_n))
+    people = (officer_rates(session, unit.id, summary.week_start, last, tz=settings().tz,
+                            min_n=scores_shown_from("officer", min_n))
+              if show_officers else {})
     return render_template(
         "dashboard_unit.html", s=summary, charts=_unit_charts(summary),
         show_officers=show_officers, linked=linked, current_week=_this_week(),
-        can_edit_served=user.role in ("admin", "unit_head"), form=form,
+        can_edit_served=user.role in ("admin", "unit_head"), counter_rates=rates,
+        officer_rates=people,
         # The national standard (80 % served within 60 minutes) is for health services.
-        health_unit=unit.kind == "puskesmas"), status
+        health_unit=unit.kind == "puskesmas")
 
 
 def _officer_page(summary: OfficerSummary, *, own: bool) -> ResponseReturnValue:
@@ -244,31 +235,14 @@ def unit_week(code: str) -> ResponseReturnValue:
     return _unit_page(unit, _week(request.args.get("week")))
 
 
-@bp.post("/units/<code>/served")
+@bp.route("/units/<code>/served", methods=["GET", "POST"])
 @staff_required("admin", "unit_head")
 def served(code: str) -> ResponseReturnValue:
-    """Record how many people the unit served in a month (the Krejcie-Morgan population)."""
+    """The old monthly form's address: people served are now entered per counter and day
+    in the back office, where this sends the unit's week."""
     unit = _visible_unit(code)
-    form = ServedForm()
-    week = _week(form.week.data)
-    entry = None
-    if form.validate_on_submit():
-        this_month = utcnow().astimezone(settings().tz).date().replace(day=1)
-        session = db_session()
-        start_writing(session)  # checked and saved in one write transaction
-        entry, errors = record_served_count(session, unit.id, form.month.data,
-                                            form.served.data, latest=this_month, now=utcnow())
-        if entry is not None:
-            session.commit()
-        for name, message in errors.items():
-            form[name].errors.append(message)
-    if entry is None:
-        return _unit_page(unit, week, form=form, status=400)
-    # Shown beside the form, where the redirect lands (#sampel), not at the top of the page.
-    flash(_("People served in %(month)s saved: %(served)s.", month=format_month(entry.month),
-            served=format_number(entry.served)), "served")
-    return redirect(url_for("dashboard.unit_week", code=unit.code, week=week.isoformat(),
-                            _anchor="sampel"), 303)
+    week = _week(request.values.get("week"))
+    return redirect(url_for("admin.served", unit=unit.code, week=week.isoformat()), 303)
 
 
 @bp.get("/officers/<int:officer_id>")
