@@ -335,7 +335,7 @@ def test_an_account_without_an_officer_record_gets_a_kind_message(
         sign_in(client, email)
         for path in ("/tugas", f"/tugas/{world.home.counter.checkin_token}", "/tugas/riwayat"):
             page = client.get(path)
-            assert page.status_code == 200, (email, path)
+            assert page.status_code == 403, (email, path)  # kind, and the same for any code
             assert "tidak terhubung dengan data petugas" in html(page)
             assert "Saya bertugas di" not in html(page)
     assert duties(session) == []

@@ -69,6 +69,8 @@ from app.models import (
 # in the URL map is a staff route and is walked.
 PUBLIC_BLUEPRINTS = frozenset({"home", "public", "kiosk", "health"})
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.logout", "api.openapi",
+                              # The one-time password link: its token is the credential.
+                              "account.set_password",
                               "api.create_response"})
 # Back-office pages for officers themselves (none yet): officers are refused the rest.
 OPEN_TO_OFFICERS: frozenset[str] = frozenset()
@@ -259,6 +261,8 @@ FILLERS: dict[str, Filler] = {
     "month": Filler("period", as_str=lambda t: WEEK.replace(day=1).isoformat()),
     "period": Filler("period", as_str=lambda t: "week"),
     "weekday": Filler("period", as_int=lambda t: WEEK.weekday()),
+    # A download's format: not a resource.
+    "fmt": Filler("period", as_str=lambda t: "png"),
 }
 STRING_CONVERTERS = {None, "default", "string", "path"}
 _ARGUMENT = re.compile(r"<(?:(?P<converter>[A-Za-z_]\w*)(?:\([^)]*\))?:)?(?P<name>[A-Za-z_]\w*)>")
@@ -430,9 +434,12 @@ class Case:
     kinds: frozenset[str]  # route kinds ('unit', 'officer') refused
     foreign: frozenset[str]  # resources of the target the user may not see
     api: frozenset[str]  # API probe kinds refused
+    # Endpoints the user may open for the target although they name its resources.
+    allowed: frozenset[str] = frozenset()
 
     def applies_to(self, route: Route) -> bool:
-        return route.kind in self.kinds and bool(route.resources & self.foreign)
+        return (route.kind in self.kinds and bool(route.resources & self.foreign)
+                and route.rule.endpoint not in self.allowed)
 
 
 CASES = [
@@ -442,8 +449,10 @@ CASES = [
          ALL - {"unit"}, frozenset()),
     Case("subhead", "dukcapil", frozenset({"unit", "officer"}), ALL,
          frozenset({"unit", "detail", "officer"})),
+    # An officer checks in at any counter of their own unit (the staff code on the back of
+    # the poster), Budi's counter included; everything else of Budi's stays Budi's.
     Case("ahmad", "dukcapil/budi", frozenset({"unit", "officer"}), ALL,
-         frozenset({"unit", "detail"})),
+         frozenset({"unit", "detail"}), frozenset({"duty.by_staff_code"})),
     Case("ahmad", "puskesmas", frozenset({"unit", "officer"}), ALL,
          frozenset({"unit", "detail", "officer"})),
     # Viewers read every unit, but nothing finer: counter and service rows can be one officer's.
@@ -494,11 +503,22 @@ def test_anonymous_is_sent_to_sign_in_or_refused(app: Flask, world: World) -> No
     assert not wrong, "anonymous requests not refused:\n" + "\n".join(wrong)
 
 
+# Routes whose filled URL names nothing that exists, for anyone: revoking an acting unit-head
+# role needs one, and the accounts the walker fills in are officers' (who cannot hold one).
+# Their refusals are still walked above; tests/test_accounts.py covers the real revocation.
+# The officers' own duty pages answer 403 to an account without an officer record, an
+# administrator's included (tests/test_checkin.py covers them for officers).
+ADMIN_SEES_NOTHING = frozenset({"admin.account_acting_revoke", "duty.by_staff_code",
+                                "duty.home", "duty.history"})
+
+
 def test_an_admin_reaches_every_url_the_refusals_are_about(app: Flask, world: World) -> None:
     """The positive control: the filled URLs exist, so a 404 above is a refusal, not a typo."""
     client = signed_in(app, world, "admin")
     broken = []
     for route in checked_routes(app):
+        if route.rule.endpoint in ADMIN_SEES_NOTHING:
+            continue
         target = world.targets["puskesmas"]
         urls = [route.url(target)] if route.resources and "GET" in route.methods else []
         urls += [url for _, url in _probes(route, target)]
@@ -564,7 +584,8 @@ def test_other_units_comments_and_officers_never_appear_on_reachable_pages(
     assert any(r.status_code == 200 for r in pages.values()), "no page could be read at all"
     leaks = []
     for url, response in pages.items():
-        text = response.get_data(as_text=True)
+        # Downloads (a poster's PNG) are bytes: a name or NIP in them would be text anyway.
+        text = response.get_data().decode("utf-8", errors="replace")
         for key in hidden:
             for what, needle in (("comment", world.markers[key]), ("NIP", world.nips[key]),
                                  ("name", world.names[key])):

@@ -54,8 +54,9 @@ def _officer() -> Officer | None:
 
 def _no_officer() -> ResponseReturnValue:
     """The kind answer to an account without an officer record (an administrator, a unit
-    head or a viewer who does not serve at a counter)."""
-    return render_template("duty/no_officer.html")
+    head or a viewer who does not serve at a counter): 403, whatever the address named, so
+    the page never tells a valid staff code from an unknown one."""
+    return render_template("duty/no_officer.html"), 403
 
 
 def _checked_in(officer: Officer, counter: Counter) -> ResponseReturnValue:
