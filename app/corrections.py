@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app import audit
 from app.duty import attribute
@@ -186,4 +186,6 @@ def duties_of_unit_on(session: Session, unit_id: int, starts_at: datetime, ends_
         select(Assignment).join(Counter, Counter.id == Assignment.counter_id)
         .where(Counter.unit_id == unit_id, Assignment.starts_at < ends_at,
                or_(Assignment.ends_at.is_(None), Assignment.ends_at > starts_at))
+        # The page names each duty's officer and counter: loaded with it, not one by one.
+        .options(joinedload(Assignment.officer), joinedload(Assignment.counter))
         .order_by(Assignment.starts_at, Assignment.id)))

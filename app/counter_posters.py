@@ -50,10 +50,15 @@ def survey_url(token: str, base_url: str) -> str:
     return f"{base_url.rstrip('/')}/s/{token}"
 
 
-def managed_counters(session: Session, unit_ids: set[int] | None,
-                     base_url: str) -> list[CounterPosterRow]:
-    """The counters of the given units (every unit for None), by unit and counter code, with
-    their live survey URL."""
+POSTERS_PAGE = 50
+
+
+def managed_counters(session: Session, unit_ids: set[int] | None, base_url: str, *,
+                     unit_code: str | None = None, counter_code: str | None = None,
+                     page: int = 1) -> tuple[list[CounterPosterRow], bool]:
+    """One page (``POSTERS_PAGE`` rows) of the counters of the given units (every unit for
+    None), optionally of one unit or one counter, by unit and counter code, with their live
+    survey URL; and whether a further page exists."""
     query = (
         select(Counter, Unit, CounterToken.token)
         .join(Unit, Counter.unit_id == Unit.id)
@@ -63,12 +68,18 @@ def managed_counters(session: Session, unit_ids: set[int] | None,
     )
     if unit_ids is not None:
         query = query.where(Counter.unit_id.in_(unit_ids))
-    return [
+    if unit_code is not None:
+        query = query.where(Unit.code == unit_code)
+    if counter_code is not None:
+        query = query.where(Counter.code == counter_code)
+    found = session.execute(query.offset((page - 1) * POSTERS_PAGE).limit(POSTERS_PAGE + 1))
+    rows = [
         CounterPosterRow(counter.id, unit.code, unit.name, counter.code, counter.name,
                          counter.active and unit.active,
                          survey_url(token, base_url) if token else None)
-        for counter, unit, token in session.execute(query)
+        for counter, unit, token in found
     ]
+    return rows[:POSTERS_PAGE], len(rows) > POSTERS_PAGE
 
 
 def counter_by_id(session: Session, counter_id: int) -> Counter | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf import FlaskForm
@@ -20,6 +20,7 @@ from app.counter_posters import (
 from app.db import start_writing
 from app.extensions import db_session, settings
 from app.models import Counter
+from app.org import CODE_PATTERN
 from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
 
 MAX_ID = 2**31 - 1
@@ -42,9 +43,26 @@ def _managed_counter(counter_id: int) -> Counter:
 @bp.get("/posters")
 @back_office
 def posters() -> ResponseReturnValue:
-    """The counters one may manage, each with its survey URL, downloads and a new code."""
-    rows = managed_counters(db_session(), scoped_unit_ids(), settings().public_base_url)
-    return render_template("admin/posters.html", rows=rows)
+    """The counters one may manage, each with its survey URL, downloads and a new code;
+    ``?unit=CODE`` (and ``&counter=CODE``) narrows the list, ``?page=`` pages through it."""
+    unit_code = _code_arg("unit")
+    counter_code = _code_arg("counter")
+    raw_page = request.args.get("page", "1")
+    page = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) <= 6 else 1
+    rows, more = managed_counters(db_session(), scoped_unit_ids(), settings().public_base_url,
+                                  unit_code=unit_code, counter_code=counter_code,
+                                  page=max(page, 1))
+    return render_template("admin/posters.html", rows=rows, page=max(page, 1), more=more,
+                           unit_code=unit_code, counter_code=counter_code)
+
+
+def _code_arg(name: str) -> str | None:
+    """A unit or counter code from the query string; anything that is not a code (NUL,
+    over 32 characters) narrows to nothing rather than reaching the database."""
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    return value if CODE_PATTERN.fullmatch(value) else "-"
 
 
 @bp.get("/posters/<int:counter_id>/poster.<fmt>")
