@@ -179,7 +179,6 @@ def _count(result: Any) -> int:
 def close_duties(db: Database, settings: Settings, *, now: datetime) -> str:
     """End the open duties whose unit has closed since they began, at that closing time
     (``app.duty.close_open_duties``); audited as the scheduler. Idempotent."""
-    with db.session_scope() as session:
-        set_actor(session, SCHEDULER)
+    with job_scope(db) as session:
         closed = close_open_duties(session, now=now, tz=settings.tz)
         return f"closed {len(closed)} open duties"

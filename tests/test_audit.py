@@ -344,7 +344,9 @@ def test_the_csv_export_holds_the_filtered_entries_and_records_itself(
 
     everything = read_csv(admin.get("/admin/audit/export.csv").get_data(as_text=True))
     exports = [row for row in everything if row["action"] == "audit.export"]
-    assert len(everything) == len(log) + 2  # both exports, this one included
+    signed_in = [row for row in everything if row["action"] == "auth.sign_in"]
+    assert len(signed_in) == 1  # the administrator's own sign-in, recorded too
+    assert len(everything) == len(log) + 2 + 1  # both exports, this one included
     assert [json.loads(row["after"]) for row in exports] == [
         {}, {"action": "unit.", "from": "2026-12-03"}]  # newest first
     assert {row["request"] for row in exports} == {"GET /admin/audit/export.csv from 127.0.0.1"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,7 @@ def hold_the_write_lock(settings: Settings) -> sqlite3.Connection:
 
 
 def test_pages_that_only_read_answer_while_another_writer_holds_the_lock(
-    locked_app: Flask, session: Session, settings: Settings
+    locked_app: Flask, session: Session, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     home = make_unit(session)
     make_user(session, "kepala@example.id", "unit_head", unit=home.unit)
@@ -46,8 +47,12 @@ def test_pages_that_only_read_answer_while_another_writer_holds_the_lock(
     form = survey_form(page, comment="Ramah")
     other = hold_the_write_lock(settings)
     try:
-        # A wrong password: the password check holds no lock (it takes ~0.1 s).
-        assert sign_in(client, "kepala@example.id", "bukan-kata-sandinya").status_code == 401
+        # A wrong password: the password check holds no lock (it takes ~0.1 s); recording the
+        # refusal needs the lock, and when it cannot be had the entry goes to the error log
+        # and the answer is still the refusal, not a 500.
+        with caplog.at_level(logging.ERROR, logger=locked_app.logger.name):
+            assert sign_in(client, "kepala@example.id", "bukan-kata-sandinya").status_code == 401
+        assert "refused sign-in for 'kepala@example.id' not in the audit log" in caplog.text
         # The language switch and a refused form (stale CSRF token) show the form again.
         switched = client.post(f"/s/{home.token}?lang=en", data={**form, "switch_lang": "en"})
         assert switched.status_code == 200 and "Ramah</textarea>" in switched.text

@@ -8,12 +8,24 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import OperationalError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -132,7 +144,14 @@ def login() -> ResponseReturnValue:
         # Kept although this request stores nothing: its own transaction. The e-mail tried
         # is named (printable characters only), never the password.
         tried = "".join(c for c in form.email.data.strip() if c.isprintable())[:254]
-        audit_apart("auth.sign_in_failed", after={"email": tried})
+        try:
+            audit_apart("auth.sign_in_failed", after={"email": tried})
+        except OperationalError as exc:
+            # The database cannot be written now (SQLite's lock held past the busy timeout,
+            # PostgreSQL away): the refusal stands, and the entry that could not be written
+            # goes to the error log instead of turning a wrong password into a 500.
+            current_app.logger.error("refused sign-in for %r not in the audit log: %s",
+                                     tried, exc.orig)
         # One answer for an unknown address and a wrong password: neither is confirmed.
         return render_template("login.html", form=form,
                                error=_("Wrong e-mail or password.")), 401
