@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 (parses SVG that the code under test wrote)
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.cli.posters import qr_command
 from app.config import Settings
 from app.db import utcnow
-from app.models import Counter, CounterToken
+from app.models import AuditEntry, Counter, CounterToken
 from app.org import create_counter, create_service, create_unit, issue_token, live_token
 from app.posters import (
     Poster,
@@ -272,12 +273,28 @@ def test_a_retired_token_is_on_no_poster(
 
 
 def test_unknown_unit_writes_nothing(qr_runner: FlaskCliRunner, world: World,
-                                     tmp_path: Path) -> None:
+                                     tmp_path: Path, session: Session) -> None:
     out = tmp_path / "posters"
     result = qr_runner.invoke(args=["qr", "--unit", "NOPE", "--out", str(out)])
     assert result.exit_code != 0
     assert "unknown unit code 'NOPE'" in result.output
     assert not out.exists()
+    assert session.scalar(select(AuditEntry.id).where(
+        AuditEntry.action == "export.posters")) is None  # nothing written, nothing recorded
+
+
+def test_writing_a_units_posters_is_an_audited_export(
+    qr_runner: FlaskCliRunner, world: World, tmp_path: Path, session: Session
+) -> None:
+    session.rollback()  # the fixture's session holds SQLite's write lock since its last read
+    written = run_qr(qr_runner, world.unit_code, tmp_path / "posters").split()
+    (entry,) = session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "export.posters")).all()
+    assert entry.actor.startswith("cli:")
+    after = json.loads(entry.after or "{}")
+    assert after["unit"] == world.unit_code
+    assert after["files"] == len([line for line in written if line.startswith("/")])
+    assert "/s/" not in (entry.after or "")  # the posters' tokens are not in the log
 
 
 @pytest.mark.parametrize("where", ["under-a-file", "name-taken-by-a-folder"])

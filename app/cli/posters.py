@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
+from app.audit import record_export
 from app.counter_posters import (
     POSTER_FORMATS,
     counter_by_codes,
@@ -49,6 +50,11 @@ def qr_command(unit_code: str, out_dir: Path) -> None:
             raise click.ClickException(f"cannot write the posters: {where}: "
                                        f"{exc.strerror or exc}") from None
         skipped = skipped_counters(session, unit)
+        unit_id = unit.id
+    # Posters are an export: recorded once written (a failed run wrote nothing to record).
+    with database().session_scope() as session:
+        record_export(session, "posters", {"unit": unit_code, "unit_id": unit_id,
+                                           "files": len(paths)})
     for path in paths:
         click.echo(str(path))
     for counter in skipped:
