@@ -70,6 +70,21 @@ def pg_migrated() -> Iterator[str]:
     reset_pg_schema(schema, recreate=False)
 
 
+@pytest.fixture(params=ENGINES)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An EMPTY database (never migrated) on each engine, for migration tests; ids match
+    the engines' summary below."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    schema = f"m_{WORKER}_{os.getpid()}"
+    reset_pg_schema(schema)
+    yield pg_schema_url(schema)
+    reset_pg_schema(schema, recreate=False)
+
+
 def _truncate_pg(url: str) -> None:
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     engine = create_engine(url)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from conftest import ENGINES, PG_URL, WORKER, pg_schema_url, reset_pg_schema
-from sqlalchemy import Engine, create_engine, func, inspect, select, table, text
+from sqlalchemy import Engine, func, inspect, select, table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,23 +18,6 @@ from app.db import Base, Database
 from app.models import Assignment, Counter, Officer, Unit
 from app.org import assign_officer, create_counter, create_officer, create_unit
 from app.users import create_user
-
-
-@pytest.fixture(params=ENGINES)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An EMPTY database (never migrated) on each engine; ids match conftest's summary."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    schema = f"m_{WORKER}_{os.getpid()}"
-    reset_pg_schema(schema)
-    yield pg_schema_url(schema)
-    engine = create_engine(PG_URL)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def _engine(url: str) -> Engine:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import html as html_module
 import io
 import json
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
@@ -16,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENGINES, PG_URL, WORKER, pg_schema_url, reset_pg_schema
 from factories import (
     WIB_ZONE,
     SeededUnit,
@@ -35,7 +32,7 @@ from factories import (
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_babel import force_locale
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app import migrate
@@ -66,21 +63,6 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
 # The migration --------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=ENGINES)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database on each engine (the pattern of tests/test_migrations.py)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'served.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    schema = f"s_{WORKER}_{os.getpid()}"
-    reset_pg_schema(schema)
-    yield pg_schema_url(schema)
-    engine = create_engine(PG_URL)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
