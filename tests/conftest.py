@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import settings as hypothesis_settings
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -146,6 +147,35 @@ def client(app: Flask) -> FlaskClient:
 def runner(app: Flask) -> FlaskCliRunner:
     """Runs `flask --app app …` commands in-process."""
     return app.test_cli_runner()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Playwright's own browser download cannot work here; Debian's Chromium, kept quiet and offline.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+# One Chromium per test process, shared by every browser test module: two sync Playwright
+# instances cannot run in one thread.
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole run (a new context per page keeps tests apart)."""
+    if not CHROMIUM.exists():
+        reason = (f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium "
+                  "(apt-get install chromium)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

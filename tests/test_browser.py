@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +15,7 @@ import PIL.Image
 import pytest
 import zxingcpp
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -37,16 +36,6 @@ from app.surveys import Survey, latest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Playwright's own browser download cannot work here; Debian's Chromium, kept quiet and offline.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PHONE = {"width": 360, "height": 640}
 MIN_TARGET_PX = 44  # WCAG 2.5.5 target size; the smallest thumb-friendly tap target
@@ -73,19 +62,6 @@ class LiveSite:
     hits: list[str] = field(default_factory=list)  # "METHOD /path" as the server received them
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole run (a new context per page keeps tests apart)."""
-    if not CHROMIUM.exists():
-        reason = (f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium "
-                  "(apt-get install chromium)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -26,12 +26,7 @@ import zxingcpp
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
-from test_browser import (  # noqa: F401 (the session's Chromium, a fixture)
-    PHONE,
-    SCORES,
-    browser,
-    choose,
-)
+from test_browser import PHONE, SCORES, choose
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -111,7 +106,7 @@ def submit_form(page: Page) -> None:
 # domain tests of every step).
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_from_an_empty_database_to_an_officer_reading_a_citizens_answer(
-    live: Live, browser: Browser, tmp_path: Path  # noqa: F811 (the fixture imported above)
+    live: Live, browser: Browser, tmp_path: Path
 ) -> None:
     app, origin = live.app, live.origin
     database = app.extensions["suara.db"]
