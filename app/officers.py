@@ -28,8 +28,8 @@ from app.org import (
     DomainError,
     ImportRejected,
     RowError,
-    _invisible_character,
     create_officer,
+    invisible_character,
     unit_by_code,
 )
 
@@ -93,7 +93,7 @@ def text_problem(value: str, what: str) -> Problem | None:
     if len(value) > NAME_MAX:
         return Problem(N_("%(field)s is longer than %(max)d characters"),
                        {"field": what, "max": NAME_MAX})
-    if odd := _invisible_character(value):
+    if odd := invisible_character(value):
         # A NUL, a line break or a right-to-left override would reach the citizens' page as
         # the name of the officer on duty.
         return Problem(N_("%(field)s contains the invisible or control character %(char)s; "
@@ -118,7 +118,7 @@ def nip_problem(raw: str) -> Problem | None:
     else:
         return None
     value = raw.strip().replace(" ", "")
-    if odd := _invisible_character(value):
+    if odd := invisible_character(value):
         return Problem(N_("NIP contains the invisible or control character %(char)s"),
                        {"char": odd})
     if not value.isascii() or not value.isdigit():
@@ -165,7 +165,7 @@ class OfficerPage:
 def clean_query(query: str) -> str:
     """A search text without invisible and control characters (they match no officer, and a
     NUL never reaches the database), trimmed, at most SEARCH_MAX characters."""
-    return "".join(c for c in query if not _invisible_character(c)).strip()[:SEARCH_MAX]
+    return "".join(c for c in query if not invisible_character(c)).strip()[:SEARCH_MAX]
 
 
 def search_officers(

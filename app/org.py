@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
 import unicodedata
@@ -240,86 +238,7 @@ class ImportRejected(DomainError):
 OFFICER_COLUMNS = ("nip", "name", "unit", "position")
 
 
-def import_officers(session: Session, text: str) -> list[Officer]:
-    """Import officers from CSV text (columns nip, name, unit, position; ',' or ';').
-
-    All or nothing: every bad row is reported with its line number and reason in
-    ImportRejected, and then no row is added.
-    """
-    text = text.removeprefix("\ufeff")  # spreadsheet programs like to add a BOM
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in OFFICER_COLUMNS if c not in header]
-    if missing:
-        raise ImportRejected([RowError(1, f"missing column(s): {', '.join(missing)} "
-                                          f"(expected header: {','.join(OFFICER_COLUMNS)})")])
-    reader.fieldnames = header
-    units = {u.code: u for u in session.scalars(select(Unit))}
-    known_nips = set(session.scalars(select(Officer.nip)))
-    errors: list[RowError] = []
-    valid: list[tuple[str, str, Unit, str]] = []
-    seen: dict[str, int] = {}
-    try:
-        for row in reader:
-            line = reader.line_num
-            if None in row:
-                errors.append(RowError(line, "too many columns"))
-                continue
-            cells = {k: unicodedata.normalize("NFC", (row.get(k) or "").strip())
-                     for k in OFFICER_COLUMNS}
-            if not any(cells.values()):
-                continue
-            reason = _officer_row_problem(cells, units, known_nips, seen, line)
-            if reason:
-                errors.append(RowError(line, reason))
-                continue
-            nip = cells["nip"]
-            seen[nip] = line
-            valid.append((nip, cells["name"], units[cells["unit"]], cells["position"]))
-    except csv.Error as exc:  # e.g. a field over the csv module's limit (128 KiB)
-        errors.append(RowError(reader.line_num + 1, f"the file cannot be read from here on "
-                                                    f"as CSV: {exc}"))
-    if errors:
-        raise ImportRejected(errors)
-    if not valid:
-        raise ImportRejected([RowError(1, "the file has no officer rows")])
-    return [create_officer(session, *row) for row in valid]
-
-
-def _officer_row_problem(
-    cells: dict[str, str],
-    units: dict[str, Unit],
-    known_nips: set[str],
-    seen: dict[str, int],
-    line: int,
-) -> str | None:
-    for column in OFFICER_COLUMNS:
-        if not cells[column]:
-            return f"{column} is empty"
-    try:
-        nip = parse_nip(cells["nip"]).value
-    except InvalidNip as exc:
-        return str(exc)
-    cells["nip"] = nip
-    if nip in known_nips:
-        return f"NIP {nip} is already registered"
-    if nip in seen:
-        return f"NIP {nip} also appears on line {seen[nip]}"
-    if cells["unit"] not in units:
-        return f"unknown unit code {cells['unit']!r}"
-    for column in ("name", "position"):
-        if len(cells[column]) > 200:
-            return f"{column} is longer than 200 characters"
-        if odd := _invisible_character(cells[column]):
-            # A NUL, a line break or a right-to-left override would reach the citizens' page
-            # as the name of the officer on duty.
-            return f"{column} contains the invisible or control character {odd}; remove it"
-    return None
-
-
-def _invisible_character(value: str) -> str | None:
+def invisible_character(value: str) -> str | None:
     """The first control, formatting (bidirectional, zero-width), surrogate, private-use or
     line/paragraph-separator character of ``value``, as U+XXXX; None when there is none."""
     for character in value:

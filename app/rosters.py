@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.models import Counter, Officer, RosterException, RosterShift, Unit
-from app.org import DomainError, _invisible_character
+from app.org import DomainError, invisible_character
 
 NOTE_MAX = 200
 EXCEPTION_KINDS = ("leave", "swap")
@@ -44,7 +44,7 @@ def check_text(field_name: str, value: str | None, limit: int) -> str | None:
         return None
     if len(value) > limit:
         raise FieldError(field_name, _l("At most %(limit)d characters.", limit=limit))
-    if odd := _invisible_character(value):
+    if odd := invisible_character(value):
         raise FieldError(field_name, _l("Remove the invisible or control character %(char)s.",
                                         char=odd))
     return value
