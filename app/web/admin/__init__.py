@@ -34,6 +34,7 @@ NAV = (
     ("admin.accounts", _l("Staff accounts")),
     ("admin.board", _l("Today's board")),
     ("admin.rosters", _l("Rosters")),
+    ("admin.duties", _l("Duty corrections")),
     ("admin.served", _l("People served")),
     ("admin.audit", _l("Audit log")),
 )
