@@ -75,6 +75,7 @@ def world(session: Session, settings: Settings) -> World:
         token = live_token(session, counter)
         assert token is not None
         urls[counter.code] = f"{base}/s/{token.token}"
+    session.commit()  # ends the reads: this session takes SQLite's write lock as it reads
     return World(unit.code, urls, {"L1": first.name, "L2": second.name})
 
 
@@ -286,7 +287,6 @@ def test_unknown_unit_writes_nothing(qr_runner: FlaskCliRunner, world: World,
 def test_writing_a_units_posters_is_an_audited_export(
     qr_runner: FlaskCliRunner, world: World, tmp_path: Path, session: Session
 ) -> None:
-    session.rollback()  # the fixture's session holds SQLite's write lock since its last read
     written = run_qr(qr_runner, world.unit_code, tmp_path / "posters").split()
     (entry,) = session.scalars(select(AuditEntry).where(
         AuditEntry.action == "export.posters")).all()
