@@ -63,7 +63,9 @@ def require_unit(unit_id: int) -> None:
         abort(404)
 
 
-@bp.app_context_processor
+# The admin blueprint's own requests only (its templates are rendered nowhere else): the
+# citizens' pages do not pay for the back office's navigation.
+@bp.context_processor
 def _admin_nav() -> dict[str, Any]:
     return {"admin_nav": [(endpoint, label) for endpoint, label in NAV
                           if endpoint in current_app.view_functions]}
