@@ -198,7 +198,7 @@ def log(session: Session) -> dict[str, AuditEntry]:
         "early": add(session, "unit.update", at=local(4, 0, 30), object_id=2,
                      actor="user:sari@suara.example.id", after={"name": "Puskesmas"}),
         "counter": add(session, "counter.create", at=local(5, 9), object_type="counter",
-                       object_id=2, actor="cli:root", after={"code": "L1"}),
+                       object_id=2, actor="cli:root", after={"code": "LOKET-UJI-1"}),
         "signin": add(session, "sign_in.failed", at=local(6, 8), object_type=None,
                       object_id=None, actor="anonymous",
                       after={"email": "x@suara.example.id"}),
