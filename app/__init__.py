@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         errors,
         health,
         home,
+        kiosk,
         public,
     )
     from app.web.auth import init_auth
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_auth(app)
     app.teardown_appcontext(close_session)
     for blueprint in (health.bp, home.bp, public.bp, api.bp, api_indicators.bp,
-                      dashboard.bp, admin.bp, account.bp, duty.bp):
+                      dashboard.bp, admin.bp, account.bp, duty.bp, kiosk.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 

@@ -38,7 +38,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
+    not_,
     select,
     type_coerce,
     union_all,
@@ -109,7 +109,7 @@ class StaleWatermark(Exception):
 
 
 def _unflagged() -> ColumnElement[bool]:
-    return and_(Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
+    return Response.unflagged()
 
 
 def _sum_if(condition: ColumnElement[bool], value: Any = 1) -> Any:
@@ -168,7 +168,7 @@ def _aggregate_statement(scope: str, until: datetime, region: Region | None,
         _sum_if(and_(ok, Response.measured_wait_min.is_not(None))).label("measured_n"),
         _sum_if(and_(ok, Response.measured_wait_min <= WITHIN_MINUTES)).label(
             "measured_within_60"),
-        _sum_if(or_(Response.flag_repeat.is_(True), Response.flag_bot.is_(True))).label(
+        _sum_if(not_(Response.unflagged())).label(
             "flagged"),
         _sum_if(and_(ok, Response.comment.is_not(None))).label("comments"),
     ).where(*_response_filter(scope_col, until, region)).group_by(

@@ -135,7 +135,7 @@ def _officer_responses(session: Session, officers: Iterable[int], counted: set[K
             select(Response.officer_id, Response.counter_id, Response.local_day, func.count())
             .where(Response.officer_id.in_(ids), Response.local_day >= first,
                    Response.local_day <= last,
-                   Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
+                   Response.unflagged())
             .group_by(Response.officer_id, Response.counter_id, Response.local_day)):
         if officer_id is not None and (counter_id, day) in counted:
             totals[officer_id] += int(count)

@@ -174,7 +174,7 @@ def responses_per_counter_day(session: Session, counter_ids: Iterable[int], firs
         select(Response.counter_id, Response.local_day, func.count())
         .where(Response.counter_id.in_(ids), Response.local_day >= first,
                Response.local_day <= last,
-               Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
+               Response.unflagged())
         .group_by(Response.counter_id, Response.local_day))}
 
 

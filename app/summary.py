@@ -455,7 +455,7 @@ def _wait_grid(session: Session, unit_id: int, week: date
         select(Response.local_day, Response.local_hour, Response.measured_wait_min,
                func.count())
         .where(Response.unit_id == unit_id, Response.local_week == week,
-               Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
+               Response.unflagged())
         .group_by(Response.local_day, Response.local_hour, Response.measured_wait_min)
     )
     counts: dict[tuple[int, int], int] = defaultdict(int)
@@ -489,7 +489,7 @@ def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
         .join(Counter, Counter.id == Response.counter_id)
         .where(Response.unit_id == unit_id, Response.local_week == week,
                Response.comment.is_not(None),
-               Response.flag_repeat.is_(False), Response.flag_bot.is_(False))
+               Response.unflagged())
         .order_by(*([total] if with_scores else []), Response.created_at, Response.id)
         .limit(COMMENT_LIMIT)
     )

@@ -12,11 +12,17 @@ from app.models.indicators import (
     SchedulerLock,
     WaitMinutes,
 )
+from app.models.kiosk import Kiosk, KioskCall, KioskPairing, KioskPending, KioskQuarantine
 from app.models.org import Counter, CounterToken, OpeningHours, Service, Unit
 from app.models.people import Assignment, Officer, User
 from app.models.survey import SurveyVersion
 
 __all__ = [
+    "Kiosk",
+    "KioskCall",
+    "KioskPairing",
+    "KioskPending",
+    "KioskQuarantine",
     "AuditEntry",
     "OfficerMove",
     "OpeningHours",

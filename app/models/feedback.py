@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    and_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -54,6 +56,7 @@ class Response(Base):
                         f"{MAX_MEASURED_WAIT_MIN}", name="measured_wait_range"),
         CheckConstraint(f"comment IS NULL OR length(comment) <= {COMMENT_MAX}",
                         name="comment_length"),
+        CheckConstraint("kiosk_id IS NULL OR channel = 'kiosk'", name="kiosk_channel"),
         Index("ix_responses_counter_created", "counter_id", "created_at"),
         Index("ix_responses_unit_created", "unit_id", "created_at"),
         Index("ix_responses_device_counter", "device_hash", "counter_id", "created_at"),
@@ -104,6 +107,16 @@ class Response(Base):
     flag_repeat: Mapped[bool] = mapped_column(Boolean, default=False,
                                               server_default=text("false"))
     flag_bot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # A kiosk session completed faster than its kiosk's fast_seconds, or started within its
+    # burst_seconds of the kiosk's previous one (kept, left out of the index).
+    flag_fast: Mapped[bool] = mapped_column(Boolean, default=False,
+                                            server_default=text("false"))
+    flag_burst: Mapped[bool] = mapped_column(Boolean, default=False,
+                                             server_default=text("false"))
+    # The kiosk it was answered on, and when its session started (device clock corrected).
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id", ondelete="RESTRICT"),
+                                                 index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     device_hash: Mapped[str | None] = mapped_column(String(64))
 
@@ -112,6 +125,12 @@ class Response(Base):
     counter: Mapped[Counter] = relationship()
     service: Mapped[Service | None] = relationship()
     officer: Mapped[Officer | None] = relationship()
+
+    @classmethod
+    def unflagged(cls) -> ColumnElement[bool]:
+        """Counted in the index: none of the flags (repeat, bot, fast, burst) is set."""
+        return and_(cls.flag_repeat.is_(False), cls.flag_bot.is_(False),
+                    cls.flag_fast.is_(False), cls.flag_burst.is_(False))
 
     def scores(self) -> tuple[int, ...]:
         """The nine scores U1..U9 in questionnaire order."""

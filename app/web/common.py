@@ -144,7 +144,8 @@ def init_web(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_uri
     limiter.init_app(app)
     # gzip for cheap phones on mobile data (a reverse proxy may do it instead).
-    app.config["COMPRESS_MIMETYPES"] = ["text/html", "text/css", "application/json",
+    app.config["COMPRESS_MIMETYPES"] = ["text/html", "text/css", "text/javascript",
+                                        "application/json",
                                         "image/svg+xml", "text/csv"]
     app.config["COMPRESS_ALGORITHM"] = ["gzip"]
     app.config["COMPRESS_MIN_SIZE"] = 500

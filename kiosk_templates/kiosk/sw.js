@@ -1,0 +1,1 @@
+// Placeholder service worker (version {{ version }}); replaced by the kiosk front end.
