@@ -30,7 +30,7 @@ MAX_ID = 2**31 - 1
 def _fail(error: kiosks.KioskError) -> click.ClickException:
     """The refusal in English (the language of scripts and logs), naming its option."""
     with force_locale("en"):
-        message = str(error.message)
+        message = str(error.message).rstrip(".")
     option = OPTIONS.get(error.field or "")
     return click.ClickException(f"{option + ': ' if option else ''}{message}; nothing changed")
 
