@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 
-from flask import Blueprint, Response, redirect, render_template, send_from_directory, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -137,6 +137,8 @@ def service_worker() -> ResponseReturnValue:
 
 @bp.get("/<any(" + ", ".join(f'"{name}"' for name in ASSETS) + "):name>")
 def asset(name: str) -> ResponseReturnValue:
-    """The kiosk's script and styles."""
-    response = send_from_directory(ASSETS_DIR, name, mimetype=ASSETS[name], max_age=0)
-    return _no_cache(response)
+    """The kiosk's script and styles (read whole: Flask-Compress's streaming gzip would
+    leave a streamed file open; ``name`` is one of ASSETS, by the route)."""
+    response = Response((ASSETS_DIR / name).read_bytes(), mimetype=ASSETS[name])
+    response.add_etag()
+    return _no_cache(response.make_conditional(request))

@@ -5,6 +5,9 @@
 (function () {
   'use strict';
   var ADVANCE_MS = 400; // a tap shows the choice selected, then the next screen
+  // A new screen's choices ignore taps this long: the second tap of a double tap on
+  // "Mulai" or Back must not answer the question that appears under the finger.
+  var SETTLE_MS = 300;
   var THANKS_MS = 5000;
   var CALL_SHOWN_MS = 20000;
   var DEFAULT_IDLE = 30;
@@ -28,6 +31,7 @@
   var calling = false;
   var callKey = null;
   var lastTouch = new Date();
+  var shownAt = 0;
   var timers = {};
   var idleOpen = false;
   var countdown = 0;
@@ -132,6 +136,7 @@
     render(name);
     armIdle();
     if (previous !== name || name === 'element') {
+      shownAt = Date.now();
       var heading = one('section[data-screen="' + name + '"] h1');
       announce(name === 'element' ? $('progress').textContent + '. ' + heading.textContent
         : heading.textContent);
@@ -538,7 +543,7 @@
     var data = button.dataset;
     if (action) action();
     else if (data.digit) setDigits(digits + data.digit);
-    else if (!session) return;
+    else if (!session || Date.now() - shownAt < SETTLE_MS) return;
     else if (data.counter) chooseCounter(data.counter);
     else if (data.score) answer(Number(data.score));
     else if (data.band) chooseBand(data.band);
