@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from factories import release
@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from app import kiosks
 from app.db import utcnow
-from app.models import Counter, KioskCall, Response
+from app.models import Kiosk, KioskCall, Response
 from app.org import create_counter, create_service, create_unit
 
 pytestmark = [pytest.mark.browser,
@@ -49,14 +49,20 @@ COMMENT = "Antrean poli gigi panjang, tapi dokternya ramah."
 # survives a reload). Remove once queue.js is on main.
 STAND_IN = """
 (function () {
-  var real = null, credential = null, config = null;
+  var real = null, credential = null, config = null, revoked = false, listeners = {};
   function call(method, path, body) {
     var headers = {'Content-Type': 'application/json'};
     if (credential) headers.Authorization = 'Bearer ' + credential;
     return fetch('/api/v1/' + path, {method: method, headers: headers,
       body: body === undefined ? undefined : JSON.stringify(body)})
       .then(function (r) {
-        return r.json().then(function (j) { return {status: r.status, body: j}; });
+        return r.json().then(function (j) {
+          if (r.status === 403 && j.revoked && !revoked) {
+            revoked = true;
+            (listeners.revoked || []).forEach(function (cb) { cb(true); });
+          }
+          return {status: r.status, body: j};
+        });
       });
   }
   var standIn = {
@@ -79,9 +85,9 @@ STAND_IN = """
       });
     },
     status: function () {
-      return {queued: 0, oldest: null, quarantined: 0, online: true, revoked: false};
+      return {queued: 0, oldest: null, quarantined: 0, online: true, revoked: revoked};
     },
-    on: function () {},
+    on: function (name, cb) { (listeners[name] = listeners[name] || []).push(cb); },
     callOfficer: function (counter) {
       return call('POST', 'kiosk/calls', {counter: counter}).then(function (a) {
         return a.status === 201;
@@ -154,7 +160,7 @@ def tablet(browser: Browser, site: KioskSite) -> Iterator[Callable[..., Page]]:
         contexts.append(context)
         page = context.new_page()
         # Ten minutes behind the server, so that no time of the test is in its future.
-        page.clock.install(time=datetime.now() - timedelta(minutes=10))
+        page.clock.install(time=utcnow() - timedelta(minutes=10))
         page.add_init_script(STAND_IN)
         page.goto(site.origin + path)
         return page
@@ -333,6 +339,8 @@ def test_idle_warning_then_reset_discards_a_partial_session_and_keeps_a_complete
     site: KioskSite, tablet: Callable[..., Page], session: Session
 ) -> None:
     page = tablet()
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/responses") else None)
     pair_with_keypad(page, site.code)
     dialog = page.locator("[data-screen=idle]")
 
@@ -361,6 +369,7 @@ def test_idle_warning_then_reset_discards_a_partial_session_and_keeps_a_complete
     page.clock.run_for(20_500)
     expect(dialog).to_be_hidden()
     expect_screen(page, "welcome")
+    assert sent == [], "a partial session was sent"
     assert responses(session) == []
 
     # The next person answers all nine elements, then leaves at the waiting time.
@@ -459,6 +468,34 @@ def test_call_an_officer_tells_the_citizen_and_reaches_the_unit(
     expect(message).to_have_text(ui(page, "id", "call_failed"))
     tap(page, "[data-action=lang]", 0)
     expect(message).to_have_text(ui(page, "en", "call_failed"))
+
+
+def test_a_revoked_kiosk_ends_the_session_and_takes_no_answers(
+    site: KioskSite, tablet: Callable[..., Page], session: Session
+) -> None:
+    page = tablet()
+    pair_with_keypad(page, site.code)
+    tap(page, "[data-action=start]")
+    tap(page, "[data-counter='POLI-UMUM']")
+    answer_elements(page, dict(list(SCORES.items())[:2]))
+    kiosk = session.get(Kiosk, site.kiosk_id)
+    assert kiosk is not None
+    kiosks.revoke(session, kiosk, now=utcnow())
+    session.commit()
+
+    # The next call to the service (here: the citizen calls an officer) learns it.
+    tap(page, "[data-action=call]", 0)
+    expect_screen(page, "revoked")
+    for hidden in ("call", "back", "start"):
+        expect(page.locator(f"[data-action={hidden}]")).to_be_hidden()
+    expect(page.locator("[data-score]:visible")).to_have_count(0)
+    expect(page.locator("#callmsg")).to_be_hidden()
+    page.clock.run_for(60_000)
+    expect_screen(page, "revoked")
+    expect(page.locator("[data-screen=idle]")).to_be_hidden()
+    tap(page, "[data-action=lang]", 0)
+    expect_screen(page, "revoked")
+    assert responses(session) == []
 
 
 LAYOUT_CHECK = """([minTarget, minText]) => {

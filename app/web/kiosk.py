@@ -8,6 +8,7 @@ so the kiosk starts and runs with no network. Its pages live in ``kiosk_template
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import cache
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -26,11 +27,16 @@ ASSETS = {"kiosk.js": "text/javascript", "queue.js": "text/javascript",
           "kiosk.css": "text/css"}
 
 
-@cache
 def app_version() -> str:
-    """A short hash of the kiosk's page and assets: a new version of any of them is a new
-    service worker, which takes over once the tablet's queue is empty."""
-    digest = hashlib.sha256()
+    """A short hash of the kiosk's page, assets and texts: a new version of any of them (a
+    text re-worded in the catalogue too) is a new service worker, which takes over once the
+    tablet's queue is empty."""
+    return _version(json.dumps(page_strings(), sort_keys=True))
+
+
+@cache
+def _version(texts: str) -> str:
+    digest = hashlib.sha256(texts.encode())
     for path in sorted(ASSETS_DIR.iterdir()):
         if path.is_file():
             digest.update(path.name.encode())
@@ -141,4 +147,5 @@ def asset(name: str) -> ResponseReturnValue:
     leave a streamed file open; ``name`` is one of ASSETS, by the route)."""
     response = Response((ASSETS_DIR / name).read_bytes(), mimetype=ASSETS[name])
     response.add_etag()
-    return _no_cache(response.make_conditional(request))
+    response.make_conditional(request)
+    return _no_cache(response)

@@ -514,6 +514,7 @@
       .catch(function () { return false; })
       .then(function (ok) {
         calling = false;
+        if (!CAN_CALL[screen]) return hideCall(); // revoked meanwhile
         showCall(ok ? 'call_ok' : 'call_failed');
         later('call', hideCall, CALL_SHOWN_MS);
       });
@@ -559,6 +560,7 @@
   function onRevoked() {
     ['advance', 'idle', 'countdown'].forEach(stop);
     closeIdle();
+    hideCall();
     session = null;
     setBusy(false);
     show('revoked');
