@@ -10,6 +10,7 @@ blocked: the offline behaviour is tested with queue.js, not here.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -332,6 +333,16 @@ def test_pairing_errors_are_shown_and_a_wrong_code_pairs_nothing(
     tap(page, "[data-action=pair]", 0)
     expect(page.locator("#pair-msg")).to_have_text(ui(page, "id", "pair_offline"))
     page.unroute("**/api/v1/kiosk/pair")
+    # Rate-limited: asked to wait (for Retry-After's seconds where the store passes them on).
+    page.route("**/api/v1/kiosk/pair", lambda route: route.fulfill(
+        status=429, headers={"Retry-After": "42"}, json={"error": "too many requests"}))
+    for digit in site.code:
+        tap(page, f"[data-digit='{digit}']", 0)
+    tap(page, "[data-action=pair]", 0)
+    expect(page.locator("#pair-msg")).to_contain_text(
+        os.path.commonprefix([ui(page, "id", "pair_wait"), ui(page, "id", "pair_later")]))
+    page.unroute("**/api/v1/kiosk/pair")
+    page.clock.run_for(43_000)
     pair_with_keypad(page, site.code)
 
 
