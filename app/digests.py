@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache, partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
 from babel.dates import format_date, format_interval, format_skeleton
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.aggregation import WITHIN_MINUTES
 from app.charts import format_number, format_share
 from app.config import PROJECT_ROOT, Settings
+from app.kiosks import KioskStatus, alerts
 from app.models import Digest, Unit, User
 from app.summary import WeeklySummary, weekly_summary
 from app.surveys import reference_survey
@@ -76,20 +80,26 @@ def email_templates(locale: str = Settings.default_locale,
         week=partial(format_week, locale=locale),
         month=lambda month: format_skeleton("yMMMM", month, locale=locale),
         day=lambda day: format_date(day, "dd-MM-yyyy", locale=locale),
+        moment=lambda at: babel_dates.format_datetime(at, "dd-MM-yyyy HH:mm", locale=locale),
         quality=lambda category: category.label_en if locale == "en" else category.label_id,
         one_line=_one_line)
     return environment
 
 
 def digest_text(summary: WeeklySummary, *, locale: str = Settings.default_locale,
-                translations_dir: Path = Settings.translations_dir) -> str:
-    """The weekly summary as the digest's plain text in ``locale`` (about 60 lines, no NIP).
+                translations_dir: Path = Settings.translations_dir,
+                kiosk_alerts: Sequence[KioskStatus] = (), tz: ZoneInfo | None = None
+                ) -> str:
+    """The weekly summary as the digest's plain text in ``locale`` (about 60 lines, no NIP),
+    with the unit's kiosks that need someone (their times in ``tz``, by default the
+    service's zone).
 
     Element names and waiting-time bands are the survey's, in that language."""
     survey = reference_survey()
     return email_templates(locale, translations_dir).get_template("digest.txt").render(
         s=summary, within_minutes=WITHIN_MINUTES,
-        element_names=survey.element_names(locale), wait_labels=survey.wait_labels(locale))
+        element_names=survey.element_names(locale), wait_labels=survey.wait_labels(locale),
+        kiosk_alerts=kiosk_alerts, tz=tz or ZoneInfo(Settings.timezone))
 
 
 def digest_subject(unit: Unit, week_start: date, *, locale: str = Settings.default_locale,
@@ -121,11 +131,14 @@ def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Set
         locale, translations_dir = settings.default_locale, settings.translations_dir
         summary = weekly_summary(session, unit.id, week_start,
                                  officer_min_n=settings.officer_min_n, tz=settings.tz)
+        # The kiosks' state when the digest is written (not the past week's).
+        kiosk_alerts = alerts(session, [unit.id], now=now, tz=settings.tz)
         digest = Digest(
             unit_id=unit.id, week_start=week_start,
             subject=digest_subject(unit, week_start, locale=locale,
                                    translations_dir=translations_dir),
-            body_text=digest_text(summary, locale=locale, translations_dir=translations_dir),
+            body_text=digest_text(summary, locale=locale, translations_dir=translations_dir,
+                                  kiosk_alerts=kiosk_alerts, tz=settings.tz),
             recipients="", created_at=now,
         )
         session.add(digest)

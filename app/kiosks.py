@@ -40,7 +40,7 @@ from app.models import (
     Unit,
 )
 from app.models.kiosk import BURST_RANGE, COUNTDOWN_RANGE, FAST_RANGE, IDLE_RANGE
-from app.org import DomainError
+from app.org import DomainError, invisible_character
 
 PAIRING_LIFETIME = timedelta(minutes=10)
 PAIRING_DIGITS = 6
@@ -115,6 +115,11 @@ def _check_settings(session: Session, unit: Unit, values: KioskSettings
     if values.placement is not None and len(values.placement.strip()) > PLACEMENT_MAX:
         raise KioskError(_l("A placement has at most %(max)d characters.",
                             max=PLACEMENT_MAX), "placement")
+    # A NUL is refused by PostgreSQL itself; no name needs a control or invisible character.
+    for field, text in (("name", name), ("placement", values.placement or "")):
+        if odd := invisible_character(text):
+            raise KioskError(_l("Remove the invisible or control character %(char)s.",
+                                char=odd), field)
     for field, value, (low, high) in (
             ("idle_seconds", values.idle_seconds, IDLE_RANGE),
             ("countdown_seconds", values.countdown_seconds, COUNTDOWN_RANGE),
@@ -191,6 +196,20 @@ def issue_pairing(session: Session, kiosk: Kiosk, *, now: datetime) -> str:
     session.flush()
     audit.record(session, "kiosk.pairing_code", "kiosk", kiosk.id, at=now)
     return code
+
+
+def pending_pairing(session: Session, kiosk: Kiosk, *, now: datetime) -> KioskPairing | None:
+    """The kiosk's pairing code still waiting for a tablet (unused, not expired), if any:
+    its expiry is shown beside the code (the code itself is never stored)."""
+    return session.scalars(select(KioskPairing).where(
+        KioskPairing.kiosk_id == kiosk.id, KioskPairing.used_at.is_(None),
+        KioskPairing.expires_at > now).order_by(KioskPairing.id.desc())).first()
+
+
+def pairing_url(base_url: str, code: str) -> str:
+    """What the pairing code's QR code carries: the kiosk page, which reads the code from
+    the fragment (never sent to the server, so never in an access log)."""
+    return f"{base_url.rstrip('/')}/kiosk/#pair={code}"
 
 
 def pair(session: Session, code: str, *, now: datetime) -> tuple[Kiosk, str] | None:
@@ -481,13 +500,14 @@ def statuses(session: Session, unit_ids: Iterable[int] | None, *, now: datetime,
                func.sum(case((Response.flag_burst.is_(True), 1), else_=0)))
         .where(Response.kiosk_id.in_(ids), Response.created_at > since)
         .group_by(Response.kiosk_id))}
-    held = dict(session.execute(select(KioskQuarantine.kiosk_id, func.count())
-                                .where(KioskQuarantine.kiosk_id.in_(ids))
-                                .group_by(KioskQuarantine.kiosk_id)).tuples().all())
-    calls = dict(session.execute(select(KioskCall.kiosk_id, func.count())
-                                 .where(KioskCall.kiosk_id.in_(ids),
-                                        KioskCall.answered_at.is_(None))
-                                 .group_by(KioskCall.kiosk_id)).tuples().all())
+    # (Result.tuples() is deprecated in SQLAlchemy 2.1: rows unpack as they are.)
+    held = {kiosk_id: count for kiosk_id, count in session.execute(
+        select(KioskQuarantine.kiosk_id, func.count())
+        .where(KioskQuarantine.kiosk_id.in_(ids)).group_by(KioskQuarantine.kiosk_id))}
+    calls = {kiosk_id: count for kiosk_id, count in session.execute(
+        select(KioskCall.kiosk_id, func.count())
+        .where(KioskCall.kiosk_id.in_(ids), KioskCall.answered_at.is_(None))
+        .group_by(KioskCall.kiosk_id))}
     out = []
     for kiosk in kiosks:
         fast, burst = flags.get(kiosk.id, (0, 0))
@@ -523,6 +543,6 @@ __all__ = [
     "Choice", "Heartbeat", "KioskError", "KioskSettings", "KioskStatus", "accepts", "alerts",
     "answer_call", "authenticate", "call_officer", "choices", "create_kiosk",
     "device_time_to_server", "forget_pending", "is_silent", "is_stuck", "issue_pairing",
-    "open_calls", "open_time_between", "pair", "quarantine", "quarantined", "record_heartbeat",
-    "revoke", "session_flags", "statuses", "update_kiosk",
+    "open_calls", "open_time_between", "pair", "pairing_url", "pending_pairing", "quarantine",
+    "quarantined", "record_heartbeat", "revoke", "session_flags", "statuses", "update_kiosk",
 ]

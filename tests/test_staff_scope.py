@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from app.kiosks import KioskSettings, call_officer, create_kiosk, pair
 from app.models import (
     Assignment,
     Counter,
@@ -109,6 +110,8 @@ class Target:
     exception_id: int  # a day of leave in that shift
     move_id: int  # a move (mutasi) of the officer into the unit
     served_id: int  # people served at the counter on a day of the seeded week
+    kiosk_id: int  # a tablet kiosk of the unit
+    call_id: int  # an open call for an officer from that kiosk
 
 
 @dataclass
@@ -139,6 +142,16 @@ def _duty_records(session: Session, seeded: SeededUnit, officer: Officer,
     session.commit()
     return {"duty_id": duty.id, "shift_id": shift.id, "exception_id": leave.id,
             "move_id": move.id, "served_id": served.id}
+
+
+def _kiosk_records(session: Session, seeded: SeededUnit) -> dict[str, int]:
+    """A kiosk of the unit, paired, with a citizen's open call: ids by Target field."""
+    kiosk, code = create_kiosk(session, seeded.unit, KioskSettings(
+        name=f"Tablet {seeded.unit.code}"), now=NOW)
+    assert pair(session, code, now=NOW) is not None
+    call = call_officer(session, kiosk, seeded.counter.code, now=NOW)
+    session.commit()
+    return {"kiosk_id": kiosk.id, "call_id": call.id}
 
 
 def _desk(app: Flask, session: Session, seeded: SeededUnit, officer: Officer, hour: int,
@@ -174,6 +187,8 @@ def world(app: Flask, session: Session) -> World:
                 for key, (seeded, officer, hour) in officers.items()}
     records = {key: _duty_records(session, seeded, officer, hour)
                for key, (seeded, officer, hour) in officers.items()}
+    kiosk_records = {seeded.unit.code: _kiosk_records(session, seeded)
+                     for seeded in (dukcapil, kecamatan, puskesmas)}
     aggregate(app, NOW)
     # Every officer has an account (the ``user_id`` of their Target).
     officer_accounts = {key: make_user(session, f"{key}@suara.example.id", "officer",
@@ -183,7 +198,8 @@ def world(app: Flask, session: Session) -> World:
     def target(unit_from: SeededUnit, key: str) -> Target:
         seeded, officer, _ = officers[key]
         return Target(unit_from.unit, seeded.counter, seeded.services[0], officer,
-                      comments[key], officer_accounts[key].id, **records[key])
+                      comments[key], officer_accounts[key].id, **records[key],
+                      **kiosk_records[seeded.unit.code])
 
     world = World(
         targets={
@@ -257,6 +273,8 @@ FILLERS: dict[str, Filler] = {
     **{name: Filler("move", lambda t: t.move_id) for name in ("move_id", "officer_move_id")},
     **{name: Filler("served", lambda t: t.served_id)
        for name in ("served_id", "served_day_id")},
+    **{name: Filler("kiosk", lambda t: t.kiosk_id) for name in ("kiosk_id", "kiosk")},
+    **{name: Filler("call", lambda t: t.call_id) for name in ("call_id", "kiosk_call_id")},
     # Not resources: the period shown; the week of the seeded responses, as ISO dates.
     **{name: Filler("period", as_str=_week)
        for name in ("week", "week_start", "day", "date", "start", "period_start")},
@@ -424,7 +442,7 @@ def test_an_unknown_argument_fails_the_enumeration(app: Flask) -> None:
 # Who must be refused what -------------------------------------------------------------------------
 
 ALL = frozenset({"unit", "officer", "counter", "service", "comment", "user", "duty", "shift",
-                "exception", "move", "served"})
+                "exception", "move", "served", "kiosk", "call"})
 
 
 @dataclass(frozen=True)

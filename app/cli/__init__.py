@@ -12,6 +12,7 @@ def register_cli(app: Flask) -> None:
         duty,
         exports,
         indicators,
+        kiosks,
         migrations,
         officers,
         org,
@@ -29,5 +30,5 @@ def register_cli(app: Flask) -> None:
                     posters.qr_reissue_command, posters.qr_sheet_command,
                     indicators.aggregate_command, indicators.indicators_command,
                     serve.serve_command, serve.scheduler_command, duty.duty_cli,
-                    served.served_cli):
+                    served.served_cli, kiosks.kiosks_cli):
         app.cli.add_command(command)

@@ -26,6 +26,7 @@ from app.auth import (
 from app.db import utcnow
 from app.extensions import db_session, settings
 from app.i18n import current_locale
+from app.kiosks import alerts as kiosk_alerts_of
 from app.models import Officer, Unit
 from app.org import unit_by_code
 from app.response_rates import counter_rates, officer_rates
@@ -187,10 +188,16 @@ def _unit_page(unit: Unit, week: date) -> ResponseReturnValue:
     people = (officer_rates(session, unit.id, summary.week_start, last, tz=settings().tz,
                             min_n=scores_shown_from("officer", min_n))
               if show_officers else {})
+    back_office = user.role in ("admin", "unit_head")
+    # Kiosks of the unit that need someone now (whatever week is shown), for those who
+    # manage them.
+    kiosk_alerts = kiosk_alerts_of(session, [unit.id], now=utcnow(), tz=settings().tz) \
+        if back_office else []
     return render_template(
         "dashboard_unit.html", s=summary, charts=_unit_charts(summary),
         show_officers=show_officers, linked=linked, current_week=_this_week(),
-        can_edit_served=user.role in ("admin", "unit_head"), counter_rates=rates,
+        can_edit_served=back_office, counter_rates=rates, kiosk_alerts=kiosk_alerts,
+        tz=settings().tz,
         officer_rates=people,
         # The national standard (80 % served within 60 minutes) is for health services.
         health_unit=unit.kind == "puskesmas")

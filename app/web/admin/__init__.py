@@ -1,7 +1,7 @@
 """The back office at /admin: administrators everywhere, unit heads within their own units.
 
 One blueprint; each area lives in its own module (organisation, officers, accounts, duty,
-people served, audit log) and registers its views on ``bp``. The navigation lists the areas
+people served, kiosks, audit log) and registers its views on ``bp``. The navigation lists the areas
 whose pages exist.
 """
 
@@ -30,6 +30,7 @@ BACK_OFFICE_ROLES = ("admin", "unit_head")
 NAV = (
     ("admin.units", _l("Units")),
     ("admin.posters", _l("QR posters")),
+    ("admin.kiosks_list", _l("Kiosks")),
     ("admin.officers", _l("Officers")),
     ("admin.accounts", _l("Staff accounts")),
     ("admin.board", _l("Today's board")),
@@ -83,6 +84,7 @@ from app.web.admin import (  # noqa: E402
     accounts,  # noqa: F401
     audit_log,  # noqa: F401
     duty,  # noqa: F401
+    kiosks,  # noqa: F401
     officers,  # noqa: F401
     org,  # noqa: F401
     posters,  # noqa: F401

@@ -17,10 +17,12 @@ from app import corrections, rosters
 from app.board import today_board
 from app.db import start_writing, utcnow
 from app.extensions import db_session, settings
+from app.kiosks import open_calls
 from app.models import Assignment, Counter, Officer, RosterException, RosterShift, Unit
 from app.periods import week_start
 from app.rosters import FieldError
 from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
+from app.web.admin.kiosks import time_helpers as kiosk_helpers
 
 WEEKDAY_NAMES = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
                  _l("Saturday"), _l("Sunday"))
@@ -523,6 +525,9 @@ def duty_remove(duty_id: int) -> ResponseReturnValue:
 @back_office
 def board() -> ResponseReturnValue:
     """Today's board of a unit: who is on duty where, and the roster's gaps."""
-    unit = _picked_unit()
-    now = today_board(db_session(), unit, utcnow(), settings().tz)
-    return render_template("admin/board.html", unit=unit, units=_units(), board=now)
+    unit, at = _picked_unit(), utcnow()
+    now = today_board(db_session(), unit, at, settings().tz)
+    # Citizens who pressed "Panggil petugas" on a kiosk of this unit, oldest first.
+    calls = open_calls(db_session(), [unit.id])
+    return render_template("admin/board.html", unit=unit, units=_units(), board=now,
+                           calls=calls, **kiosk_helpers(at))
