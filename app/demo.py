@@ -131,7 +131,7 @@ def report_lines(report: DemoReport) -> list[str]:
     lines += [f"  {row['unit']!s:<9} {row['name']!s:<18} {row['url']}"
               for row in report.counter_urls]
     lines += ["", "Kiosk tablets: open /kiosk on the tablet and enter the pairing code that "
-              "/admin/kiosks shows (Kiosks, then New pairing code)."]
+              "/admin/kiosks shows (Kiosks, a kiosk, then New pairing code)."]
     if report.logins:
         lines += ["", "Demo staff logins (demo passwords, never for production):"]
         lines += [f"  {login.role:<10} {login.email:<38} {login.password}"
