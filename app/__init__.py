@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin,
         api,
         api_indicators,
+        api_kiosk,
         dashboard,
         duty,
         errors,
@@ -69,10 +70,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies involved
+    csrf.exempt(api_kiosk.bp)  # the kiosk's credential, no cookies involved
     init_web(app)
     init_auth(app)
     app.teardown_appcontext(close_session)
-    for blueprint in (health.bp, home.bp, public.bp, api.bp, api_indicators.bp,
+    for blueprint in (health.bp, home.bp, public.bp, api.bp, api_kiosk.bp, api_indicators.bp,
                       dashboard.bp, admin.bp, account.bp, duty.bp, kiosk.bp):
         app.register_blueprint(blueprint)
     errors.register(app)

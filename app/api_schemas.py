@@ -134,8 +134,13 @@ class ResponseSubmission(BaseModel):
 
 
 class ResponseFlags(BaseModel):
+    """Why a stored response is left out of the index (it is kept): a repeat of one device
+    at one counter, a filled honeypot, a kiosk session too fast or right after another."""
+
     repeat: bool
     bot: bool
+    fast: bool = False
+    burst: bool = False
 
 
 class ResponseStored(BaseModel):
@@ -315,3 +320,112 @@ def parse_submission(body: dict[str, Any], now: datetime
         channel=valid.get("channel") or "api", submitted_at=valid.get("submitted_at"),
         answers=answers if isinstance(answers, dict) else {},
     ), problems
+
+
+# Kiosks (docs/kiosk.md) ------------------------------------------------------------------------
+
+BATCH_MAX = 100
+KIOSK_FIELDS = ("id", "counter", "survey", "answers", "started_at", "submitted_at", "channel")
+SURVEY_REF_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}/[0-9]{1,4}$"
+
+KioskCounter = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+                                              description="The counter's code (never a "
+                                                          "poster token).")]
+SurveyRef = Annotated[str | None, Field(pattern=SURVEY_REF_PATTERN,
+                                        description="The questionnaire version the kiosk "
+                                                    "showed, e.g. skm-2017/1 (absent: the "
+                                                    "current one).")]
+KioskInstant = Annotated[Instant | None, Field(description=(
+    "ISO 8601 with an offset, on the tablet's clock: the server adds the clock offset it "
+    "learnt from the heartbeats; at most 30 days old and 5 minutes ahead after that."))]
+
+
+class KioskAnswer(BaseModel):
+    """One answer of a kiosk session, as POST /responses takes it with a kiosk's
+    credential (the channel is kiosk; the counter is named by its code)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: ClientId
+    counter: KioskCounter
+    survey: SurveyRef = None
+    answers: SubmittedAnswers
+    wait_band: Annotated[WaitBand | None, BeforeValidator(_blank_to_none)] = None
+    service: Annotated[str | None, BeforeValidator(_blank_to_none),
+                       Field(description="A service code of the unit.")] = None
+    comment: Annotated[Annotated[str, Field(max_length=COMMENT_MAX_LENGTH)] | None,
+                       BeforeValidator(_blank_to_none), BeforeValidator(_cleaned)] = None
+    profile: dict[str, str | None] | None = None
+    started_at: KioskInstant = Field(None, description="When the session started (the tap on "
+                                                       "Start); the fast and burst flags "
+                                                       "need it.")
+    submitted_at: KioskInstant = None
+    channel: Literal["kiosk"] | None = None
+
+
+class KioskBatch(BaseModel):
+    """Up to 100 kiosk answers in one request (each is answered on its own)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    responses: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=BATCH_MAX)]
+
+
+class BatchResult(BaseModel):
+    """What became of one answer of a batch: 201 stored, 200 a duplicate, 409 the id was
+    used for other content, 422 invalid (``errors``), 403 the kiosk is revoked (``error``)."""
+
+    id: str | None
+    status: Literal[200, 201, 403, 409, 422]
+    duplicate: bool | None = None
+    flags: ResponseFlags | None = None
+    errors: dict[str, str] | None = None
+    error: str | None = None
+
+
+class BatchResults(BaseModel):
+    """The body of a 200 to a batch: one result per answer, in the order sent."""
+
+    results: list[BatchResult]
+
+
+class Heartbeat(BaseModel):
+    """What a kiosk reports every minute."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_time: Instant
+    app_version: Annotated[str | None, Field(max_length=32,
+                                             pattern=r"^[A-Za-z0-9._-]*$")] = None
+    queue_length: Annotated[int | None, Strict(), Field(ge=0, le=10**6)] = None
+    oldest_unsent_at: Instant | None = None
+    quarantined: Annotated[int | None, Strict(), Field(ge=0, le=10**6)] = None
+    battery: Annotated[int | None, Strict(), Field(ge=0, le=100)] = None
+    charging: Annotated[bool | None, Strict()] = None
+    pending_ids: Annotated[list[UUID], Field(max_length=1000)] = []
+
+
+class PairRequest(BaseModel):
+    """The body of POST /kiosk/pair."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, Strict(), Field(pattern=r"^[0-9]{6}$")]
+
+
+class CallRequest(BaseModel):
+    """The body of POST /kiosk/calls."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    counter: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")] = None
+
+
+def kiosk_problems(error: ValidationError) -> dict[str, str]:
+    """Field names (dotted) of a kiosk body's validation errors, with pydantic's type."""
+    problems: dict[str, str] = {}
+    for detail in error.errors():
+        loc = detail["loc"]
+        name = ".".join(str(part) for part in loc[:2])[:40] if loc else "body"
+        problems.setdefault(name, detail["type"])
+    return problems

@@ -190,6 +190,8 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     ratelimit_storage_uri: str = "memory://"
     rate_limit_submit: str = "120 per minute;2000 per hour"
+    # Pairing a kiosk tablet: per client address (a six-digit code must not be guessable).
+    rate_limit_pair: str = "5 per minute;30 per hour"
     trusted_proxies: int = 0
 
     @property
@@ -252,6 +254,7 @@ class Settings:
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
             rate_limit_submit=_rate_limit(env, "RATE_LIMIT_SUBMIT",
                                           "120 per minute;2000 per hour"),
+            rate_limit_pair=_rate_limit(env, "RATE_LIMIT_PAIR", "5 per minute;30 per hour"),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
         )
 

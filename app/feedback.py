@@ -119,6 +119,11 @@ class Submission:
     declared_submitted_at: datetime | None = None
     # Known to come from a citizen who already answered (a form sent again with changes).
     repeat: bool = False
+    # A kiosk's answer: the kiosk, when its session started, and its flags (app.kiosks).
+    kiosk_id: int | None = None
+    started_at: datetime | None = None
+    fast: bool = False
+    burst: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,14 @@ _SUBMISSION_LOOKUP = (
     .where(_tokens.c.token == bindparam("token", type_=String()))
 )
 _COUNTER_LOOKUP = select(*_lookups(bindparam("unit_id")))
+# By a counter's code within a unit (kiosks name counters by code: posters get new tokens).
+_CODE_LOOKUP = (
+    select(_counters.c.id, _counters.c.unit_id, _counters.c.active, _units.c.active,
+           *_lookups(_counters.c.unit_id))
+    .join(_units, _units.c.id == _counters.c.unit_id)
+    .where(_counters.c.unit_id == bindparam("unit_id"),
+           _counters.c.code == bindparam("code", type_=String()))
+)
 
 # The counters this device answered at within the window (a handful at most). The counter is
 # compared in Python: with it in the WHERE clause PostgreSQL estimates "the last 10 minutes"
@@ -268,6 +281,30 @@ def lookup_token(
                                  picked_officer_id=picked_officer_id), version_id)
 
 
+def lookup_counter_code(
+    session: Session, unit_id: int, code: str, survey: Survey, service_code: object,
+    at: datetime, tz: ZoneInfo,
+) -> TokenLookup:
+    """As ``lookup_token``, for the counter coded ``code`` in the unit ``unit_id`` (a
+    kiosk's answers): counter is None for no such counter, with ``inactive`` for one (or a
+    unit) no longer in use."""
+    if not CODE_PATTERN.fullmatch(code):
+        return TokenLookup(None)
+    row = session.execute(_CODE_LOOKUP, {
+        "unit_id": unit_id, "code": code,
+        "service": service_code if isinstance(service_code, str)
+        and CODE_PATTERN.fullmatch(service_code) else None,
+        "survey_id": survey.survey_id, "version": survey.version,
+    }).first()
+    if row is None:
+        return TokenLookup(None)
+    counter_id, counter_unit_id, active, unit_active, service_id, version_id = row
+    if not (active and unit_active):
+        return TokenLookup(None, inactive=True)
+    return TokenLookup(CounterRef(counter_id, counter_unit_id), False, False, service_id,
+                       attribute(session, counter_id, at, tz), version_id)
+
+
 def prepare_response(
     session: Session, survey: Survey, counter: Counter | CounterRef, answers: Answers,
     created_at: datetime, tz: ZoneInfo, *, picked_officer_id: int | None = None,
@@ -330,6 +367,10 @@ def store_response(
         "comment": answers.comment,
         "flag_repeat": repeat,
         "flag_bot": submission.honeypot_filled,
+        "flag_fast": submission.fast,
+        "flag_burst": submission.burst,
+        "kiosk_id": submission.kiosk_id,
+        "started_at": submission.started_at,
         "ip_hash": salted_hash(salt, submission.ip) if submission.ip else None,
         "device_hash": device_hash,
         **{element.code.lower(): score

@@ -14,9 +14,15 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from app.api_schemas import (
+    BatchResults,
+    CallRequest,
     ErrorMessage,
     FieldErrors,
+    Heartbeat,
     IndicatorPage,
+    KioskAnswer,
+    KioskBatch,
+    PairRequest,
     ResponseStored,
     ResponseSubmission,
 )
@@ -30,6 +36,12 @@ MODELS: tuple[tuple[type[BaseModel], JsonSchemaMode], ...] = (
     (FieldErrors, "serialization"),
     (ErrorMessage, "serialization"),
     (IndicatorPage, "serialization"),
+    (KioskAnswer, "validation"),
+    (KioskBatch, "validation"),
+    (BatchResults, "serialization"),
+    (Heartbeat, "validation"),
+    (PairRequest, "validation"),
+    (CallRequest, "validation"),
 )
 
 
@@ -105,6 +117,10 @@ SECURITY_SCHEMES = {
     "bearerToken": {"type": "http", "scheme": "bearer",
                     "description": "A personal token `sw_…` from `flask --app app tokens "
                                    "create --email …`."},
+    "kioskCredential": {"type": "http", "scheme": "bearer",
+                        "description": "A kiosk's device credential `ksk_…`, received by "
+                                       "pairing (POST /kiosk/pair) with a code from the back "
+                                       "office; revoked there."},
     "staffSession": {"type": "apiKey", "in": "cookie", "name": "session",
                      "description": "The signed-in staff session of /masuk."},
 }
@@ -115,20 +131,33 @@ def _responses_path() -> dict[str, Any]:
     return {"post": {
         "summary": "Submit one survey response (idempotent by id)",
         "operationId": "createResponse",
+        "description": "Without a credential: one response at a counter named by its poster "
+                       "token. With a kiosk's credential: one KioskAnswer (the channel is "
+                       "kiosk, the counter named by its code, times corrected by the kiosk's "
+                       "clock offset, up to 30 days late), or a KioskBatch of up to 100, "
+                       "answered 200 with one result per answer (body limit 512 KB).",
+        "security": [{}, {"kioskCredential": []}],
         "parameters": [LANG],
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": _ref(ResponseSubmission)}}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "oneOf": [_ref(ResponseSubmission), _ref(KioskAnswer), _ref(KioskBatch)]}}}},
         "responses": {
             "201": _json(ResponseStored, "Stored."),
-            "200": _json(ResponseStored, "The same id and content arrived again; not stored "
-                                         "twice (duplicate: true)."),
+            "200": {"description": "The same id and content arrived again; not stored twice "
+                                   "(duplicate: true); or, to a kiosk's batch, one result "
+                                   "per answer.",
+                    "content": {"application/json": {"schema": {
+                        "oneOf": [_ref(ResponseStored), _ref(BatchResults)]}}}},
+            "401": _json(ErrorMessage, "A kiosk credential that is unknown (pair again)."),
+            "403": _json(ErrorMessage, "A revoked kiosk's answer made after its revocation "
+                                       "or not reported in a heartbeat before it."),
             "400": _json(ErrorMessage, "The body is not a JSON object."),
             "404": _json(ErrorMessage, "Unknown or revoked counter token."),
             "410": _json(ErrorMessage, "The counter (or its unit) is no longer in use; "
                                        "nothing was stored."),
             "409": _json(ErrorMessage, "The id was already used with different content "
                                        "or through another channel."),
-            "413": _json(ErrorMessage, "The body is over 16 KB."),
+            "413": _json(ErrorMessage, "The body is over 16 KB (512 KB with a kiosk's "
+                                       "credential)."),
             "415": _json(ErrorMessage, "The body was not sent as Content-Type: "
                                        "application/json (which no page on another site "
                                        "can make a browser send without a CORS preflight)."),
@@ -138,6 +167,50 @@ def _responses_path() -> dict[str, Any]:
     }}
 
 
+def _kiosk_paths() -> dict[str, Any]:
+    """The kiosk's own endpoints (docs/kiosk.md)."""
+    credential: list[dict[str, list[str]]] = [{"kioskCredential": []}]
+    unknown = _json(ErrorMessage, "Unknown credential (WWW-Authenticate: Bearer).")
+    revoked = _json(ErrorMessage, "The kiosk is revoked (`revoked: true`).")
+    plain = {"description": "JSON object", "content": {"application/json": {
+        "schema": {"type": "object"}}}}
+    body = {"400": _json(ErrorMessage, "The body is not JSON."),
+            "413": _json(ErrorMessage, "The body is too large."),
+            "415": _json(ErrorMessage, "Not sent as Content-Type: application/json.")}
+    return {
+        "/kiosk/pair": {"post": {
+            "summary": "Exchange a six-digit pairing code for a kiosk's credential",
+            "operationId": "pairKiosk", "parameters": [LANG],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref(PairRequest)}}},
+            "responses": {"201": {**plain, "description": "The credential (shown once) and "
+                                                          "the kiosk."},
+                          "403": _json(ErrorMessage, "Wrong, used or expired code."),
+                          "422": _json(FieldErrors, "Not six digits."),
+                          "429": TOO_MANY, **body}}},
+        "/kiosk/config": {"get": {
+            "summary": "The kiosk's counters, questionnaire (both languages) and settings",
+            "operationId": "kioskConfig", "security": credential, "parameters": [LANG],
+            "responses": {"200": plain, "401": unknown, "403": revoked}}},
+        "/kiosk/heartbeat": {"post": {
+            "summary": "Report the kiosk's state every minute",
+            "operationId": "kioskHeartbeat", "security": credential, "parameters": [LANG],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref(Heartbeat)}}},
+            "responses": {"200": {**plain, "description": "server_time, settings, "
+                                                          "config_version."},
+                          "401": unknown, "403": revoked,
+                          "422": _json(FieldErrors, "Invalid fields."), **body}}},
+        "/kiosk/calls": {"post": {
+            "summary": "A citizen asks for an officer at the kiosk",
+            "operationId": "kioskCall", "security": credential, "parameters": [LANG],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref(CallRequest)}}},
+            "responses": {"201": plain, "401": unknown, "403": revoked,
+                          "422": _json(FieldErrors, "Invalid fields."), **body}}},
+    }
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     """The API description, with the server set to the public base URL."""
     return {
@@ -145,6 +218,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "info": {"title": "Suara Warga API", "version": "1",
                  "description": "Citizen satisfaction responses (SKM, PermenPANRB 14/2017)."},
         "servers": [{"url": f"{base_url}/api/v1"}],
-        "paths": {"/responses": _responses_path(), "/indicators": _indicators_path()},
+        "paths": {"/responses": _responses_path(), "/indicators": _indicators_path(),
+                  **_kiosk_paths()},
         "components": {"schemas": component_schemas(), "securitySchemes": SECURITY_SCHEMES},
     }

@@ -108,7 +108,8 @@ def test_a_valid_response_is_created_with_every_column(
     answer = post(client, payload)
     assert answer.status_code == 201
     assert answer.get_json() == {"id": payload["id"], "duplicate": False,
-                                 "flags": {"repeat": False, "bot": False}}
+                                 "flags": {"repeat": False, "bot": False,
+                                           "fast": False, "burst": False}}
     rows = response_rows(session)
     assert len(rows) == 1
     row = rows[0]
@@ -705,9 +706,11 @@ def test_the_openapi_document_describes_the_responses_endpoint(
     assert document["openapi"] == "3.1.0"
     post_operation = document["paths"]["/responses"]["post"]
     assert {"201", "200", "409", "413", "415", "422"} <= set(post_operation["responses"])
-    schema = resolve(document, post_operation["requestBody"]["content"]["application/json"]
-                     ["schema"])
+    choices = post_operation["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    schema, kiosk, batch = (resolve(document, choice) for choice in choices)
     assert set(schema["required"]) == {"id", "token", "answers"}
+    assert set(kiosk["required"]) == {"id", "counter", "answers"}
+    assert set(batch["required"]) == {"responses"}
     assert document["servers"] == [{"url": f"{settings.public_base_url}/api/v1"}]
     too_many = post_operation["responses"]["429"]
     assert too_many["headers"]["Retry-After"]["schema"]["type"] == "integer"

@@ -71,7 +71,7 @@ def _msg(key: str) -> str:
     return str(API_MESSAGES[key])
 
 
-def _is_json(mimetype: str) -> bool:
+def is_json(mimetype: str) -> bool:
     """application/json or a +json type: both need a CORS preflight from a browser."""
     return mimetype == "application/json" or (
         mimetype.startswith("application/") and mimetype.endswith("+json"))
@@ -84,16 +84,16 @@ _DECODER = json.JSONDecoder(parse_int=lambda digits: int(digits) if len(digits) 
                             else _TOO_LONG)
 
 
-def _parse_json(data: bytes) -> Any:
+def parse_json(data: bytes) -> Any:
     """``json.loads`` (UTF-8, -16 or -32, as it detects), with long integers kept apart."""
     return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
 
 
-def _error(status: int, message: str) -> ResponseReturnValue:
+def error_response(status: int, message: str) -> ResponseReturnValue:
     return jsonify(ErrorMessage(error=message).model_dump()), status
 
 
-def _invalid(errors: dict[str, str]) -> ResponseReturnValue:
+def invalid_response(errors: dict[str, str]) -> ResponseReturnValue:
     return jsonify(FieldErrors(errors=errors).model_dump()), 422
 
 
@@ -122,27 +122,30 @@ def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
 @bp.post("/responses")
 @limiter.limit(lambda: shortest_first(settings().rate_limit_submit))
 def create_response() -> ResponseReturnValue:
-    """Store one response; a retried id is answered, never stored twice."""
+    """Store one response; a retried id is answered, never stored twice. With a kiosk's
+    credential, one kiosk answer or a batch of them (app.web.api_kiosk)."""
+    if api_kiosk.kiosk_credential() is not None:
+        return api_kiosk.kiosk_responses()
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        return _error(413, _msg("too_large"))
-    if not _is_json(request.mimetype):
+        return error_response(413, _msg("too_large"))
+    if not is_json(request.mimetype):
         # Any web page can make a visitor's browser send text/plain or a form across sites
         # without asking first; application/json needs a CORS preflight, which this API
         # never grants. So a page elsewhere cannot rate counters through its visitors.
-        return _error(415, _msg("media_type"))
+        return error_response(415, _msg("media_type"))
     request.max_content_length = MAX_BODY_BYTES
     try:
-        body: Any = _parse_json(request.get_data())
+        body: Any = parse_json(request.get_data())
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return _error(400, _msg("not_json"))
+        return error_response(400, _msg("not_json"))
     if not isinstance(body, dict):
-        return _error(400, _msg("not_object"))
+        return error_response(400, _msg("not_object"))
 
     now = utcnow()
     parsed_body, problems = parse_submission(body, now)
     errors = {name: _msg(key) for name, key in problems.items()}
     if "token" in errors:
-        return _invalid(errors)
+        return invalid_response(errors)
 
     token, client_id, channel = parsed_body.token, parsed_body.client_id, parsed_body.channel
     answers, submitted_at = parsed_body.answers, parsed_body.submitted_at
@@ -157,12 +160,12 @@ def create_response() -> ResponseReturnValue:
     lookup = lookup_token(session, str(token), survey, body.get("service"), created_at,
                           settings().tz)
     if lookup.inactive:
-        return _error(410, _msg("inactive_counter"))
+        return error_response(410, _msg("inactive_counter"))
     if lookup.counter is None:
-        return _error(404, _msg("unknown_token"))
+        return error_response(404, _msg("unknown_token"))
     parsed = _parse_answers(survey, lookup, answers, body, errors)
     if errors or parsed is None or client_id is None:
-        return _invalid(errors)
+        return invalid_response(errors)
     submission = Submission(
         client_id=client_id, channel=channel, created_at=created_at, received_at=now,
         ip=request.remote_addr, declared_submitted_at=submitted_at,
@@ -172,7 +175,7 @@ def create_response() -> ResponseReturnValue:
                                   submission, settings().tz)
     session.commit()
     if outcome is Outcome.CONFLICT:
-        return _error(409, _msg("conflict"))
+        return error_response(409, _msg("conflict"))
     status = 201 if outcome is Outcome.CREATED else 200
     stored = ResponseStored(id=row.client_id, duplicate=outcome is Outcome.DUPLICATE,
                             flags=ResponseFlags(repeat=row.flag_repeat, bot=row.flag_bot))
@@ -184,3 +187,7 @@ def openapi() -> ResponseReturnValue:
     """The OpenAPI 3.1 description of this API."""
     return jsonify(openapi_document(settings().public_base_url))
 
+
+
+# The kiosk's endpoints use the helpers above.
+from app.web import api_kiosk  # noqa: E402
