@@ -8,13 +8,14 @@
   var MAX_IDS = 1000;
   var PERIOD = 60000;
   var MAX_BACKOFF = 15 * 60000;
-  var TIMEOUT = 30000;
+  var TIMEOUT = 60000; // a request that hangs longer is given up (a slow batch on 2G fits)
   var UPDATE_EVERY = 60; // heartbeats between two checks for a new service worker
   var version = document.documentElement.getAttribute('data-version') || '';
 
   var db = null;
   var meta = {credential: null, config: null, revoked: false};
   var counts = {queued: 0, oldest: null, quarantined: 0};
+  var counted = false; // counts read from IndexedDB at least once
   var reachable = true;
   var busy = false;
   var listeners = {};
@@ -83,6 +84,7 @@
     })]).then(function (both) {
       counts = {queued: both[0].length, oldest: both[0].length ? both[0][0].submitted_at : null,
                 quarantined: both[1]};
+      counted = true;
       emit('status', status());
       maybeUpdate();
       return both[0];
@@ -131,7 +133,7 @@
 
   function markRevoked() {
     if (meta.revoked) return;
-    setMeta('revoked', true);
+    setMeta('revoked', true).catch(function () {});
     emit('revoked', true);
     emit('status', status());
   }
@@ -195,7 +197,8 @@
     clearTimeout(syncTimer);
     // After an outage a heartbeat goes first: the service learns the tablet's clock (which
     // corrects the answers' times) and the ids it holds before it gets the answers.
-    var ready = !meta.credential || !navigator.onLine ? Promise.resolve(false)
+    var ready = !meta.credential ? Promise.resolve(true)
+      : !navigator.onLine ? Promise.resolve(false)
       : (beatOk || !counts.queued ? Promise.resolve() : heartbeat()).then(sendQueue);
     syncing = ready.catch(function () { return false; }).then(function (ok) {
       failures = ok ? 0 : failures + 1;
@@ -249,7 +252,7 @@
 
   // A new service worker waits while answers are queued or a citizen is answering.
   function maybeUpdate() {
-    if (registration && registration.waiting && !counts.queued && !busy) {
+    if (registration && registration.waiting && counted && !counts.queued && !busy) {
       registration.waiting.postMessage('skipWaiting');
     }
   }
@@ -329,7 +332,7 @@
     return tx(['queue'], 'readwrite', function (store) { store.put(answer); })
       .then(function () {
         sync();
-        return refresh();
+        return refresh().catch(function () {});
       }).then(function () { return true; });
   }
 
