@@ -223,6 +223,17 @@ INSTALL_UPDATE = """async () => {
 }"""
 
 
+# What the service worker keeps, by path.
+CACHED = """async () => {
+    const paths = [];
+    for (const name of await caches.keys()) {
+        const cache = await caches.open(name);
+        for (const request of await cache.keys()) paths.push(new URL(request.url).pathname);
+    }
+    return paths.sort();
+}"""
+
+
 def cut_network(context: BrowserContext, world: World) -> None:
     context.set_offline(True)
     world.server.stop()
@@ -253,6 +264,8 @@ def test_answers_made_offline_arrive_once(world: World, context: BrowserContext,
     page.reload()
     expect(page.locator("[data-screen=welcome]")).to_be_visible()
     assert status(page)["queued"] == half
+    assert page.evaluate(CACHED) == ["/kiosk/", "/kiosk/kiosk.css", "/kiosk/kiosk.js",
+                                     "/kiosk/queue.js"]  # never the API
     for _ in range(SESSIONS - half):
         answer_session(page, comment="Antre lama, tapi ramah.")
     made = set(queued_ids(page))
@@ -417,3 +430,20 @@ def test_one_sync_at_a_time(world: World, context: BrowserContext) -> None:
     wait_for_status(page, "s.queued === 0")
     assert sent == [1, 2]
     assert len(world.rows()) == 3 and world.distinct_ids() == 3
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_changed_configuration_reaches_the_tablet_with_the_next_heartbeat(
+        world: World, context: BrowserContext) -> None:
+    page = open_and_pair(context, world)
+    assert page.evaluate("KioskStore.config().settings.idle_seconds") == 30
+    with world.app.extensions["suara.db"].session_scope() as session:
+        kiosk = session.get(Kiosk, world.kiosk_id)
+        assert kiosk is not None
+        kiosks.update_kiosk(session, kiosk, kiosks.KioskSettings(
+            name=kiosk.name, placement=kiosk.placement, idle_seconds=45), now=utcnow())
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/kiosk/config")):
+        page.clock.run_for(HEARTBEAT_MS)
+    page.wait_for_function("KioskStore.config().settings.idle_seconds === 45", polling=100)
+    page.reload()  # kept in IndexedDB
+    page.wait_for_function("KioskStore.config().settings.idle_seconds === 45", polling=100)
