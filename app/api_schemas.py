@@ -37,7 +37,7 @@ from app.feedback import MAX_CLOCK_SKEW, MAX_LATE_SYNC
 COMMENT_MAX_LENGTH = 1000
 
 # Message keys of the submission's own fields (the text is in app.web.api.API_MESSAGES).
-ENVELOPE_FIELDS = ("id", "token", "answers", "submitted_at", "channel")
+ENVELOPE_FIELDS = ("id", "token", "answers", "submitted_at", "channel", "survey")
 
 
 def _blank_to_none(value: object) -> object:
@@ -90,6 +90,10 @@ SubmittedAt = Annotated[
 Channel = Annotated[Literal["api", "kiosk"] | None,
                     Field(description="null or absent: api")]
 WaitBand = Literal["lt5", "5-15", "15-30", "30-60", "60-120", "gt120"]
+SURVEY_REF_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}/[0-9]{1,4}$"
+SurveyRef = Annotated[str | None, Strict(), Field(
+    pattern=SURVEY_REF_PATTERN, description="The questionnaire version the client showed, "
+                                            "e.g. skm-2017/1 (absent: the current one).")]
 
 
 class SubmittedAnswers(BaseModel):
@@ -131,6 +135,7 @@ class ResponseSubmission(BaseModel):
                                          "null or blank: not answered.")] = None
     submitted_at: SubmittedAt = None
     channel: Channel = "api"
+    survey: SurveyRef = None
 
 
 class ResponseFlags(BaseModel):
@@ -264,11 +269,13 @@ class ParsedSubmission:
     channel: str
     submitted_at: datetime | None
     answers: dict[str, Any] = field(default_factory=dict)
+    survey: str | None = None
 
 
 _FIELD_TYPES: dict[str, TypeAdapter[Any]] = {
     "id": TypeAdapter(ClientId), "token": TypeAdapter(Token),
     "submitted_at": TypeAdapter(SubmittedAt), "channel": TypeAdapter(Channel),
+    "survey": TypeAdapter(SurveyRef),
 }
 
 
@@ -319,6 +326,7 @@ def parse_submission(body: dict[str, Any], now: datetime
         token=valid.get("token"), client_id=valid.get("id"),
         channel=valid.get("channel") or "api", submitted_at=valid.get("submitted_at"),
         answers=answers if isinstance(answers, dict) else {},
+        survey=valid.get("survey"),
     ), problems
 
 
@@ -326,15 +334,10 @@ def parse_submission(body: dict[str, Any], now: datetime
 
 BATCH_MAX = 100
 KIOSK_FIELDS = ("id", "counter", "survey", "answers", "started_at", "submitted_at", "channel")
-SURVEY_REF_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}/[0-9]{1,4}$"
 
 KioskCounter = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
                                               description="The counter's code (never a "
                                                           "poster token).")]
-SurveyRef = Annotated[str | None, Field(pattern=SURVEY_REF_PATTERN,
-                                        description="The questionnaire version the kiosk "
-                                                    "showed, e.g. skm-2017/1 (absent: the "
-                                                    "current one).")]
 KioskInstant = Annotated[Instant | None, Field(description=(
     "ISO 8601 with an offset, on the tablet's clock: the server adds the clock offset it "
     "learnt from the heartbeats; at most 30 days old and 5 minutes ahead after that."))]

@@ -16,6 +16,7 @@ from app.aggregation import STATE_NAME as AGGREGATION_STATE
 from app.answers import Answers
 from app.config import PROJECT_ROOT
 from app.feedback import Submission, record_response
+from app.kiosks import KioskSettings, create_kiosk
 from app.models import AggregationState, Counter, Officer, Response, Unit, User
 from app.org import (
     assign_officer,
@@ -129,6 +130,8 @@ def report_lines(report: DemoReport) -> list[str]:
     lines += ["", "Counter survey URLs (QR codes point here):"]
     lines += [f"  {row['unit']!s:<9} {row['name']!s:<18} {row['url']}"
               for row in report.counter_urls]
+    lines += ["", "Kiosk tablets: open /kiosk on the tablet and enter the pairing code that "
+              "/admin/kiosks shows (Kiosks, then New pairing code)."]
     if report.logins:
         lines += ["", "Demo staff logins (demo passwords, never for production):"]
         lines += [f"  {login.role:<10} {login.email:<38} {login.password}"
@@ -193,6 +196,12 @@ def seed_demo(
 
     _build_roster(session, roster, today=today, tz=tz,
                   weeks_back=weeks_back, weeks_ahead=weeks_ahead)
+    # A tablet kiosk in each Puskesmas' waiting room, to be paired from the back office.
+    for unit in sorted((u for u in units.values() if u.kind == "puskesmas"),
+                       key=lambda u: u.code):
+        create_kiosk(session, unit, KioskSettings(
+            name="Tablet ruang tunggu", placement="Dekat pintu keluar"),
+            now=datetime.combine(today, time(7), tz))
     return _create_logins(session, dukcapil, heads, front[2])
 
 

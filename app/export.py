@@ -22,6 +22,7 @@ COLUMNS = (
     "U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9",
     "wait_band", "measured_wait_min", "comment",
     "sex", "age_band", "education", "occupation", "flag_repeat", "flag_bot",
+    "flag_fast", "flag_burst", "kiosk",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -100,6 +101,9 @@ def export_rows(
             "occupation": r.occupation,
             "flag_repeat": r.flag_repeat,
             "flag_bot": r.flag_bot,
+            "flag_fast": r.flag_fast,
+            "flag_burst": r.flag_burst,
+            "kiosk": r.kiosk_id,
         }
 
 

@@ -30,7 +30,8 @@ from app.digests import (
     release_claim,
 )
 from app.duty import close_open_duties
-from app.models import DailySalt, Digest, JobRun, Response, Unit
+from app.kiosks import MAX_KIOSK_LATE
+from app.models import DailySalt, Digest, JobRun, KioskPairing, KioskPending, Response, Unit
 from app.summary import last_complete_week
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,14 @@ def housekeeping(db: Database, settings: Settings, *, now: datetime) -> dict[str
             .execution_options(synchronize_session=False))
         runs = session.execute(delete(JobRun).where(
             JobRun.started_at < now - timedelta(days=settings.retention_job_runs_days)))
-    return {"salts": _count(salts), "hashes": _count(hashes), "job_runs": _count(runs)}
+        # A kiosk's answers are not taken later than this: their heartbeat reports can go,
+        # and so can pairing codes that expired unused.
+        pending = session.execute(delete(KioskPending).where(
+            KioskPending.reported_at < now - MAX_KIOSK_LATE - timedelta(days=1)))
+        pairings = session.execute(delete(KioskPairing).where(
+            KioskPairing.used_at.is_(None), KioskPairing.expires_at < now))
+    return {"salts": _count(salts), "hashes": _count(hashes), "job_runs": _count(runs),
+            "kiosk_pending": _count(pending), "kiosk_pairings": _count(pairings)}
 
 
 def _count(result: Any) -> int:

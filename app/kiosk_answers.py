@@ -35,7 +35,7 @@ from app.feedback import (
 )
 from app.i18n import fill
 from app.models import Kiosk
-from app.surveys import Survey
+from app.surveys import Survey, by_reference
 
 # A session longer than this is not one person at a kiosk (the idle reset ends it sooner).
 MAX_SESSION = timedelta(hours=2)
@@ -143,8 +143,7 @@ def _survey(item: Mapping[str, Any], surveys: Mapping[tuple[str, int], Survey],
     ref = item.get("survey")
     if ref is None or "survey" in errors:
         return current
-    survey_id, _, version = str(ref).partition("/")
-    found = surveys.get((survey_id, int(version)))
+    found = by_reference(surveys, str(ref))
     if found is None:
         errors["survey"] = _error("survey")
         return current

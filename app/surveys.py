@@ -425,6 +425,14 @@ def latest(surveys: Mapping[tuple[str, int], Survey], survey_id: str) -> Survey:
     return max(versions, key=lambda survey: survey.version)
 
 
+def by_reference(surveys: Mapping[tuple[str, int], Survey], ref: str) -> Survey | None:
+    """The survey named ``id/version`` (e.g. skm-2017/1), or None when none is loaded."""
+    survey_id, _, version = ref.partition("/")
+    if not version.isascii() or not version.isdigit():
+        return None
+    return surveys.get((survey_id, int(version)))
+
+
 @cache
 def reference_survey() -> Survey:
     """The bundled SKM questionnaire (REFERENCE_SURVEY_PATH), loaded once on first use."""

@@ -905,3 +905,14 @@ def test_the_429_names_the_limit_and_the_wait_in_each_language(
     assert indonesian_words(english.get_json()["error"]) == []
     assert re.fullmatch(r"terlalu banyak permintaan dari alamat ini \(batas 3 per menit\); "
                         r"coba lagi setelah \d+ detik", indonesian.get_json()["error"])
+
+
+def test_the_questionnaire_version_shown_may_be_named(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    assert post(client, body(world, survey="skm-2017/1")).status_code == 201
+    for wrong in ("skm-2017/9", "other/1", "skm-2017/x", 7, "skm-2017/1\x00"):
+        refused = post(client, body(world, survey=wrong))
+        assert refused.status_code == 422, wrong
+        assert "survey" in refused.get_json()["errors"]
+    assert response_count(session) == 1

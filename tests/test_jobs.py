@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import app.digests as digests
+from app import kiosks
 from app.config import Settings
 from app.db import Database
 from app.digests import claim_for_sending, prepare_digest
@@ -29,7 +31,7 @@ from app.jobs import (
     run_aggregation,
     send_weekly_digests,
 )
-from app.models import DailySalt, Digest, JobRun, Response, Unit, User
+from app.models import DailySalt, Digest, JobRun, KioskPairing, KioskPending, Response, Unit, User
 from app.privacy import daily_salt
 from app.summary import last_complete_week
 
@@ -312,11 +314,24 @@ def test_housekeeping_forgets_old_salts_and_hashes_but_keeps_answers(
     for started in (ancient, recent):
         session.add(JobRun(job="aggregate", holder="h", started_at=started,
                            finished_at=started, outcome="ok"))
+    # A kiosk: a heartbeat report older than the 30 days answers are taken late (and one
+    # recent), a pairing code that expired unused (and one still valid).
+    kiosk, _ = kiosks.create_kiosk(session, seeded.unit, kiosks.KioskSettings(name="Tablet"),
+                                   now=datetime(2026, 11, 29, 17, 10, tzinfo=UTC))
+    for reported in (datetime(2026, 10, 28, tzinfo=UTC), recent):
+        session.add(KioskPending(kiosk_id=kiosk.id, client_id=uuid.uuid4(),
+                                 reported_at=reported))
+    session.add(KioskPairing(kiosk_id=kiosk.id, code_hash="c" * 64, created_at=old,
+                             expires_at=old + timedelta(minutes=10)))
     session.commit()
 
     done = housekeeping(app.extensions["suara.db"], settings,
                         now=datetime(2026, 11, 29, 17, 15, tzinfo=UTC))  # 00:15 WIB, 30 Nov
-    assert done == {"salts": 3, "hashes": 1, "job_runs": 1}  # 1 Oct, 28 and 29 Nov
+    assert done == {"salts": 3, "hashes": 1, "job_runs": 1,  # 1 Oct, 28 and 29 Nov
+                    "kiosk_pending": 1, "kiosk_pairings": 1}
+    session.expire_all()
+    assert list(session.scalars(select(KioskPending.reported_at))) == [recent]
+    assert len(list(session.scalars(select(KioskPairing)))) == 1  # the valid one
     session.expire_all()
     assert list(session.scalars(select(DailySalt.day))) == []
     rows = {r.created_at: r for r in session.scalars(select(Response))}
@@ -328,4 +343,4 @@ def test_housekeeping_forgets_old_salts_and_hashes_but_keeps_answers(
     # Running again changes nothing more.
     assert housekeeping(app.extensions["suara.db"], settings,
                         now=datetime(2026, 11, 29, 17, 16, tzinfo=UTC)) == {
-        "salts": 0, "hashes": 0, "job_runs": 0}
+        "salts": 0, "hashes": 0, "job_runs": 0, "kiosk_pending": 0, "kiosk_pairings": 0}

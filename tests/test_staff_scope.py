@@ -67,7 +67,9 @@ from app.models import (
 
 # Rules that need no sign-in: the citizens' pages, health, sign-in itself. Everything else
 # in the URL map is a staff route and is walked.
-PUBLIC_BLUEPRINTS = frozenset({"home", "public", "kiosk", "health"})
+# The kiosk's API is for tablets with their device credential, never a staff session
+# (tests/test_api_kiosk.py).
+PUBLIC_BLUEPRINTS = frozenset({"home", "public", "kiosk", "api_kiosk", "health"})
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.logout", "api.openapi",
                               # The one-time password link: its token is the credential.
                               "account.set_password",

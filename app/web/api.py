@@ -20,7 +20,7 @@ from app.api_schemas import (
     parse_submission,
 )
 from app.db import start_writing, utcnow
-from app.extensions import db_session, settings
+from app.extensions import db_session, settings, surveys
 from app.feedback import (
     MAX_CLOCK_SKEW,
     MAX_LATE_SYNC,
@@ -32,7 +32,7 @@ from app.feedback import (
 )
 from app.i18n import fill
 from app.openapi import openapi_document
-from app.surveys import Survey
+from app.surveys import Survey, by_reference
 from app.web.common import limiter, shortest_first
 from app.web.public import current_survey
 
@@ -64,6 +64,7 @@ API_MESSAGES = {
     "unknown_token": _l("unknown or revoked counter token"),
     "inactive_counter": _l("this counter is no longer in use; nothing was stored"),
     "conflict": _l("this id was already used for a different response"),
+    "survey": _l("unknown questionnaire version (e.g. skm-2017/1)"),
 }
 
 
@@ -151,6 +152,10 @@ def create_response() -> ResponseReturnValue:
     answers, submitted_at = parsed_body.answers, parsed_body.submitted_at
 
     survey = current_survey()
+    if parsed_body.survey is not None:
+        survey = by_reference(surveys(), parsed_body.survey) or survey
+        if survey.survey_id + "/" + str(survey.version) != parsed_body.survey:
+            errors["survey"] = _msg("survey")
     # An instant already refused (out of range, or not convertible to UTC at all) is not
     # looked up with; the 422 below names it.
     created_at = submitted_at if submitted_at is not None and "submitted_at" not in errors else now
