@@ -1,4 +1,5 @@
-"""Run every benchmark in bench/ in turn: ``.venv/bin/python -m bench``."""
+"""Run every benchmark in bench/ in turn: ``.venv/bin/python -m bench``; or only some,
+by module name: ``.venv/bin/python -m bench kiosk``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ def main() -> int:
     failed: list[str] = []
     names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
                    if not m.name.startswith("_"))
+    wanted = sys.argv[1:]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        print(f"no such benchmark: {', '.join(unknown)} (there are: {', '.join(names)})",
+              file=sys.stderr)
+        return 2
+    names = [name for name in names if not wanted or name in wanted]
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         run = getattr(module, "main", None)
