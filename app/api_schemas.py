@@ -371,7 +371,8 @@ class KioskBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    responses: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=BATCH_MAX)]
+    # Items are checked one by one: a bad one is its own 422, not the batch's.
+    responses: Annotated[list[Any], Field(min_length=1, max_length=BATCH_MAX)]
 
 
 class BatchResult(BaseModel):

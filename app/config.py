@@ -192,6 +192,8 @@ class Settings:
     rate_limit_submit: str = "120 per minute;2000 per hour"
     # Pairing a kiosk tablet: per client address (a six-digit code must not be guessable).
     rate_limit_pair: str = "5 per minute;30 per hour"
+    # Failed pairings from all addresses together.
+    rate_limit_pair_failures: str = "20 per minute;100 per hour"
     trusted_proxies: int = 0
 
     @property
@@ -255,6 +257,8 @@ class Settings:
             rate_limit_submit=_rate_limit(env, "RATE_LIMIT_SUBMIT",
                                           "120 per minute;2000 per hour"),
             rate_limit_pair=_rate_limit(env, "RATE_LIMIT_PAIR", "5 per minute;30 per hour"),
+            rate_limit_pair_failures=_rate_limit(env, "RATE_LIMIT_PAIR_FAILURES",
+                                                 "20 per minute;100 per hour"),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
         )
 

@@ -67,6 +67,8 @@ MESSAGES = {
 
 _ENVELOPE = ("id", "counter", "survey", "started_at", "submitted_at", "channel")
 _INSTANTS = ("started_at", "submitted_at")
+# Checked by parse_answers, with the survey's own messages.
+_SURVEY_ITEMS = ("answers", "wait_band", "service", "comment", "profile")
 
 
 def _error(key: str) -> FieldError:
@@ -108,12 +110,21 @@ def _envelope_errors(item: Mapping[str, Any]) -> dict[str, FieldError]:
             errors[top] = _error("instant")
         elif top in _ENVELOPE:
             errors[top] = _error(top)
+        elif top not in _SURVEY_ITEMS:
+            errors.setdefault(top[:32] or "body", _error("unknown"))
     return errors
 
 
-def _on_server_clock(kiosk: Kiosk, raw: object) -> datetime | None:
+def _on_server_clock(kiosk: Kiosk, raw: object, now: datetime) -> datetime | None:
+    """A time the tablet sent, on the server's clock (``now`` far in the past when it cannot
+    be corrected: a refused time, never an overflow)."""
     parsed = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-    return kiosks.device_time_to_server(kiosk, parsed) if parsed is not None else None
+    if parsed is None:
+        return None
+    try:
+        return kiosks.device_time_to_server(kiosk, parsed)
+    except OverflowError:
+        return now - kiosks.MAX_KIOSK_LATE - kiosks.MAX_KIOSK_LATE
 
 
 def _times(kiosk: Kiosk, item: Mapping[str, Any], errors: dict[str, FieldError],
@@ -121,8 +132,9 @@ def _times(kiosk: Kiosk, item: Mapping[str, Any], errors: dict[str, FieldError],
     """(created_at, started_at, declared submitted_at) on the server's clock, checking the
     window; an invalid time is reported in ``errors`` and replaced by ``now``."""
     submitted = None if "submitted_at" in errors else _on_server_clock(
-        kiosk, item.get("submitted_at"))
-    started = None if "started_at" in errors else _on_server_clock(kiosk, item.get("started_at"))
+        kiosk, item.get("submitted_at"), now)
+    started = None if "started_at" in errors else _on_server_clock(
+        kiosk, item.get("started_at"), now)
     for name, value in (("submitted_at", submitted), ("started_at", started)):
         if value is None:
             continue
@@ -169,10 +181,28 @@ def _lookup(session: Session, kiosk: Kiosk, item: Mapping[str, Any], survey: Sur
     return lookup
 
 
+def _reported_before_revocation(session: Session, kiosk: Kiosk, item: object) -> bool:
+    raw = item.get("id") if isinstance(item, dict) else None
+    try:
+        client_id = uuid.UUID(raw) if isinstance(raw, str) and len(raw) <= 36 else None
+    except ValueError:
+        client_id = None
+    return client_id is not None and kiosks.reported_before_revocation(session, kiosk,
+                                                                       client_id)
+
+
 def store_kiosk_answer(session: Session, kiosk: Kiosk, item: object, *,
                        surveys: Mapping[tuple[str, int], Survey], current: Survey,
                        now: datetime, tz: ZoneInfo) -> ItemResult:
-    """Validate and store one answer of ``kiosk`` (in the caller's write transaction)."""
+    """Validate and store one answer of ``kiosk`` (in the caller's write transaction).
+
+    A revoked kiosk's answer is refused (403) before anything else, and nothing is written
+    for it, unless it is one the kiosk reported in a heartbeat before the revocation.
+    """
+    if kiosk.revoked and not _reported_before_revocation(session, kiosk, item):
+        raw = item.get("id") if isinstance(item, dict) else None
+        return ItemResult(None, raw if isinstance(raw, str) else None, 403,
+                          error=_error("revoked"))
     if not isinstance(item, dict):
         result = ItemResult(None, None, 422, {"body": _error("not_object")})
         kiosks.quarantine(session, kiosk, None, 422, {"body": str(MESSAGES["not_object"])},

@@ -56,6 +56,10 @@ STUCK_AFTER = timedelta(hours=24)
 MAX_PENDING_IDS = 1000
 KIOSK_FIELDS = ("name", "placement", "idle_seconds", "countdown_seconds", "fast_seconds",
                 "burst_seconds", "counter_codes", "service_codes", "revoked_at")
+# The thank-you screen stays this long before the welcome screen returns (kiosk.js).
+THANK_YOU_SECONDS = 5
+# A tablet clock further than this from the server's is refused, not corrected.
+MAX_CLOCK_OFFSET = timedelta(days=3650)
 NAME_MAX = 80
 PLACEMENT_MAX = 120
 
@@ -219,7 +223,7 @@ def pair(session: Session, code: str, *, now: datetime) -> tuple[Kiosk, str] | N
         return None
     pairing = session.scalars(select(KioskPairing).where(
         KioskPairing.code_hash == _code_hash(code), KioskPairing.used_at.is_(None),
-        KioskPairing.expires_at > now)).first()
+        KioskPairing.expires_at > now).with_for_update()).first()
     if pairing is None:
         return None
     kiosk = session.get(Kiosk, pairing.kiosk_id)
@@ -345,7 +349,13 @@ def accepts(session: Session, kiosk: Kiosk, client_id: uuid.UUID, created_at: da
     revoked, only one made before the revocation and named in a heartbeat before it."""
     if kiosk.revoked_at is None:
         return True
-    if created_at >= kiosk.revoked_at:
+    return created_at < kiosk.revoked_at and reported_before_revocation(session, kiosk,
+                                                                        client_id)
+
+
+def reported_before_revocation(session: Session, kiosk: Kiosk, client_id: uuid.UUID) -> bool:
+    """Whether a heartbeat named ``client_id`` before the kiosk was revoked."""
+    if kiosk.revoked_at is None:
         return False
     reported = session.scalar(select(KioskPending.reported_at).where(
         KioskPending.kiosk_id == kiosk.id, KioskPending.client_id == client_id))
@@ -366,7 +376,8 @@ def forget_pending(session: Session, kiosk_id: int, client_ids: Iterable[uuid.UU
 def session_flags(session: Session, kiosk: Kiosk, started_at: datetime | None,
                   completed_at: datetime) -> tuple[bool, bool]:
     """(fast, burst) of a kiosk session: completed in under the kiosk's fast_seconds, or
-    started within its burst_seconds of the end of the kiosk's previous stored session.
+    started within its burst_seconds of the kiosk being ready for the next person, that is
+    of the welcome screen's return THANK_YOU_SECONDS after the previous stored session.
 
     The tablet sends its queue oldest first, so the previous session is stored before.
     Without a start time neither can be told, and neither is set.
@@ -374,9 +385,10 @@ def session_flags(session: Session, kiosk: Kiosk, started_at: datetime | None,
     if started_at is None:
         return False, False
     fast = (completed_at - started_at) < timedelta(seconds=kiosk.fast_seconds)
+    window = timedelta(seconds=THANK_YOU_SECONDS + kiosk.burst_seconds)
     previous = session.scalar(select(func.max(Response.created_at)).where(
         Response.kiosk_id == kiosk.id, Response.created_at <= started_at,
-        Response.created_at > started_at - timedelta(seconds=kiosk.burst_seconds)))
+        Response.created_at > started_at - window)) if kiosk.burst_seconds else None
     return fast, previous is not None
 
 
@@ -386,8 +398,9 @@ def quarantine(session: Session, kiosk: Kiosk, client_id: uuid.UUID | None, stat
     again is kept once."""
     session.execute(dialect_insert(session, KioskQuarantine).values(
         kiosk_id=kiosk.id, client_id=client_id, status=status,
-        reason=json.dumps(dict(reason), ensure_ascii=False),
-        payload=json.dumps(payload, ensure_ascii=False, default=str)[:20000],
+        # ASCII: a lone surrogate a client sent stays text the database takes.
+        reason=json.dumps(dict(reason)),
+        payload=json.dumps(payload, default=str)[:20000],
         received_at=now,
     ).on_conflict_do_nothing(index_elements=["kiosk_id", "client_id"]))
 

@@ -504,3 +504,111 @@ def test_revoked_or_not_answers_never_change_another_units_rows(
     count = session.scalar(select(func.count()).select_from(Response))
     release(session)
     assert count == 0
+
+
+# Hostile and odd input (a review's findings) ---------------------------------------------------
+
+
+def test_a_lone_surrogate_in_a_refused_answer_is_quarantined_not_a_500(
+    client: FlaskClient, session: Session, world: World, credential: str
+) -> None:
+    body = '{"responses": [%s, %s]}' % (
+        json.dumps(answer()), json.dumps(answer(service="X"))[:-1] + ', "wait_band": "\\udfff"}')
+    sent = client.post(URL, data=body.replace('"service": "X", ', '"service": "\\ud800", '),
+                       content_type="application/json", headers=auth(credential))
+    assert sent.status_code == 200
+    assert [r["status"] for r in sent.get_json()["results"]] == [201, 422]
+    held = session.scalar(select(func.count()).select_from(KioskQuarantine))
+    release(session)
+    assert held == 1
+
+
+def test_a_bad_item_is_its_own_422_not_the_batchs(
+    client: FlaskClient, session: Session, world: World, credential: str
+) -> None:
+    results = send(client, credential, {"responses": [answer(), 1, "x", None, []]}
+                   ).get_json()["results"]
+    assert [r["status"] for r in results] == [201, 422, 422, 422, 422]
+    assert len(response_rows(session)) == 1
+    release(session)
+
+
+def test_a_revoked_kiosk_writes_nothing_for_answers_it_did_not_report(
+    client: FlaskClient, session: Session, world: World, credential: str
+) -> None:
+    kiosk = session.get(Kiosk, world.kiosk.id)
+    assert kiosk is not None
+    kiosks.revoke(session, kiosk, now=NOW)
+    session.commit()
+    junk = [answer(answers={"U1": 9}, comment="x" * 1000) for _ in range(20)]
+    results = send(client, credential, {"responses": junk}).get_json()["results"]
+    assert {r["status"] for r in results} == {403}
+    single = send(client, credential, answer())
+    assert single.status_code == 403 and single.get_json()["revoked"] is True
+    held = session.scalar(select(func.count()).select_from(KioskQuarantine))
+    release(session)
+    assert held == 0
+
+
+def test_a_burst_counts_from_the_welcome_screens_return(
+    client: FlaskClient, session: Session, world: World, credential: str
+) -> None:
+    """The thank-you screen stays 5 s: a session started 3 s after the welcome screen came
+    back (8 s after the previous one was sent) is a burst; 11 s after is not."""
+    first_end = NOW - timedelta(minutes=10)
+    batch = [answer(started_at=(first_end - timedelta(seconds=40)).isoformat(),
+                    submitted_at=first_end.isoformat())]
+    end = first_end
+    for gap in (8, 11):
+        start = end + timedelta(seconds=gap)
+        end = start + timedelta(seconds=40)
+        batch.append(answer(started_at=start.isoformat(), submitted_at=end.isoformat()))
+    results = send(client, credential, {"responses": batch}).get_json()["results"]
+    assert [r["flags"]["burst"] for r in results] == [False, True, False]
+
+
+@pytest.mark.parametrize("fields", [
+    {"device_time": "0001-01-01T00:00:00+00:00"},
+    {"device_time": "9999-12-31T23:59:59+00:00"},
+    {"oldest_unsent_at": "9999-12-31T23:59:59+00:00"},
+    {"oldest_unsent_at": "0001-01-01T00:00:00+14:00"},
+])
+def test_a_clock_years_off_is_refused_not_a_500(
+    client: FlaskClient, world: World, credential: str, fields: dict[str, str]
+) -> None:
+    assert beat(client, credential, **fields).status_code == 422
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00"])
+def test_an_answer_at_the_ends_of_time_is_a_422(
+    client: FlaskClient, world: World, credential: str, when: str
+) -> None:
+    # The tablet's clock is a day ahead of the server's: correcting 0001 would overflow.
+    assert beat(client, credential,
+                device_time=(NOW + timedelta(days=1)).isoformat()).status_code == 200
+    refused = send(client, credential, answer(submitted_at=when, started_at=when))
+    assert refused.status_code == 422
+    assert "submitted_at" in refused.get_json()["errors"]
+
+
+def test_an_unknown_credential_is_refused_before_a_big_body_is_read(
+    client: FlaskClient, world: World
+) -> None:
+    huge = b'{"responses": [' + b" " * (300 * 1024) + b"]}"
+    answer = client.post(URL, data=huge, content_type="application/json",
+                         headers=auth("ksk_not-a-kiosk"))
+    assert answer.status_code == 401
+
+
+def test_failed_pairings_are_limited_across_addresses(
+    settings: Settings, session: Session, world: World
+) -> None:
+    application = create_app(settings.replace(rate_limit_pair="100 per minute",
+                                              rate_limit_pair_failures="3 per minute"))
+    application.config.update(TESTING=True)
+    client = application.test_client()
+    statuses = [client.post("/api/v1/kiosk/pair", json={"code": "000000"},
+                            environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code
+                for i in range(1, 5)]
+    assert statuses == [403, 403, 403, 429]
+    application.extensions["suara.db"].dispose()

@@ -45,62 +45,6 @@ TAP_GAP_MS = 1500  # a citizen's pace between taps (a session under 7 s is flagg
 SCORES = {"U1": 4, "U2": 3, "U3": 2, "U4": 4, "U5": 3, "U6": 4, "U7": 1, "U8": 3, "U9": 2}
 COMMENT = "Antrean poli gigi panjang, tapi dokternya ramah."
 
-# TEMPORARY stand-in for queue.js (branch kiosk-offline), used only while queue.js defines
-# no window.KioskStore: the same interface over the real API, without IndexedDB (nothing
-# survives a reload). Remove once queue.js is on main.
-STAND_IN = """
-(function () {
-  var real = null, credential = null, config = null, revoked = false, listeners = {};
-  function call(method, path, body) {
-    var headers = {'Content-Type': 'application/json'};
-    if (credential) headers.Authorization = 'Bearer ' + credential;
-    return fetch('/api/v1/' + path, {method: method, headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body)})
-      .then(function (r) {
-        return r.json().then(function (j) {
-          if (r.status === 403 && j.revoked && !revoked) {
-            revoked = true;
-            (listeners.revoked || []).forEach(function (cb) { cb(true); });
-          }
-          return {status: r.status, body: j};
-        });
-      });
-  }
-  var standIn = {
-    init: function () { return Promise.resolve(); },
-    credential: function () { return Promise.resolve(credential); },
-    config: function () { return Promise.resolve(config); },
-    pair: function (code) {
-      return call('POST', 'kiosk/pair', {code: code}).then(function (a) {
-        if (a.status !== 201) return {ok: false, status: a.status, error: a.body.error};
-        credential = a.body.credential;
-        return call('GET', 'kiosk/config').then(function (c) {
-          config = c.body;
-          return {ok: true, kiosk: a.body.kiosk};
-        });
-      }, function () { return {ok: false, status: 0, error: null}; });
-    },
-    save: function (answer) {
-      return call('POST', 'responses', {responses: [answer]}).then(function () {
-        return true;
-      });
-    },
-    status: function () {
-      return {queued: 0, oldest: null, quarantined: 0, online: true, revoked: revoked};
-    },
-    on: function (name, cb) { (listeners[name] = listeners[name] || []).push(cb); },
-    callOfficer: function (counter) {
-      return call('POST', 'kiosk/calls', {counter: counter}).then(function (a) {
-        return a.status === 201;
-      }, function () { return false; });
-    }
-  };
-  Object.defineProperty(window, 'KioskStore', {configurable: true,
-    get: function () { return real || standIn; }, set: function (v) { real = v; }});
-}());
-"""
-
-
 @dataclass
 class KioskSite:
     """The application served over HTTP, with a Puskesmas of three poli and a kiosk."""
@@ -162,7 +106,6 @@ def tablet(browser: Browser, site: KioskSite) -> Iterator[Callable[..., Page]]:
         page = context.new_page()
         # Ten minutes behind the server, so that no time of the test is in its future.
         page.clock.install(time=utcnow() - timedelta(minutes=10))
-        page.add_init_script(STAND_IN)
         page.goto(site.origin + path)
         return page
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any, NoReturn
 
-from flask import Blueprint, abort, jsonify, make_response, request
+from flask import Blueprint, Response, abort, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
@@ -110,7 +110,9 @@ def _write_kiosk(kiosk_id: int) -> Kiosk:
     revoked meanwhile: 403)."""
     session = db_session()
     start_writing(session)
-    kiosk = session.get(Kiosk, kiosk_id)
+    # Read again, not from the session's identity map (locked on PostgreSQL: one write per
+    # kiosk at a time, and a revocation in between is seen).
+    kiosk = session.get(Kiosk, kiosk_id, populate_existing=True, with_for_update=True)
     if kiosk is None or kiosk.revoked:
         _revoked()
     return kiosk
@@ -123,8 +125,15 @@ def _field_errors(error: ValidationError) -> dict[str, str]:
 # Pairing --------------------------------------------------------------------------------------
 
 
+def _failed(response: Response) -> bool:
+    return response.status_code != 201
+
+
 @bp.post("/pair")
 @limiter.limit(lambda: shortest_first(settings().rate_limit_pair))
+# Failed pairings of all addresses together: many addresses cannot share out the guessing.
+@limiter.limit(lambda: shortest_first(settings().rate_limit_pair_failures),
+               key_func=lambda: "kiosk-pairing", deduct_when=_failed)
 def pair() -> ResponseReturnValue:
     """Exchange a six-digit pairing code for the kiosk's device credential."""
     body = _read_body(SMALL_BODY_BYTES)
@@ -213,6 +222,11 @@ def heartbeat() -> ResponseReturnValue:
     except ValidationError as error:
         return invalid_response(_field_errors(error))
     now = utcnow()
+    far = {name: _msg("invalid") for name, value in (
+        ("device_time", beat.device_time), ("oldest_unsent_at", beat.oldest_unsent_at))
+        if value is not None and abs(value - now) > kiosks.MAX_CLOCK_OFFSET}
+    if far:  # a clock this wrong is not corrected but refused
+        return invalid_response(far)
     version = kiosk_config(kiosk)["version"]
     kiosk = _write_kiosk(kiosk.id)
     session = db_session()
@@ -262,8 +276,8 @@ def _result(result: ItemResult) -> BatchResult:
 
 def kiosk_responses() -> ResponseReturnValue:
     """POST /responses with a kiosk's credential: one answer, or ``{"responses": [...]}``."""
+    kiosk_id = _kiosk(allow_revoked=True).id  # before reading a body of this size
     body = _read_body(KIOSK_BODY_BYTES)
-    kiosk_id = _kiosk(allow_revoked=True).id
     batch = isinstance(body, dict) and "responses" in body
     if batch:
         try:
@@ -297,4 +311,6 @@ def _single(result: BatchResult) -> ResponseReturnValue:
         return jsonify(stored.model_dump(mode="json")), result.status
     if result.status == 422:
         return jsonify(FieldErrors(errors=result.errors or {}).model_dump()), 422
+    if result.status == 403:
+        return jsonify({"error": result.error, "revoked": True}), 403
     return error_response(result.status, result.error or "")
