@@ -142,6 +142,14 @@ def _check_settings(session: Session, unit: Unit, values: KioskSettings
     ).order_by(Service.code))) if values.service_ids else []
     if len(services) != len(set(values.service_ids)):
         raise KioskError(_l("Choose services of this unit."), "service_ids")
+    offered = counters or list(session.scalars(select(Counter).where(
+        Counter.unit_id == unit.id).order_by(Counter.code)))
+    if not _choices(offered, services):
+        if not any(c.active for c in offered):
+            raise KioskError(_l("This unit has no counter in use yet: add one first, so "
+                                "that the kiosk has something to rate."))
+        raise KioskError(_l("None of these counters provides the chosen services: the "
+                            "kiosk would offer nothing to rate."), "service_ids")
     return counters, services
 
 
@@ -282,7 +290,11 @@ def choices(session: Session, kiosk: Kiosk) -> list[Choice]:
     a default one)."""
     counters = kiosk.counters or list(session.scalars(select(Counter).where(
         Counter.unit_id == kiosk.unit_id).order_by(Counter.code)))
-    bound = {s.id: s for s in kiosk.services}
+    return _choices(counters, kiosk.services)
+
+
+def _choices(counters: Sequence[Counter], services: Sequence[Service]) -> list[Choice]:
+    bound = {s.id: s for s in services}
     out: list[Choice] = []
     for counter in counters:
         if not counter.active:
@@ -290,7 +302,7 @@ def choices(session: Session, kiosk: Kiosk) -> list[Choice]:
         service = counter.default_service
         if bound:
             if service is None:
-                service = kiosk.services[0]
+                service = services[0]
             elif service.id not in bound:
                 continue
         out.append(Choice(counter.code, counter.name, service.code if service else None,

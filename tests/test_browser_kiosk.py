@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 
 from app import kiosks
 from app.db import utcnow
-from app.models import Kiosk, KioskCall, Response
+from app.models import Counter, Kiosk, KioskCall, Response
 from app.org import create_counter, create_service, create_unit
 
 pytestmark = [pytest.mark.browser,
@@ -521,3 +521,36 @@ def test_layout_fits_both_orientations_with_big_targets_and_text(
         page.clock.run_for(5_100)
         expect_screen(page, "welcome")
     assert len(seen) == 1 + 2 * 16
+
+
+def test_a_kiosk_with_no_counter_in_use_says_so_instead_of_starting(
+    site: KioskSite, tablet: Callable[..., Page], session: Session
+) -> None:
+    for counter_id in site.counters.values():
+        counter = session.get(Counter, counter_id)
+        assert counter is not None
+        counter.active = False
+    session.commit()
+    page = tablet()
+    expect_screen(page, "pair")
+    for digit in site.code:
+        tap(page, f"[data-digit='{digit}']", 0)
+    tap(page, "[data-action=pair]", 0)
+    expect_screen(page, "unset")
+    expect(page.locator("[data-action=start]")).to_be_hidden()
+    expect(page.locator("[data-action=call]")).to_be_visible()
+
+
+def test_english_left_on_the_welcome_screen_goes_back_to_indonesian(
+    site: KioskSite, tablet: Callable[..., Page]
+) -> None:
+    page = tablet()
+    pair_with_keypad(page, site.code)
+    tap(page, "[data-action=lang]", 0)
+    html = page.locator("html")
+    expect(html).to_have_attribute("lang", "en")
+    page.clock.run_for(29_000)
+    expect(html).to_have_attribute("lang", "en")
+    page.clock.run_for(2_000)
+    expect(html).to_have_attribute("lang", "id")
+    expect_screen(page, "welcome")

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from factories import SCORES, make_unit, release
+from factories import SCORES, STAFF_PASSWORD, make_unit, release, sign_in
 from flask import Flask
 from playwright.sync_api import (
     Browser,
@@ -40,6 +40,7 @@ from app import kiosks
 from app.db import utcnow
 from app.models import Kiosk, KioskPending, KioskQuarantine, Response
 from app.org import create_counter
+from app.users import create_user
 from app.web import kiosk as kiosk_pages
 
 pytestmark = pytest.mark.browser
@@ -351,6 +352,46 @@ def test_a_revoked_kiosk_stops_and_its_earlier_answers_still_arrive(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_paired_again_as_another_kiosk_the_earlier_answers_go_out_as_the_earlier_kiosks(
+        world: World, context: BrowserContext, session: Session) -> None:
+    """A revoked tablet paired again as a kiosk of another unit, which has a counter of the
+    same code: the answers it made before go out with the first kiosk's credential, so they
+    count for the first unit (reported before the revocation: accepted), never the new."""
+    page = open_and_pair(context, world)
+    context.route(RESPONSES, lambda route: route.abort())
+    answer_session(page)
+    made = set(queued_ids(page))
+    with page.expect_response(lambda r: r.url.endswith(HEARTBEAT) and r.status == 200):
+        page.clock.run_for(HEARTBEAT_MS)
+    other = make_unit(session, "PKM-LAIN", "Puskesmas Lain", kind="puskesmas",
+                      services=(("UMUM", "Poli Umum"), ("GIGI", "Poli Gigi")),
+                      counter=(COUNTER, "Loket di unit lain"))
+    second, code = kiosks.create_kiosk(session, other.unit, kiosks.KioskSettings(
+        name="Tablet unit lain"), now=utcnow())
+    first = session.get(Kiosk, world.kiosk_id)
+    assert first is not None
+    kiosks.revoke(session, first, now=utcnow())
+    release(session)
+    with page.expect_response(lambda r: r.url.endswith(HEARTBEAT) and r.status == 403):
+        page.clock.run_for(HEARTBEAT_MS)
+    expect(page.locator("[data-screen=revoked]")).to_be_visible()
+    page.locator("[data-action=repair]").tap()
+    context.unroute(RESPONSES)
+    for digit in code:
+        page.locator(f"[data-digit='{digit}']").tap()
+    page.locator("[data-action=pair]").tap()
+    expect(page.locator("[data-screen=welcome]")).to_be_visible()
+    page.evaluate("KioskStore.sync()")
+    wait_for_status(page, "s.queued === 0")
+    assert {str(r.client_id) for r in world.rows()} == made
+    assert {r.unit_id for r in world.rows()} == {first.unit_id}
+    with world.app.extensions["suara.db"].session_scope(write=False) as check:
+        assert check.scalar(select(func.count()).select_from(Response).where(
+            Response.kiosk_id == second.id)) == 0
+    assert status(page)["quarantined"] == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_conflicting_answer_lands_in_the_quarantine(world: World,
                                                       context: BrowserContext) -> None:
     page = open_and_pair(context, world)
@@ -378,6 +419,16 @@ def test_a_conflicting_answer_lands_in_the_quarantine(world: World,
             code: int(score) for code, score in SCORES.items()}
     (row,) = world.rows()
     assert row.client_id == uuid.UUID(client_id)
+
+    # The device list shows it, and the kiosk's page the answer and why it was refused.
+    with world.app.extensions["suara.db"].session_scope() as session:
+        create_user(session, "admin@example.id", STAFF_PASSWORD, "admin")
+    staff = world.app.test_client()
+    assert sign_in(staff, "admin@example.id").status_code == 303
+    listing = staff.get("/admin/kiosks").get_data(as_text=True)
+    assert f'/admin/kiosks/{world.kiosk_id}#refused"><strong class="err">1</strong>' in listing
+    detail = staff.get(f"/admin/kiosks/{world.kiosk_id}").get_data(as_text=True)
+    assert client_id in detail and "409" in detail
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

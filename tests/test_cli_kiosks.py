@@ -49,7 +49,7 @@ def add(runner: FlaskCliRunner, *args: str) -> tuple[int, str]:
 def test_add_prints_the_pairing_code_and_url(runner: FlaskCliRunner, session: Session,
                                              settings: Settings, units: None) -> None:
     code, out = add(runner, "--unit", "DUKCAPIL", "--name", "Tablet Lobi", "--placement",
-                    "Dekat pintu keluar", "--counter", "L1", "--service", "KK",
+                    "Dekat pintu keluar", "--counter", "L1", "--service", "KTP-REKAM",
                     "--idle-seconds", "45")
     assert code == 0, out
     [kiosk] = stored(session)
@@ -60,7 +60,7 @@ def test_add_prints_the_pairing_code_and_url(runner: FlaskCliRunner, session: Se
     assert f"{settings.public_base_url}/kiosk/#pair={pairing}" in out
     assert (kiosk.placement, kiosk.idle_seconds) == ("Dekat pintu keluar", 45)
     assert [c.code for c in kiosk.counters] == ["L1"] and [s.code for s in kiosk.services] \
-        == ["KK"]
+        == ["KTP-REKAM"]
     paired = kiosks.pair(session, pairing, now=NOW + timedelta(minutes=5))
     assert paired is not None and paired[0].id == kiosk.id
     session.commit()
@@ -149,3 +149,14 @@ def test_revoke_asks_first_then_stops_the_kiosk(runner: FlaskCliRunner, session:
     assert "This kiosk is revoked; add a new kiosk instead; nothing changed" in refused.output
     listed = runner.invoke(args=["kiosks", "list"]).output
     assert "revoked 2026-03-16 10:00" in listed
+
+
+def test_a_binding_that_leaves_nothing_to_rate_is_refused(
+        runner: FlaskCliRunner, session: Session, units: None) -> None:
+    """L1's service is KTP-REKAM: bound to L1 and KK only, the kiosk would offer nothing."""
+    code, out = add(runner, "--unit", "DUKCAPIL", "--name", "Tablet", "--counter", "L1",
+                    "--service", "KK")
+    assert code == 1
+    assert "offer nothing to rate" in out
+    assert stored(session) == []
+    release(session)

@@ -74,6 +74,9 @@ def ui_strings() -> dict[str, str]:
         "pair_failed": _("Pairing failed (error %(status)s). Try again.", status="{status}"),
         "setup_title": _("Getting the questionnaire…"),
         "setup_help": _("The kiosk needs the network once to fetch its questionnaire."),
+        "unset_title": _("This kiosk has no counter to rate yet"),
+        "unset_help": _("Please contact an officer: the back office has not given it a "
+                        "counter in use."),
         "revoked_title": _("This kiosk is no longer active"),
         "revoked_help": _("Please contact an officer."),
         "repair": _("Pair with a new code (staff)"),

@@ -15,7 +15,8 @@
   var CODE_LENGTH = 6;
   // Screens of a session: the idle warning watches them, Back and the call button show.
   var IN_SESSION = {choose: true, element: true, wait: true, comment: true};
-  var CAN_CALL = {welcome: true, choose: true, element: true, wait: true, comment: true};
+  var CAN_CALL = {welcome: true, unset: true, choose: true, element: true, wait: true,
+                  comment: true};
 
   var UI = JSON.parse(document.getElementById('kiosk-ui').textContent);
   var store = window.KioskStore;
@@ -268,7 +269,7 @@
         return Promise.resolve(store.config()).then(function (kept) {
           config = kept;
           renderUnit();
-          show(config ? 'welcome' : 'setup');
+          show(home());
         });
       }
       pairMessage(pairError(result));
@@ -307,6 +308,13 @@
 
   // The session ------------------------------------------------------------------------------
 
+  // Where the kiosk waits for the next person: the welcome screen, or why it cannot take
+  // answers yet (no questionnaire fetched; no counter in use to rate).
+  function home() {
+    if (!config) return 'setup';
+    return (config.choices || []).length ? 'welcome' : 'unset';
+  }
+
   function startSession() {
     session = {id: uuid4(), started_at: iso(new Date()), config: config, counter: null,
                service: null, answers: {}, index: 0, wait_band: null};
@@ -316,7 +324,9 @@
       pick(choices[0]);
       show('element');
     } else if (choices.length === 0) {
-      show('element');
+      session = null;
+      setBusy(false);
+      show('unset');
     } else {
       show('choose');
     }
@@ -430,7 +440,7 @@
     hideCall();
     setBusy(false);
     applyLang('id');
-    show(store.status().revoked ? 'revoked' : 'welcome');
+    show(store.status().revoked ? 'revoked' : home());
   }
 
   // Idle: "Still answering?" after idle_seconds without a touch, then a countdown. ----------
@@ -444,6 +454,10 @@
   function armIdle() {
     stop('idle');
     if (IN_SESSION[screen] && !idleOpen) later('idle', openIdle, settings().idle * 1000);
+    // English chosen by someone who then walked away: the next person finds Indonesian.
+    else if (screen === 'welcome' && lang !== 'id') {
+      later('idle', function () { applyLang('id'); }, settings().idle * 1000);
+    }
   }
 
   function touched() {
@@ -523,7 +537,10 @@
   // Events ---------------------------------------------------------------------------------
 
   var ACTIONS = {
-    lang: function () { applyLang(lang === 'id' ? 'en' : 'id'); },
+    lang: function () {
+      applyLang(lang === 'id' ? 'en' : 'id');
+      armIdle();
+    },
     call: callOfficer,
     'continue': keepGoing,
     start: function () { if (config) startSession(); },
@@ -569,7 +586,7 @@
   function onConfig(next) {
     config = next;
     renderUnit();
-    if (screen === 'setup') show('welcome');
+    if (screen === 'setup' || screen === 'unset' || screen === 'welcome') show(home());
   }
 
   function boot() {
@@ -595,7 +612,7 @@
       if (location.hash) history.replaceState(null, '', location.pathname + location.search);
       if (revoked) show('revoked');
       else if (!kept[0]) show('pair');
-      else show(config ? 'welcome' : 'setup');
+      else show(home());
     });
   }
 

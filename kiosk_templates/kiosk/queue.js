@@ -13,7 +13,10 @@
   var version = document.documentElement.getAttribute('data-version') || '';
 
   var db = null;
-  var meta = {credential: null, config: null, revoked: false};
+  // kiosk: the id of the kiosk this tablet is paired as; creds: the credentials of kiosks it
+  // was paired as before, by id, while answers made there still wait (each answer goes out
+  // with the credential of the kiosk it was made on: its counter codes are that unit's).
+  var meta = {credential: null, config: null, revoked: false, kiosk: null, creds: {}};
   var counts = {queued: 0, oldest: null, quarantined: 0};
   var counted = false; // counts read from IndexedDB at least once
   var reachable = true;
@@ -96,11 +99,14 @@
             online: navigator.onLine && reachable, revoked: meta.revoked};
   }
 
-  // fetch with the credential and a time limit; resolves {status, body} or rejects.
-  function call(method, path, body) {
+  // fetch with the credential (another kiosk's when given) and a time limit; resolves
+  // {status, body} or rejects.
+  function call(method, path, body, credential) {
+    var own = !credential;
+    credential = credential || meta.credential;
     var headers = {'Accept': 'application/json'};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (meta.credential) headers.Authorization = 'Bearer ' + meta.credential;
+    if (credential) headers.Authorization = 'Bearer ' + credential;
     var abort = typeof AbortController === 'function' ? new AbortController() : null;
     var timer = abort && setTimeout(function () { abort.abort(); }, TIMEOUT);
     return fetch(API + path, {method: method, headers: headers, credentials: 'omit',
@@ -114,7 +120,7 @@
       .then(function (answer) {
         clearTimeout(timer);
         setReachable(true);
-        if (answer.status === 403 && answer.body.revoked) markRevoked();
+        if (own && answer.status === 403 && answer.body.revoked) markRevoked();
         return answer;
       }, function (error) {
         clearTimeout(timer);
@@ -148,25 +154,66 @@
     });
   }
 
-  // Sends the queue in batches; true when every answer sent was settled (stored, a
-  // duplicate, or moved to the quarantine).
+  function mine(answer) { return answer._k === undefined || answer._k === meta.kiosk; }
+
+  // What is sent of a queued answer: the batch item, without the kiosk it was made on.
+  function item(answer) {
+    var copy = {};
+    Object.keys(answer).forEach(function (k) { if (k !== '_k') copy[k] = answer[k]; });
+    return copy;
+  }
+
+  // Sends the queue in batches, this kiosk's answers first, then those made while the
+  // tablet was paired as another kiosk (with that kiosk's credential); true when every
+  // answer sent was settled (stored, a duplicate, or moved to the quarantine).
   function sendQueue() {
     return queued().then(function (all) {
-      function next(start) {
-        if (start >= all.length) return true;
-        var batch = all.slice(start, start + BATCH);
-        return call('POST', 'responses', {responses: batch}).then(function (answer) {
+      var groups = [all.filter(mine)];
+      Object.keys(meta.creds).forEach(function (k) {
+        groups.push(all.filter(function (a) { return String(a._k) === k; }));
+      });
+      function next(g, start) {
+        if (g >= groups.length) return true;
+        var group = groups[g];
+        if (start >= group.length) return next(g + 1, 0);
+        var other = g > 0 ? String(group[0]._k) : null;
+        var batch = group.slice(start, start + BATCH);
+        return call('POST', 'responses', {responses: batch.map(item)},
+                    other && meta.creds[other]).then(function (answer) {
+          // Another kiosk's credential refused (replaced, revoked): its answers are kept
+          // in the quarantine, never dropped.
+          if (other && answer.status === 401) {
+            return settle(batch, batch.map(function (a) {
+              return {id: a.id, status: 401, error: answer.body.error};
+            }), true).then(function () { return next(g + 1, 0); });
+          }
           if (answer.status !== 200 || !Array.isArray(answer.body.results)) return false;
-          return settle(batch, answer.body.results).then(function (done) {
-            return done && next(start + BATCH);
+          return settle(batch, answer.body.results, !!other).then(function (done) {
+            return done && next(g, start + BATCH);
           });
         });
       }
-      return next(0);
+      return next(0, 0).then(function (done) { return forgetCredentials().then(function () {
+        return done;
+      }); });
     });
   }
 
-  function settle(batch, results) {
+  // An earlier kiosk's credential goes once none of its answers waits any more.
+  function forgetCredentials() {
+    return queued().then(function (all) {
+      var left = {};
+      Object.keys(meta.creds).forEach(function (k) {
+        if (all.some(function (a) { return String(a._k) === k; })) left[k] = meta.creds[k];
+      });
+      if (Object.keys(left).length === Object.keys(meta.creds).length) return null;
+      return setMeta('creds', left);
+    });
+  }
+
+  // ``other``: the answers were made on another kiosk, which is refused for good with a 403
+  // or 401 (revoked, replaced): those go to the quarantine too.
+  function settle(batch, results, other) {
     var sent = {};
     batch.forEach(function (a) { sent[a.id] = a; });
     var done = results.length === batch.length;
@@ -174,10 +221,12 @@
       results.forEach(function (result) {
         var answer = sent[result.id];
         if (!answer) return;
+        var refused = result.status === 409 || result.status === 422 ||
+          (other && (result.status === 403 || result.status === 401));
         if (result.status === 200 || result.status === 201) {
           queue.delete(answer.id);
-        } else if (result.status === 409 || result.status === 422) {
-          quarantine.put({id: answer.id, status: result.status, answer: answer,
+        } else if (refused) {
+          quarantine.put({id: answer.id, status: result.status, answer: item(answer),
                           errors: result.errors || {error: result.error},
                           at: new Date().toISOString()});
           queue.delete(answer.id);
@@ -227,7 +276,7 @@
     if (!meta.credential || meta.revoked) return Promise.resolve(false);
     beatOk = false;
     return Promise.all([queued(), battery()]).then(function (both) {
-      var all = both[0];
+      var all = both[0].filter(mine);
       return call('POST', 'kiosk/heartbeat', {
         device_time: new Date().toISOString(), app_version: version,
         queue_length: all.length, oldest_unsent_at: all.length ? all[0].submitted_at : null,
@@ -286,7 +335,7 @@
       db = opened;
       return tx(['meta'], 'readonly', function (store, box) {
         box.value = {};
-        ['credential', 'config', 'revoked'].forEach(function (key) {
+        ['credential', 'config', 'revoked', 'kiosk', 'creds'].forEach(function (key) {
           store.get(key).onsuccess = function (e) { box.value[key] = e.target.result; };
         });
       });
@@ -294,6 +343,8 @@
       meta.credential = stored.credential || null;
       meta.config = stored.config || null;
       meta.revoked = !!stored.revoked;
+      meta.kiosk = stored.kiosk === undefined ? null : stored.kiosk;
+      meta.creds = stored.creds || {};
       if (navigator.storage && navigator.storage.persist) {
         navigator.storage.persist().catch(function () {});
       }
@@ -316,8 +367,20 @@
       if (answer.status !== 201) {
         return {ok: false, status: answer.status, error: answer.body.error || null};
       }
-      return setMeta('credential', answer.body.credential)
+      var kiosk = answer.body.kiosk.id;
+      var keep = Promise.resolve();
+      if (meta.credential && meta.kiosk !== null && meta.kiosk !== kiosk) {
+        // Paired as another kiosk: what the earlier one made still goes out as its own.
+        var creds = {};
+        Object.keys(meta.creds).forEach(function (k) { creds[k] = meta.creds[k]; });
+        creds[meta.kiosk] = meta.credential;
+        delete creds[kiosk];
+        keep = setMeta('creds', creds);
+      }
+      return keep.then(function () { return setMeta('credential', answer.body.credential); })
+        .then(function () { return setMeta('kiosk', kiosk); })
         .then(function () { return setMeta('revoked', false); })
+        .then(function () { return forgetCredentials(); })
         .then(function () { return fetchConfig().catch(function () { return null; }); })
         .then(function () {
           heartbeat();
@@ -329,7 +392,9 @@
 
   function save(answer) {
     if (!meta.credential || meta.revoked) return Promise.reject(new Error('not enrolled'));
-    return tx(['queue'], 'readwrite', function (store) { store.put(answer); })
+    var record = item(answer);
+    record._k = meta.kiosk === null ? undefined : meta.kiosk;
+    return tx(['queue'], 'readwrite', function (store) { store.put(record); })
       .then(function () {
         sync();
         return refresh().catch(function () {});
