@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from factories import (
     SeededUnit,
+    aggregate,
     make_officer,
     make_other_unit,
     make_unit,
@@ -19,6 +20,7 @@ from factories import (
     release,
     response_rows,
 )
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,7 +28,15 @@ from werkzeug.test import TestResponse
 
 from app import create_app, kiosks
 from app.config import Settings
-from app.models import Kiosk, KioskCall, KioskPending, KioskQuarantine, Officer, Response
+from app.models import (
+    Indicator,
+    Kiosk,
+    KioskCall,
+    KioskPending,
+    KioskQuarantine,
+    Officer,
+    Response,
+)
 from app.org import create_counter
 
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)  # Monday 09.30 WIB
@@ -614,3 +624,25 @@ def test_failed_pairings_are_limited_across_addresses(
                 for i in range(1, 5)]
     assert statuses == [403, 403, 403, 429]
     application.extensions["suara.db"].dispose()
+
+
+def test_flagged_kiosk_sessions_are_left_out_of_the_index(
+    app: Flask, client: FlaskClient, session: Session, world: World, credential: str
+) -> None:
+    start = NOW - timedelta(hours=1)
+    batch = [answer(started_at=start.isoformat(),
+                    submitted_at=(start + timedelta(seconds=40)).isoformat()),
+             # fast: 5 s
+             answer(started_at=(start + timedelta(minutes=5)).isoformat(),
+                    submitted_at=(start + timedelta(minutes=5, seconds=5)).isoformat()),
+             # burst: 2 s after the welcome screen came back
+             answer(started_at=(start + timedelta(minutes=5, seconds=12)).isoformat(),
+                    submitted_at=(start + timedelta(minutes=6)).isoformat())]
+    results = send(client, credential, {"responses": batch}).get_json()["results"]
+    assert [r["status"] for r in results] == [201, 201, 201]
+    aggregate(app, NOW + timedelta(minutes=10))  # past the watermark's settling lag
+    row = session.scalars(select(Indicator).where(
+        Indicator.scope == "unit", Indicator.period_kind == "day",
+        Indicator.unit_id == world.home.unit.id)).one()
+    release(session)
+    assert (row.n, row.flagged) == (1, 2)
