@@ -20,7 +20,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -30,7 +29,7 @@ from app import audit
 from app.auth import ROLE_LABELS, end_sessions, unit_scope
 from app.models import Officer, PasswordLink, Unit, UnitRole, User
 from app.models.people import ROLES
-from app.org import DomainError
+from app.org import DomainError, FormRefusal
 from app.users import EMAIL_PATTERN, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, verify_password
 
 LINK_LIFETIME = timedelta(hours=72)
@@ -39,17 +38,9 @@ UNIT_HEAD_GRANTS = ("officer",)
 ACCOUNT_FIELDS = ("email", "role", "unit_id", "officer_id", "active")
 
 
-class AccountError(DomainError):
+class AccountError(FormRefusal):
     """A refused change: a message for people (translated when shown) and the form field it
     belongs to (None: the whole form)."""
-
-    def __init__(self, message: LazyString, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class AccountHidden(DomainError):

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
@@ -40,7 +39,7 @@ from app.models import (
     Unit,
 )
 from app.models.kiosk import BURST_RANGE, COUNTDOWN_RANGE, FAST_RANGE, IDLE_RANGE
-from app.org import DomainError, invisible_character
+from app.org import FormRefusal, invisible_character
 
 PAIRING_LIFETIME = timedelta(minutes=10)
 PAIRING_DIGITS = 6
@@ -64,16 +63,8 @@ NAME_MAX = 80
 PLACEMENT_MAX = 120
 
 
-class KioskError(DomainError):
+class KioskError(FormRefusal):
     """A refused change: a message for people and the form field it belongs to."""
-
-    def __init__(self, message: LazyString, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 def _hash(value: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from flask_babel import LazyString
 from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -26,6 +27,19 @@ TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
 class DomainError(ValueError):
     """An operation was refused; the message is meant for the person who asked."""
+
+
+class FormRefusal(DomainError):
+    """A refused change from a form: a message for people (translated when shown) and the
+    form field it belongs to (None: the whole form)."""
+
+    def __init__(self, message: LazyString, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def _check_code(kind: str, code: str) -> str:

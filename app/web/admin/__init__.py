@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
 from app.auth import unit_scope
 from app.extensions import db_session
@@ -39,6 +40,22 @@ NAV = (
     ("admin.served", _l("People served")),
     ("admin.audit", _l("Audit log")),
 )
+
+
+class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
+    """A confirmation of a change that cannot be undone: only the CSRF token."""
+
+
+def confirmation(title: str, warning: str, label: str, action: str, cancel_url: str
+                 ) -> ResponseReturnValue | None:
+    """The confirmation page (on GET, or a POST with a bad token: 400), or None once the
+    POST confirms."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        return None
+    return render_template("admin/confirm.html", form=form, title=title, warning=warning,
+                           confirm_label=label, action=action, cancel_url=cancel_url), \
+        400 if form.errors else 200
 
 
 def back_office(view: F) -> F:

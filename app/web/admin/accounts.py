@@ -19,14 +19,10 @@ from app.models import Officer, Unit, User
 from app.models.people import ROLES
 from app.org import unit_by_code
 from app.users import officer_by_nip
-from app.web.admin import back_office, bp, scoped_unit_ids
+from app.web.admin import ConfirmForm, back_office, bp, confirmation, scoped_unit_ids
 from app.web.auth import staff
 
 LINK_FLASH = "account_link"  # the one-time link travels to the next page once, then is gone
-
-
-class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
-    """A confirmation: only the CSRF token."""
 
 
 class PlacementForm(FlaskForm):  # type: ignore[misc]
@@ -188,13 +184,8 @@ def _edit_page(user: User, form: PlacementForm, acting: ActingForm) -> ResponseR
 def _confirmed(user: User, title: str, warning: str, label: str, action: str
                ) -> ResponseReturnValue | None:
     """The confirmation page (GET or a bad token), or None once confirmed."""
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        return None
-    return render_template("admin/confirm.html", form=form, title=title, warning=warning,
-                           confirm_label=label, action=action,
-                           cancel_url=url_for("admin.account_edit", user_id=user.id)), \
-        400 if form.errors else 200
+    return confirmation(title, warning, label, action,
+                        url_for("admin.account_edit", user_id=user.id))
 
 
 @bp.route("/accounts/<int:user_id>/reset", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from app.kiosks import open_calls
 from app.models import Assignment, Counter, Officer, RosterException, RosterShift, Unit
 from app.periods import week_start
 from app.rosters import FieldError
-from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
+from app.web.admin import ConfirmForm, back_office, bp, require_unit, scoped_unit_ids
 from app.web.admin.kiosks import time_helpers as kiosk_helpers
 
 WEEKDAY_NAMES = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
@@ -77,10 +77,6 @@ class EndDutyForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type 
 
     day = StringField(_l("Day (YYYY-MM-DD)"), validators=[InputRequired(_l("Enter the day."))])
     ends_at = StringField(_l("At (HH:MM)"), validators=[InputRequired(_l("Enter the time."))])
-
-
-class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
-    """Only the CSRF token: the confirmation of a destructive action."""
 
 
 # Helpers ------------------------------------------------------------------------------------

@@ -26,7 +26,13 @@ from app.extensions import db_session, settings
 from app.models import Counter, Kiosk, KioskCall, KioskQuarantine, Service, Unit
 from app.posters import qr_svg
 from app.rosters import units_in_scope
-from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
+from app.web.admin import (
+    back_office,
+    bp,
+    confirmation,
+    require_unit,
+    scoped_unit_ids,
+)
 from app.web.auth import staff
 
 MAX_ID = 2**31 - 1
@@ -34,10 +40,6 @@ MAX_ID = 2**31 - 1
 PAIRING_FLASH = "kiosk_pairing"
 # The form field a refusal of app.kiosks is about, where the names differ.
 FIELDS = {"counter_ids": "counters", "service_ids": "services"}
-
-
-class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
-    """A confirmation: only the CSRF token."""
 
 
 class SecondsField(IntegerField):  # type: ignore[misc]  # (WTForms ships no type information)
@@ -303,13 +305,8 @@ def kiosk_detail(kiosk_id: int) -> ResponseReturnValue:
 def _confirmed(kiosk: Kiosk, title: str, warning: str, label: str, action: str
                ) -> ResponseReturnValue | None:
     """The confirmation page (GET or a bad token), or None once confirmed."""
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        return None
-    return render_template("admin/confirm.html", form=form, title=title, warning=warning,
-                           confirm_label=label, action=action,
-                           cancel_url=url_for("admin.kiosk_detail", kiosk_id=kiosk.id)), \
-        400 if form.errors else 200
+    return confirmation(title, warning, label, action,
+                        url_for("admin.kiosk_detail", kiosk_id=kiosk.id))
 
 
 @bp.route("/kiosks/<int:kiosk_id>/pairing/new", methods=["GET", "POST"])

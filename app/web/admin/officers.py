@@ -17,7 +17,7 @@ from app import officers as domain
 from app.db import start_writing, utcnow
 from app.extensions import db_session, settings
 from app.models import Officer, Unit
-from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
+from app.web.admin import ConfirmForm, back_office, bp, require_unit, scoped_unit_ids
 from app.web.auth import staff
 from app.web.common import signing_keys
 
@@ -91,10 +91,6 @@ class ImportConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no
     """The previewed file, signed, sent back to be imported."""
 
     payload = HiddenField(validators=[InputRequired()])
-
-
-class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
-    """A confirmation (CSRF only)."""
 
 
 def _unit_choices() -> list[tuple[int, str]]:
