@@ -13,11 +13,15 @@ from app.models.indicators import (
     WaitMinutes,
 )
 from app.models.kiosk import Kiosk, KioskCall, KioskPairing, KioskPending, KioskQuarantine
+from app.models.loop import CalendarDay, Dialogue, ImprovementAction
 from app.models.org import Counter, CounterToken, OpeningHours, Service, Unit
 from app.models.people import Assignment, Officer, User
 from app.models.survey import SurveyVersion
 
 __all__ = [
+    "CalendarDay",
+    "Dialogue",
+    "ImprovementAction",
     "Kiosk",
     "KioskCall",
     "KioskPairing",
