@@ -687,6 +687,25 @@ def test_officers_and_viewers_are_refused_the_back_office(app: Flask, world: Wor
     assert not wrong, f"{user} was not refused the back office:\n" + "\n".join(wrong)
 
 
+# Back-office pages for administrators only: a unit head is refused them (403), whatever unit
+# or day they name.
+ADMIN_ONLY = frozenset({"admin.audit", "admin.audit_export", "admin.calendar",
+                        "admin.calendar_remove"})
+
+
+@pytest.mark.parametrize("user", ["head", "otherhead"])
+def test_unit_heads_are_refused_the_administrators_pages(app: Flask, world: World,
+                                                         user: str) -> None:
+    client = signed_in(app, world, user)
+    routes = [r for r in checked_routes(app) if r.rule.endpoint in ADMIN_ONLY]
+    assert {r.rule.endpoint for r in routes} == ADMIN_ONLY
+    wrong = [f"{method} {url} -> {status}" for route in routes for method in route.methods
+             for name in ("dukcapil", "puskesmas")
+             if (status := _status(client, method, url := route.url(world.targets[name])))
+             != 403]
+    assert not wrong, f"{user} reached an administrators' page:\n" + "\n".join(wrong)
+
+
 def not_404(app: Flask, world: World, user: str, target: str,
             foreign: frozenset[str]) -> list[str]:
     """The /admin requests of unit head ``user`` for ``target``'s foreign objects that were

@@ -22,6 +22,7 @@ def register_cli(app: Flask) -> None:
         surveys,
         tokens,
         users,
+        workdays,
     )
 
     for command in (migrations.db_cli, surveys.surveys_cli, demo.demo_command,
@@ -30,5 +31,5 @@ def register_cli(app: Flask) -> None:
                     posters.qr_reissue_command, posters.qr_sheet_command,
                     indicators.aggregate_command, indicators.indicators_command,
                     serve.serve_command, serve.scheduler_command, duty.duty_cli,
-                    served.served_cli, kiosks.kiosks_cli):
+                    served.served_cli, kiosks.kiosks_cli, workdays.workdays_cli):
         app.cli.add_command(command)
