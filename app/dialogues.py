@@ -177,9 +177,9 @@ def _check_dates(entry: DialogueEntry, today: date) -> date:
 
 
 def record_dialogue(session: Session, user: User, officer: Officer, entry: DialogueEntry, *,
-                    today: date) -> Dialogue:
+                    today: date, now: datetime) -> Dialogue:
     """Record a dialogue of ``user`` (the officer's unit head, or an administrator) with
-    ``officer``; ``today`` is the local day. Refusals are FormRefusal naming the field
+    ``officer``; ``today`` is the local day of ``now``. Refusals are FormRefusal naming the field
     (nothing is stored then); an officer ``user`` may not record for: DialogueHidden."""
     if not may_record(session, user, officer):
         raise DialogueHidden(officer.id)
@@ -190,7 +190,8 @@ def record_dialogue(session: Session, user: User, officer: Officer, entry: Dialo
     texts = {name: _clean_text(getattr(entry, name), name) for name in TEXT_FIELDS}
     dialogue = Dialogue(officer_id=officer.id, unit_id=officer.unit_id, held_on=held_on,
                         period_kind=entry.period_kind, period_start=start,
-                        follow_up_on=entry.follow_up_on, recorded_by=user.id, **texts)
+                        follow_up_on=entry.follow_up_on, recorded_by=user.id, created_at=now,
+                        **texts)
     session.add(dialogue)
     session.flush()
     audit.record(session, "dialogue.record", "performance_dialogue", dialogue.id,

@@ -160,7 +160,7 @@ def dialogue_new(officer_id: int) -> ResponseReturnValue:
         start_writing(session)
         try:
             dialogue = domain.record_dialogue(session, staff(), session.get_one(
-                Officer, officer_id), entry, today=today())
+                Officer, officer_id), entry, today=today(), now=utcnow())
         except FormRefusal as refusal:
             session.rollback()
             _show_refusal(form, refusal)
