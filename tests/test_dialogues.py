@@ -134,7 +134,8 @@ def test_admins_and_heads_of_the_unit_may_record(session: Session, people: Peopl
 @pytest.mark.parametrize("who", ["otherhead", "viewer", "budi", "ahmad"])
 def test_nobody_else_may_record(session: Session, people: People, who: str) -> None:
     with pytest.raises(domain.DialogueHidden):
-        domain.record_dialogue(session, people.users[who], people.ahmad, entry(), today=TODAY, now=NOW)
+        domain.record_dialogue(session, people.users[who], people.ahmad, entry(),
+                               today=TODAY, now=NOW)
     assert stored(session) == (0, 0)
 
 

@@ -55,6 +55,9 @@ def acknowledge(dialogue_id: int) -> ResponseReturnValue:
     try:
         domain.acknowledge(session, staff(), session.get_one(Dialogue, dialogue_id),
                            now=utcnow())
+    except domain.DialogueHidden:
+        session.rollback()
+        abort(404)
     except FormRefusal as refusal:
         session.rollback()
         flash(str(refusal.message), "error")

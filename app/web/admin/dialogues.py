@@ -49,7 +49,7 @@ def today() -> date:
 def period_name(period: domain.Period) -> str:
     """A week or a month as people read it."""
     if period.kind == "week":
-        return str(_("Week of %(week)s", week=format_week(period.start)))
+        return str(_("Week of %(day)s", day=format_week(period.start)))
     return format_month(period.start)
 
 
