@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         health,
         home,
         kiosk,
+        my_dialogues,
         public,
     )
     from app.web.auth import init_auth
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_auth(app)
     app.teardown_appcontext(close_session)
     for blueprint in (health.bp, home.bp, public.bp, api.bp, api_kiosk.bp, api_indicators.bp,
-                      dashboard.bp, admin.bp, account.bp, duty.bp, kiosk.bp):
+                      dashboard.bp, admin.bp, account.bp, duty.bp, my_dialogues.bp, kiosk.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
 from app.auth import scores_shown_from
+from app.dialogues import DialogueStatus, overdue_dialogues
 from app.i18n import current_locale
 from app.models import Counter, Indicator, Officer, Response, Unit
 from app.periods import week_start as monday_of
@@ -250,6 +251,9 @@ class WeeklySummary:
     comment_count: int
     adequacy: SampleAdequacy
     unit_hidden: bool = False  # scores withheld: too few responses for this reader
+    # Officers whose last performance dialogue is older than a quarter (or who never had
+    # one), for readers who see officer detail when asked for (``dialogues_as_of``).
+    dialogues_due: tuple[DialogueStatus, ...] = ()
 
     @property
     def week_end(self) -> date:
@@ -592,7 +596,8 @@ def _officer_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
 
 def weekly_summary(session: Session, unit_id: int, week_start: date, *,
                    officer_min_n: int, tz: ZoneInfo = DEFAULT_TZ,
-                   officer_detail: bool = True) -> WeeklySummary:
+                   officer_detail: bool = True,
+                   dialogues_as_of: date | None = None) -> WeeklySummary:
     """The weekly summary of a unit for the ISO week containing ``week_start_day``.
 
     Reads the stored indicators (unit, counter and officer rows of the week, the unit's
@@ -605,6 +610,9 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     comments without their scores, in time order. The unit itself is scored from
     ``officer_min_n`` responses only (``unit_hidden``): a unit, or a week, served by one
     officer scores that officer.
+
+    With ``dialogues_as_of`` (a local day) and ``officer_detail``, the unit's officers due
+    a performance dialogue on that day are listed (``dialogues_due``).
     """
     week = monday_of(week_start)
     unit = _unit_ref(session, unit_id)
@@ -644,6 +652,8 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
                            with_place=officer_detail),
         comment_count=this.comments,
         adequacy=_adequacy(session, unit_id, adequacy_month(week)),
+        dialogues_due=tuple(overdue_dialogues(session, [unit_id], dialogues_as_of))
+        if officer_detail and dialogues_as_of is not None else (),
     )
 
 

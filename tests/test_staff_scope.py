@@ -57,6 +57,7 @@ from app.kiosks import KioskSettings, call_officer, create_kiosk, pair
 from app.models import (
     Assignment,
     Counter,
+    Dialogue,
     Officer,
     OfficerMove,
     RosterException,
@@ -112,6 +113,7 @@ class Target:
     served_id: int  # people served at the counter on a day of the seeded week
     kiosk_id: int  # a tablet kiosk of the unit
     call_id: int  # an open call for an officer from that kiosk
+    dialogue_id: int  # a performance dialogue with the officer (its text carries the marker)
 
 
 @dataclass
@@ -142,6 +144,17 @@ def _duty_records(session: Session, seeded: SeededUnit, officer: Officer,
     session.commit()
     return {"duty_id": duty.id, "shift_id": shift.id, "exception_id": leave.id,
             "move_id": move.id, "served_id": served.id}
+
+
+def _dialogue(session: Session, officer: Officer, marker: str) -> int:
+    """A performance dialogue with ``officer`` about the seeded week, its text marked."""
+    dialogue = Dialogue(officer_id=officer.id, unit_id=officer.unit_id,
+                        held_on=WEEK + timedelta(weeks=1), period_kind="week",
+                        period_start=WEEK, went_well=f"Dialog {marker}",
+                        to_improve="Antrean", agreed_actions="Loket pagi", created_at=NOW)
+    session.add(dialogue)
+    session.commit()
+    return dialogue.id
 
 
 def _kiosk_records(session: Session, seeded: SeededUnit) -> dict[str, int]:
@@ -187,6 +200,8 @@ def world(app: Flask, session: Session) -> World:
                 for key, (seeded, officer, hour) in officers.items()}
     records = {key: _duty_records(session, seeded, officer, hour)
                for key, (seeded, officer, hour) in officers.items()}
+    dialogues = {key: _dialogue(session, officer, markers[key])
+                 for key, (_, officer, _) in officers.items()}
     kiosk_records = {seeded.unit.code: _kiosk_records(session, seeded)
                      for seeded in (dukcapil, kecamatan, puskesmas)}
     aggregate(app, NOW)
@@ -199,7 +214,7 @@ def world(app: Flask, session: Session) -> World:
         seeded, officer, _ = officers[key]
         return Target(unit_from.unit, seeded.counter, seeded.services[0], officer,
                       comments[key], officer_accounts[key].id, **records[key],
-                      **kiosk_records[seeded.unit.code])
+                      **kiosk_records[seeded.unit.code], dialogue_id=dialogues[key])
 
     world = World(
         targets={
@@ -275,6 +290,8 @@ FILLERS: dict[str, Filler] = {
        for name in ("served_id", "served_day_id")},
     **{name: Filler("kiosk", lambda t: t.kiosk_id) for name in ("kiosk_id", "kiosk")},
     **{name: Filler("call", lambda t: t.call_id) for name in ("call_id", "kiosk_call_id")},
+    **{name: Filler("dialogue", lambda t: t.dialogue_id)
+       for name in ("dialogue_id", "performance_dialogue_id")},
     # Not resources: the period shown; the week of the seeded responses, as ISO dates.
     **{name: Filler("period", as_str=_week)
        for name in ("week", "week_start", "day", "date", "start", "period_start")},
@@ -324,8 +341,9 @@ class Route:
 
     @property
     def kind(self) -> str:
-        """'officer' pages, 'unit' pages (counters, services, comments too), or 'none'."""
-        if "officer" in self.resources:
+        """'officer' pages (a dialogue with an officer too), 'unit' pages (counters,
+        services, comments too), or 'none'."""
+        if self.resources & OFFICER_RESOURCES:
             return "officer"
         return "unit" if self.resources else "none"
 
@@ -442,7 +460,9 @@ def test_an_unknown_argument_fails_the_enumeration(app: Flask) -> None:
 # Who must be refused what -------------------------------------------------------------------------
 
 ALL = frozenset({"unit", "officer", "counter", "service", "comment", "user", "duty", "shift",
-                "exception", "move", "served", "kiosk", "call"})
+                "exception", "move", "served", "kiosk", "call", "dialogue"})
+# Resources that are one officer's personal data: their pages are 'officer' pages.
+OFFICER_RESOURCES = frozenset({"officer", "dialogue"})
 
 
 @dataclass(frozen=True)
@@ -476,9 +496,9 @@ CASES = [
     Case("ahmad", "puskesmas", frozenset({"unit", "officer"}), ALL,
          frozenset({"unit", "detail", "officer"})),
     # Viewers read every unit, but nothing finer: counter and service rows can be one officer's.
-    Case("viewer", "dukcapil", frozenset({"officer"}), frozenset({"officer"}),
+    Case("viewer", "dukcapil", frozenset({"officer"}), OFFICER_RESOURCES,
          frozenset({"detail", "officer"})),
-    Case("viewer", "puskesmas", frozenset({"officer"}), frozenset({"officer"}),
+    Case("viewer", "puskesmas", frozenset({"officer"}), OFFICER_RESOURCES,
          frozenset({"detail", "officer"})),
 ]
 

@@ -178,7 +178,8 @@ def _unit_page(unit: Unit, week: date) -> ResponseReturnValue:
     # Viewers never receive figures finer than the unit's, not even hidden in the page.
     show_officers = sees_officer_detail(user)
     summary = weekly_summary(session, unit.id, week, officer_min_n=settings().officer_min_n,
-                             tz=settings().tz, officer_detail=show_officers)
+                             tz=settings().tz, officer_detail=show_officers,
+                             dialogues_as_of=utcnow().astimezone(settings().tz).date())
     linked = {row.officer_id for row in summary.officers
               if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
     min_n = settings().officer_min_n

@@ -12,6 +12,7 @@ from wtforms import StringField
 from wtforms.validators import InputRequired, Regexp
 
 from app.db import start_writing, utcnow
+from app.dialogues import unread_count
 from app.duty import (
     check_in,
     check_out,
@@ -91,7 +92,7 @@ def home() -> ResponseReturnValue:
     return render_template(
         "duty/home.html", officer=officer, current=open_duty(db_session(), officer.id),
         counters=counters_for_check_in(db_session(), officer), form=form,
-        out_form=ConfirmForm(),
+        out_form=ConfirmForm(), unread_dialogues=unread_count(db_session(), officer.id),
     ), 400 if form.errors else 200
 
 

@@ -1,8 +1,8 @@
 """The back office at /admin: administrators everywhere, unit heads within their own units.
 
 One blueprint; each area lives in its own module (organisation, officers, accounts, duty,
-people served, working days, kiosks, audit log) and registers its views on ``bp``. The
-navigation lists the areas whose pages exist.
+people served, working days, performance dialogues, kiosks, audit log) and registers its
+views on ``bp``. The navigation lists the areas whose pages exist.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ NAV = (
     ("admin.duties", _l("Duty corrections")),
     ("admin.served", _l("People served")),
     ("admin.calendar", _l("Working days")),
+    ("admin.dialogues", _l("Performance dialogues")),
     ("admin.audit", _l("Audit log")),
 )
 
@@ -102,6 +103,7 @@ from app.web.admin import (  # noqa: E402
     accounts,  # noqa: F401
     audit_log,  # noqa: F401
     calendar,  # noqa: F401
+    dialogues,  # noqa: F401
     duty,  # noqa: F401
     kiosks,  # noqa: F401
     officers,  # noqa: F401
