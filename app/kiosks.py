@@ -446,11 +446,14 @@ def open_calls(session: Session, unit_ids: Iterable[int] | None) -> list[KioskCa
 
 def answer_call(session: Session, call: KioskCall, user_id: int | None, *, now: datetime
                 ) -> None:
-    """Mark a call answered (an officer went to the kiosk)."""
+    """Mark a call answered (an officer went to the kiosk); the audit log keeps who and when."""
     if call.answered_at is None:
         call.answered_at = now
         call.answered_by = user_id
         session.flush()
+        audit.record(session, "kiosk.call_answered", "kiosk", call.kiosk_id,
+                     after={"call": call.id, "called_at": call.created_at.isoformat()},
+                     at=now)
 
 
 # The device list and its alerts --------------------------------------------------------------

@@ -564,6 +564,9 @@ def test_a_call_shows_on_the_board_until_answered(app: Flask, session: Session,
     session.expire_all()
     stored = session.get(KioskCall, call_id)
     assert stored is not None and stored.answered_at == NOW and stored.answered_by is not None
+    logged = session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "kiosk.call_answered")).one()
+    assert logged.actor == f"user:{HEAD}" and str(call_id) in (logged.after or "")
     release(session)
     after = html(client.get(answer.headers["Location"]))
     assert "Call marked as answered." in after
