@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache, partial
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
@@ -88,8 +89,8 @@ def email_templates(locale: str = Settings.default_locale,
 
 def digest_text(summary: WeeklySummary, *, locale: str = Settings.default_locale,
                 translations_dir: Path = Settings.translations_dir,
-                kiosk_alerts: Sequence[KioskStatus] = (), tz: ZoneInfo | None = None
-                ) -> str:
+                kiosk_alerts: Sequence[KioskStatus] = (), tz: ZoneInfo | None = None,
+                summary_url: str | None = None) -> str:
     """The weekly summary as the digest's plain text in ``locale`` (about 60 lines, no NIP),
     with the unit's kiosks that need someone (their times in ``tz``, by default the
     service's zone).
@@ -99,7 +100,8 @@ def digest_text(summary: WeeklySummary, *, locale: str = Settings.default_locale
     return email_templates(locale, translations_dir).get_template("digest.txt").render(
         s=summary, within_minutes=WITHIN_MINUTES,
         element_names=survey.element_names(locale), wait_labels=survey.wait_labels(locale),
-        kiosk_alerts=kiosk_alerts, tz=tz or ZoneInfo(Settings.timezone))
+        kiosk_alerts=kiosk_alerts, tz=tz or ZoneInfo(Settings.timezone),
+        summary_url=summary_url)
 
 
 def digest_subject(unit: Unit, week_start: date, *, locale: str = Settings.default_locale,
@@ -116,6 +118,26 @@ def digest_recipients(session: Session, unit_id: int) -> list[str]:
                                  User.active.is_(True)).order_by(User.email)))
 
 
+def compose_digest(session: Session, unit: Unit, week_start: date, settings: Settings, *,
+                   now: datetime) -> tuple[str, str]:
+    """The subject and text of a unit's digest for a week, as it would be sent at ``now``
+    (reads only: ``digest preview`` prints it).
+
+    In the service's language (users have no language of their own yet). The kiosks' state
+    and the dialogues due are as of ``now``, not of the past week."""
+    locale, translations_dir = settings.default_locale, settings.translations_dir
+    today = now.astimezone(settings.tz).date()
+    summary = weekly_summary(session, unit.id, week_start,
+                             officer_min_n=settings.officer_min_n, tz=settings.tz,
+                             dialogues_as_of=today)
+    kiosk_alerts = alerts(session, [unit.id], now=now, tz=settings.tz)
+    link = (f"{settings.public_base_url}/dashboard/units/{quote(unit.code)}"
+            f"?week={week_start.isoformat()}")
+    return (digest_subject(unit, week_start, locale=locale, translations_dir=translations_dir),
+            digest_text(summary, locale=locale, translations_dir=translations_dir,
+                        kiosk_alerts=kiosk_alerts, tz=settings.tz, summary_url=link))
+
+
 def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Settings, *,
                    now: datetime) -> Digest:
     """The digest row of a unit and week, created (with its text) if missing.
@@ -127,20 +149,9 @@ def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Set
     digest = session.scalars(select(Digest).where(
         Digest.unit_id == unit.id, Digest.week_start == week_start)).one_or_none()
     if digest is None:
-        # In the service's language: users have no language of their own (yet).
-        locale, translations_dir = settings.default_locale, settings.translations_dir
-        summary = weekly_summary(session, unit.id, week_start,
-                                 officer_min_n=settings.officer_min_n, tz=settings.tz)
-        # The kiosks' state when the digest is written (not the past week's).
-        kiosk_alerts = alerts(session, [unit.id], now=now, tz=settings.tz)
-        digest = Digest(
-            unit_id=unit.id, week_start=week_start,
-            subject=digest_subject(unit, week_start, locale=locale,
-                                   translations_dir=translations_dir),
-            body_text=digest_text(summary, locale=locale, translations_dir=translations_dir,
-                                  kiosk_alerts=kiosk_alerts, tz=settings.tz),
-            recipients="", created_at=now,
-        )
+        subject, body = compose_digest(session, unit, week_start, settings, now=now)
+        digest = Digest(unit_id=unit.id, week_start=week_start, subject=subject,
+                        body_text=body, recipients="", created_at=now)
         session.add(digest)
     if digest.sent_at is None:
         digest.recipients = ", ".join(digest_recipients(session, unit.id))

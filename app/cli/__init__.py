@@ -9,6 +9,7 @@ def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
     from app.cli import (
         demo,
+        digests,
         duty,
         exports,
         indicators,
@@ -31,5 +32,6 @@ def register_cli(app: Flask) -> None:
                     posters.qr_reissue_command, posters.qr_sheet_command,
                     indicators.aggregate_command, indicators.indicators_command,
                     serve.serve_command, serve.scheduler_command, duty.duty_cli,
-                    served.served_cli, kiosks.kiosks_cli, workdays.workdays_cli):
+                    served.served_cli, kiosks.kiosks_cli, workdays.workdays_cli,
+                    digests.digest_cli):
         app.cli.add_command(command)
