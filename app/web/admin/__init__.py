@@ -1,8 +1,8 @@
 """The back office at /admin: administrators everywhere, unit heads within their own units.
 
 One blueprint; each area lives in its own module (organisation, officers, accounts, duty,
-people served, kiosks, audit log) and registers its views on ``bp``. The navigation lists the areas
-whose pages exist.
+people served, kiosks, improvement actions, audit log) and registers its views on ``bp``.
+The navigation lists the areas whose pages exist.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ NAV = (
     ("admin.rosters", _l("Rosters")),
     ("admin.duties", _l("Duty corrections")),
     ("admin.served", _l("People served")),
+    ("admin.actions_list", _l("Improvement actions")),
     ("admin.audit", _l("Audit log")),
 )
 
@@ -99,6 +100,7 @@ def index() -> ResponseReturnValue:
 # The areas register their views on ``bp`` when imported.
 from app.web.admin import (  # noqa: E402
     accounts,  # noqa: F401
+    actions,  # noqa: F401
     audit_log,  # noqa: F401
     duty,  # noqa: F401
     kiosks,  # noqa: F401
