@@ -474,6 +474,9 @@ def test_bad_input_on_the_page_is_shown_beside_the_field(
     assert answer.status_code == 400
     assert f'id="{field}-error"' in answer.get_data(as_text=True)
     assert action_count(session) == 0
+    assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action.startswith("action."))) == 0
+    release(session)
 
 
 def test_a_counter_of_another_unit_is_refused_on_the_page(app: Flask, session: Session,
