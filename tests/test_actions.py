@@ -473,6 +473,7 @@ def test_bad_input_on_the_page_is_shown_beside_the_field(
     answer = post_new(signed_in(app, HEAD), world.home_unit, **changes)
     assert answer.status_code == 400
     assert f'id="{field}-error"' in answer.get_data(as_text=True)
+    assert not re.search("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]", answer.get_data(as_text=True))
     assert action_count(session) == 0
     assert session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action.startswith("action."))) == 0

@@ -20,6 +20,7 @@ from app.extensions import db_session, settings
 from app.i18n import current_locale
 from app.models import Counter, Service, Unit
 from app.models.loop import ACTION_STATES, ELEMENT_CODES, ImprovementAction
+from app.org import invisible_character
 from app.rosters import units_in_scope
 from app.surveys import reference_survey
 from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
@@ -31,6 +32,27 @@ STATE_LABELS = {"planned": _l("Planned"), "in_progress": _l("In progress"),
                 "done": _l("Done"), "dropped": _l("Dropped")}
 
 
+def _visible_only(text: str) -> str:
+    """``text`` without the characters ``app.actions`` refuses (to show a refused value
+    back)."""
+    return "".join(ch for ch in text if invisible_character(ch) is None)
+
+
+class ShownBackText(StringField):  # type: ignore[misc]  # (WTForms ships no type information)
+    """A text field whose refused value is shown back without control or invisible
+    characters (a NUL never reaches the page)."""
+
+    def _value(self) -> str:
+        return _visible_only(str(super()._value()))
+
+
+class ShownBackTextArea(TextAreaField):  # type: ignore[misc]  # (as above)
+    """A text area shown back like ``ShownBackText``, its line breaks kept."""
+
+    def _value(self) -> str:
+        return "\n".join(_visible_only(line) for line in str(super()._value()).split("\n"))
+
+
 class ActionForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
     """An action's fields; the rules (lengths, dates, the unit's counters) are
     ``app.actions``'s."""
@@ -39,8 +61,8 @@ class ActionForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type i
     element = SelectField(_l("Element"), validate_choice=False)
     counter_id = SelectField(_l("Counter (optional)"), validate_choice=False)
     service_id = SelectField(_l("Service (optional)"), validate_choice=False)
-    what = TextAreaField(_l("What will be done"))
-    who = StringField(_l("Who is responsible"))
+    what = ShownBackTextArea(_l("What will be done"), render_kw={"rows": 5, "cols": 70})
+    who = ShownBackText(_l("Who is responsible"), render_kw={"size": 50})
     starts_on = LocalDateField(_l("Starts on"))
     due_on = LocalDateField(_l("Due on"))
     state = SelectField(_l("State"), validate_choice=False)
