@@ -183,6 +183,8 @@ class Settings:
     smtp_from: str = "Suara Warga <noreply@localhost>"
     smtp_starttls: bool = True
     officer_min_n: int = 10
+    # Weeks before and after an improvement action's start whose responses measure it.
+    action_window_weeks: int = 8
     aggregate_every_seconds: int = 600
     scheduler_lock_stale_seconds: int = 90
     retention_hash_days: int = 30
@@ -248,6 +250,7 @@ class Settings:
             smtp_from=env.get("SMTP_FROM") or "Suara Warga <noreply@localhost>",
             smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
             officer_min_n=_int(env, "OFFICER_MIN_N", 10, 1, 1000),
+            action_window_weeks=_int(env, "ACTION_WINDOW_WEEKS", 8, 1, 52),
             aggregate_every_seconds=_int(env, "AGGREGATE_EVERY_SECONDS", 600, 1, 86400),
             scheduler_lock_stale_seconds=_int(env, "SCHEDULER_LOCK_STALE_SECONDS", 90, 3, 3600),
             retention_hash_days=_int(env, "RETENTION_HASH_DAYS", 30, 1, 3650),

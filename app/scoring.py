@@ -9,6 +9,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TypeVar
 
+import mpmath
+
 ELEMENT_CODES: tuple[str, ...] = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9")
 
 MIN_SCORE = 1
@@ -298,3 +300,95 @@ def nearest_rank(histogram: Iterable[tuple[int, int]], numerator: int, denominat
         if running * denominator >= total * numerator:
             return minute
     return None
+
+
+# Before and after an improvement action: Welch's t interval (not the regulation's index) ---
+
+#: Welch degrees of freedom above this are taken as this: the t quantile is then within
+#: 0.0003 of its limit 1.95996 and errs wide, and the incomplete beta stays fast.
+MAX_DF = 10_000
+_QUANTILE_STEPS = 60  # bisection halvings of [0, 1]: far below float precision
+
+
+def t_quantile(level: float, df: float) -> float:
+    """The two-sided Student t critical value: P(|T| <= t) = ``level`` for ``df`` degrees of
+    freedom (2.4469 for 0.95 and 6). Exact to float precision for any real ``df`` > 0,
+    through mpmath's regularized incomplete beta: P(|T| <= t) =
+    I_y(1/2, df/2) with y = t^2 / (df + t^2), solved for y by bisection (I is increasing in
+    y). ``df`` above MAX_DF is taken as MAX_DF."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    if not math.isfinite(df) or df <= 0:
+        raise ValueError(f"degrees of freedom must be positive and finite, got {df}")
+    half = mpmath.mpf(df) / 2 if df < MAX_DF else mpmath.mpf(MAX_DF) / 2
+    low, high = mpmath.mpf(0), mpmath.mpf(1)
+    for _ in range(_QUANTILE_STEPS):
+        middle = (low + high) / 2
+        if mpmath.betainc(mpmath.mpf(1) / 2, half, 0, middle, regularized=True) < level:
+            low = middle
+        else:
+            high = middle
+    y = (low + high) / 2
+    return float(mpmath.sqrt(2 * half * y / (1 - y)))
+
+
+@dataclass(frozen=True)
+class MeanDifference:
+    """After minus before, with Welch's t interval: ``low`` and ``high`` bound the
+    difference of the two means at the interval's level; ``df`` is the Welch–Satterthwaite
+    degrees of freedom (None when both samples have no spread, and the interval is the
+    difference itself)."""
+
+    before: float
+    after: float
+    difference: float
+    low: float
+    high: float
+    df: float | None
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval excludes 0 (no change)."""
+        return self.low > 0 or self.high < 0
+
+    def scaled(self, factor: float) -> MeanDifference:
+        """The same comparison on another scale (× 25: the index's 25-100)."""
+        return MeanDifference(self.before * factor, self.after * factor,
+                              self.difference * factor, self.low * factor,
+                              self.high * factor, self.df)
+
+
+def _sample_variance(group: GroupTotals) -> Fraction:
+    if group.sum_squares * group.n < group.total * group.total:
+        raise ValueError("sum_squares is too small for the given total and n")
+    return (Fraction(group.sum_squares) - Fraction(group.total**2, group.n)) / (group.n - 1)
+
+
+def welch_interval(before: GroupTotals, after: GroupTotals, level: float = 0.95
+                   ) -> MeanDifference | None:
+    """Welch's t interval for mean(after) - mean(before), from each sample's n, sum and sum
+    of squares (``GroupTotals``: a group's values, not response totals, here). None when
+    either sample has fewer than 2 values (no variance). Variances and the
+    Welch–Satterthwaite degrees of freedom are exact fractions; only the square root and
+    the t quantile are floating point."""
+    for group in (before, after):
+        _check_int("n", group.n)
+        _check_int("total", group.total)
+        _check_int("sum_squares", group.sum_squares)
+        if group.n < 0:
+            raise ValueError(f"n must be >= 0, got {group.n}")
+    if before.n < 2 or after.n < 2:
+        return None
+    mean_before, mean_after = Fraction(before.total, before.n), Fraction(after.total, after.n)
+    share_before = _sample_variance(before) / before.n
+    share_after = _sample_variance(after) / after.n
+    difference = mean_after - mean_before
+    squared_error = share_before + share_after
+    if squared_error == 0:
+        return MeanDifference(float(mean_before), float(mean_after), float(difference),
+                              float(difference), float(difference), None)
+    df = squared_error**2 / (share_before**2 / (before.n - 1) + share_after**2 / (after.n - 1))
+    half_width = t_quantile(level, float(df)) * math.sqrt(squared_error)
+    return MeanDifference(float(mean_before), float(mean_after), float(difference),
+                          float(difference) - half_width, float(difference) + half_width,
+                          float(df))

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from app.actions import ActionValues, create_action
 from app.kiosks import KioskSettings, call_officer, create_kiosk, pair
 from app.models import (
     Assignment,
@@ -114,6 +115,7 @@ class Target:
     kiosk_id: int  # a tablet kiosk of the unit
     call_id: int  # an open call for an officer from that kiosk
     dialogue_id: int  # a performance dialogue with the officer (its text carries the marker)
+    action_id: int  # an improvement action (RTL) of the unit
 
 
 @dataclass
@@ -158,13 +160,18 @@ def _dialogue(session: Session, officer: Officer, marker: str) -> int:
 
 
 def _kiosk_records(session: Session, seeded: SeededUnit) -> dict[str, int]:
-    """A kiosk of the unit, paired, with a citizen's open call: ids by Target field."""
+    """A kiosk of the unit, paired, with a citizen's open call, and an improvement action at
+    the unit's counter: ids by Target field."""
     kiosk, code = create_kiosk(session, seeded.unit, KioskSettings(
         name=f"Tablet {seeded.unit.code}"), now=NOW)
     assert pair(session, code, now=NOW) is not None
     call = call_officer(session, kiosk, seeded.counter.code, now=NOW)
+    action = create_action(session, seeded.unit, ActionValues(
+        element="U3", what=f"Tambah petugas {seeded.unit.code}", who="Kepala Seksi",
+        starts_on=WEEK, due_on=WEEK + timedelta(weeks=4), counter_id=seeded.counter.id),
+        user_id=None, now=NOW)
     session.commit()
-    return {"kiosk_id": kiosk.id, "call_id": call.id}
+    return {"kiosk_id": kiosk.id, "call_id": call.id, "action_id": action.id}
 
 
 def _desk(app: Flask, session: Session, seeded: SeededUnit, officer: Officer, hour: int,
@@ -292,6 +299,8 @@ FILLERS: dict[str, Filler] = {
     **{name: Filler("call", lambda t: t.call_id) for name in ("call_id", "kiosk_call_id")},
     **{name: Filler("dialogue", lambda t: t.dialogue_id)
        for name in ("dialogue_id", "performance_dialogue_id")},
+    **{name: Filler("action", lambda t: t.action_id)
+       for name in ("action_id", "improvement_action_id")},
     # Not resources: the period shown; the week of the seeded responses, as ISO dates.
     **{name: Filler("period", as_str=_week)
        for name in ("week", "week_start", "day", "date", "start", "period_start")},
@@ -460,7 +469,7 @@ def test_an_unknown_argument_fails_the_enumeration(app: Flask) -> None:
 # Who must be refused what -------------------------------------------------------------------------
 
 ALL = frozenset({"unit", "officer", "counter", "service", "comment", "user", "duty", "shift",
-                "exception", "move", "served", "kiosk", "call", "dialogue"})
+                "exception", "move", "served", "kiosk", "call", "dialogue", "action"})
 # Resources that are one officer's personal data: their pages are 'officer' pages.
 OFFICER_RESOURCES = frozenset({"officer", "dialogue"})
 

@@ -1,8 +1,8 @@
 """The back office at /admin: administrators everywhere, unit heads within their own units.
 
 One blueprint; each area lives in its own module (organisation, officers, accounts, duty,
-people served, working days, performance dialogues, kiosks, audit log) and registers its
-views on ``bp``. The navigation lists the areas whose pages exist.
+people served, working days, performance dialogues, kiosks, improvement actions, audit
+log) and registers its views on ``bp``. The navigation lists the areas whose pages exist.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ NAV = (
     ("admin.served", _l("People served")),
     ("admin.calendar", _l("Working days")),
     ("admin.dialogues", _l("Performance dialogues")),
+    ("admin.actions_list", _l("Improvement actions")),
     ("admin.audit", _l("Audit log")),
 )
 
@@ -101,6 +102,7 @@ def index() -> ResponseReturnValue:
 # The areas register their views on ``bp`` when imported.
 from app.web.admin import (  # noqa: E402
     accounts,  # noqa: F401
+    actions,  # noqa: F401
     audit_log,  # noqa: F401
     calendar,  # noqa: F401
     dialogues,  # noqa: F401
