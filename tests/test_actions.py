@@ -441,6 +441,11 @@ def test_the_effect_page_says_not_shown_or_how_many_more(app: Flask, session: Se
     assert rows[1].endswith("not shown")
     assert rows[2].endswith("Not enough responses yet: 10 more before, 10 more after.")
     assert not any("significant" in row for row in rows)
+    # The interval's heading reads "95 %", in both languages (the msgid escapes its "%").
+    for lang, heading in (("en", "95 % interval"), ("id", "Interval 95 %")):
+        page = signed_in(app, HEAD).get(f"/admin/actions/{action_id}?lang={lang}")
+        shown = page.get_data(as_text=True)
+        assert heading in shown and "%%" not in shown, lang
 
 
 def test_the_new_form_is_seeded_with_the_weakest_element(app: Flask, session: Session,
