@@ -169,6 +169,16 @@ def is_overdue(action: ImprovementAction, today: date) -> bool:
     return action.state in OPEN_STATES and action.due_on < today
 
 
+def actions_due(session: Session, unit_id: int, today: date, *, within_days: int = 7
+                ) -> list[ImprovementAction]:
+    """The unit's open actions past their due date or due within ``within_days``, soonest
+    first (the weekly digest lists them)."""
+    return list(session.scalars(select(ImprovementAction).where(
+        ImprovementAction.unit_id == unit_id, ImprovementAction.state.in_(OPEN_STATES),
+        ImprovementAction.due_on <= today + timedelta(days=within_days))
+        .order_by(ImprovementAction.due_on, ImprovementAction.id)))
+
+
 # The weakest elements, to seed a new action --------------------------------------------------
 
 

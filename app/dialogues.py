@@ -25,6 +25,7 @@ from app.periods import period_end, week_start
 
 QUARTER = timedelta(days=91)  # a dialogue older than this is due again
 FIRST_DAY = date(2000, 1, 1)
+FOLLOW_UP_MAX = timedelta(days=730)
 RECENT_WEEKS = 8  # weeks offered even without figures (a new officer, a quiet counter)
 RECENT_MONTHS = 3
 OFFERED_SINCE = timedelta(days=366)  # periods with figures offered this far back
@@ -172,6 +173,9 @@ def _check_dates(entry: DialogueEntry, today: date) -> date:
         raise FormRefusal(_l("This date is too long ago."), "held_on")
     if entry.follow_up_on is not None and entry.follow_up_on < held_on:
         raise FormRefusal(_l("The follow-up cannot come before the dialogue."),
+                          "follow_up_on")
+    if entry.follow_up_on is not None and entry.follow_up_on > held_on + FOLLOW_UP_MAX:
+        raise FormRefusal(_l("A follow-up is at most two years after the dialogue."),
                           "follow_up_on")
     return held_on
 

@@ -20,11 +20,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.actions import actions_due
 from app.aggregation import WITHIN_MINUTES
 from app.charts import format_number, format_share
 from app.config import PROJECT_ROOT, Settings
 from app.kiosks import KioskStatus, alerts
-from app.models import Digest, Unit, User
+from app.models import Digest, ImprovementAction, Unit, User
 from app.summary import WeeklySummary, weekly_summary
 from app.surveys import reference_survey
 
@@ -90,7 +91,9 @@ def email_templates(locale: str = Settings.default_locale,
 def digest_text(summary: WeeklySummary, *, locale: str = Settings.default_locale,
                 translations_dir: Path = Settings.translations_dir,
                 kiosk_alerts: Sequence[KioskStatus] = (), tz: ZoneInfo | None = None,
-                summary_url: str | None = None) -> str:
+                summary_url: str | None = None,
+                actions_due: Sequence[ImprovementAction] = (), today: date | None = None
+                ) -> str:
     """The weekly summary as the digest's plain text in ``locale`` (about 60 lines, no NIP),
     with the unit's kiosks that need someone (their times in ``tz``, by default the
     service's zone).
@@ -101,7 +104,7 @@ def digest_text(summary: WeeklySummary, *, locale: str = Settings.default_locale
         s=summary, within_minutes=WITHIN_MINUTES,
         element_names=survey.element_names(locale), wait_labels=survey.wait_labels(locale),
         kiosk_alerts=kiosk_alerts, tz=tz or ZoneInfo(Settings.timezone),
-        summary_url=summary_url)
+        summary_url=summary_url, actions_due=actions_due, today=today)
 
 
 def digest_subject(unit: Unit, week_start: date, *, locale: str = Settings.default_locale,
@@ -131,11 +134,13 @@ def compose_digest(session: Session, unit: Unit, week_start: date, settings: Set
                              officer_min_n=settings.officer_min_n, tz=settings.tz,
                              dialogues_as_of=today)
     kiosk_alerts = alerts(session, [unit.id], now=now, tz=settings.tz)
+    due = actions_due(session, unit.id, today)
     link = (f"{settings.public_base_url}/dashboard/units/{quote(unit.code)}"
             f"?week={week_start.isoformat()}")
     return (digest_subject(unit, week_start, locale=locale, translations_dir=translations_dir),
             digest_text(summary, locale=locale, translations_dir=translations_dir,
-                        kiosk_alerts=kiosk_alerts, tz=settings.tz, summary_url=link))
+                        kiosk_alerts=kiosk_alerts, tz=settings.tz, summary_url=link,
+                        actions_due=due, today=today))
 
 
 def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Settings, *,

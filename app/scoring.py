@@ -348,8 +348,10 @@ class MeanDifference:
 
     @property
     def significant(self) -> bool:
-        """Whether the interval excludes 0 (no change)."""
-        return self.low > 0 or self.high < 0
+        """Whether the interval excludes 0 (no change). Never without spread (``df`` None):
+        the t interval is not defined there, and identical answers on each side are too
+        thin a basis for the claim."""
+        return self.df is not None and (self.low > 0 or self.high < 0)
 
     def scaled(self, factor: float) -> MeanDifference:
         """The same comparison on another scale (× 25: the index's 25-100)."""

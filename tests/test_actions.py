@@ -111,10 +111,10 @@ def test_welch_degrees_of_freedom_with_unequal_sizes() -> None:
 def test_welch_interval_edge_cases() -> None:
     assert welch_interval(moments([3]), moments([1, 2, 3])) is None
     assert welch_interval(moments([]), moments([1, 2])) is None
-    # No spread at all: the interval is the difference itself.
+    # No spread at all: the interval is the difference itself, and no claim is made.
     flat = welch_interval(moments([2, 2, 2]), moments([3, 3]))
     assert flat is not None and (flat.low, flat.high, flat.df) == (1.0, 1.0, None)
-    assert flat.significant
+    assert not flat.significant
     same = welch_interval(moments([2, 2]), moments([2, 2, 2]))
     assert same is not None and not same.significant
     scaled = flat.scaled(25)

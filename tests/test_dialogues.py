@@ -466,3 +466,38 @@ def test_the_unit_summary_lists_dialogues_due_to_heads_only(
     viewer = signed_in(app, "viewer").get(url)
     assert viewer.status_code == 200
     assert 'id="dialog"' not in viewer.get_data(as_text=True)
+
+
+# Hostile input (a review's findings) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "/admin/dialogues/officers/2147483648", "/admin/dialogues/officers/2147483648/new",
+    "/admin/dialogues/9223372036854775808", "/admin/dialogues?unit=A%00B",
+    "/dashboard/officers/2147483648", "/dashboard/units/A%00B",
+])
+def test_ids_out_of_range_and_nul_bytes_are_404_not_500(
+        app: Flask, session: Session, people: People, path: str) -> None:
+    release(session)
+    assert signed_in(app, "admin").get(path).status_code == 404
+
+
+def test_a_refused_text_is_shown_back_without_the_refused_characters(
+        app: Flask, session: Session, people: People) -> None:
+    release(session)
+    posted = record_through_the_form(app, "head", people.ahmad, went_well="a\x00b\u202ec")
+    assert posted.status_code == 400
+    shown = posted.get_data(as_text=True)
+    assert "\x00" not in shown and "\u202e" not in shown
+    assert session.scalars(select(Dialogue)).all() == []
+    release(session)
+
+
+def test_a_follow_up_is_at_most_two_years_later(
+        app: Flask, session: Session, people: People) -> None:
+    release(session)
+    posted = record_through_the_form(app, "head", people.ahmad, follow_up_on="2099-01-01")
+    assert posted.status_code == 400
+    assert "at most two years" in posted.get_data(as_text=True)
+    assert session.scalars(select(Dialogue)).all() == []
+    release(session)

@@ -362,7 +362,8 @@ def test_cli_lists_adds_and_removes(runner: FlaskCliRunner, session: Session,
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["add", "2026-03-10", "--note", "x"], "give --off or --working"),
+    (["add", "2026-03-10", "--note", "x"], "give one of --off or --working"),
+    (["add", "2026-03-10", "--off", "--working", "--note", "x"], "give one of --off or --working"),
     (["add", "2026-13-10", "--off", "--note", "x"], "DATE: '2026-13-10' is not a date"),
     (["add", "2026-03-10", "--off"], "Missing option '--note'"),
     (["add", "2026-03-10", "--off", "--note", "x" * 201],

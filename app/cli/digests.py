@@ -33,6 +33,9 @@ def digest_preview(code: str, week: str | None) -> None:
         except ValueError:
             raise click.ClickException(
                 f"--week: {week!r} is not a date as YYYY-MM-DD; nothing printed") from None
+        if not 2000 <= day.year <= 2100:
+            raise click.ClickException(
+                f"--week: {week!r} is not a year from 2000 to 2100; nothing printed")
         week_start = day - timedelta(days=day.weekday())
     with database().session_scope(write=False) as session:
         unit = unit_by_code(session, code) if code.isascii() and code.isprintable() else None

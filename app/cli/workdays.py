@@ -49,14 +49,15 @@ def workdays_list(year: int | None) -> None:
 
 @workdays_cli.command("add")
 @click.argument("day_text", metavar="DATE")
-@click.option("--off", "kind", flag_value="off", help="An extra day off.")
-@click.option("--working", "kind", flag_value="working",
+@click.option("--off", is_flag=True, help="An extra day off.")
+@click.option("--working", is_flag=True,
               help="A working day on a day the national calendar has off.")
 @click.option("--note", required=True, help="Why (at most 200 characters).")
-def workdays_add(day_text: str, kind: str | None, note: str) -> None:
+def workdays_add(day_text: str, off: bool, working: bool, note: str) -> None:
     """Set a day apart: an extra day off (--off) or a working day (--working)."""
-    if kind is None:
-        raise click.UsageError("give --off or --working")
+    if off == working:
+        raise click.UsageError("give one of --off or --working")
+    kind = "off" if off else "working"
     day = _day(day_text)
     try:
         with database().session_scope() as session:

@@ -28,7 +28,7 @@ from app.extensions import db_session, settings
 from app.i18n import current_locale
 from app.kiosks import alerts as kiosk_alerts_of
 from app.models import Officer, Unit
-from app.org import unit_by_code
+from app.org import CODE_PATTERN, unit_by_code
 from app.response_rates import counter_rates, officer_rates
 from app.summary import (
     FIRST_YEAR,
@@ -125,7 +125,8 @@ def _week(raw: str | None) -> date:
 
 
 def _visible_unit(code: str) -> Unit:
-    unit = unit_by_code(db_session(), code)
+    # Only what could be a code reaches the database (a NUL byte upsets PostgreSQL).
+    unit = unit_by_code(db_session(), code) if CODE_PATTERN.fullmatch(code) else None
     # Another unit's page answers as a unit that does not exist: no code is confirmed.
     if unit is None or not can_view_unit(db_session(), staff(), unit.id):
         abort(404)
@@ -253,7 +254,7 @@ def served(code: str) -> ResponseReturnValue:
     return redirect(url_for("admin.served", unit=unit.code, week=week.isoformat()), 303)
 
 
-@bp.get("/officers/<int:officer_id>")
+@bp.get("/officers/<int(max=2147483647):officer_id>")
 @staff_required()
 def officer(officer_id: int) -> ResponseReturnValue:
     """One officer's feedback: for that officer, their unit head and administrators only."""

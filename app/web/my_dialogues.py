@@ -41,7 +41,7 @@ def mine() -> ResponseReturnValue:
                            **helpers())
 
 
-@bp.post("/<int:dialogue_id>/baca")
+@bp.post("/<int(max=2147483647):dialogue_id>/baca")
 @staff_required()
 def acknowledge(dialogue_id: int) -> ResponseReturnValue:
     """Acknowledge one's own dialogue (anyone else's: 404)."""

@@ -13,7 +13,7 @@ from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from wtforms import DateField, SelectField, TextAreaField
+from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
 from app import dialogues as domain
@@ -21,9 +21,10 @@ from app.db import start_writing, utcnow
 from app.extensions import db_session, settings
 from app.models import Dialogue, Officer, Unit
 from app.models.loop import TEXT_MAX
-from app.org import FormRefusal, unit_by_code
+from app.org import CODE_PATTERN, FormRefusal, unit_by_code
 from app.summary import format_day, format_month, format_week
 from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
+from app.web.admin.actions import ShownBackTextArea
 from app.web.auth import staff
 
 TEXT_ATTRS = {"rows": 5, "maxlength": TEXT_MAX}
@@ -35,9 +36,11 @@ class DialogueForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type
 
     held_on = DateField(_l("Date of the dialogue"), validators=[Optional()])
     period = SelectField(_l("Figures discussed"), validate_choice=True)
-    went_well = TextAreaField(_l("What went well"), render_kw=TEXT_ATTRS)
-    to_improve = TextAreaField(_l("What to improve"), render_kw=TEXT_ATTRS)
-    agreed_actions = TextAreaField(_l("Agreed actions"), render_kw=TEXT_ATTRS)
+    # A refused value is shown back without the characters refused (a NUL never reaches
+    # the page).
+    went_well = ShownBackTextArea(_l("What went well"), render_kw=TEXT_ATTRS)
+    to_improve = ShownBackTextArea(_l("What to improve"), render_kw=TEXT_ATTRS)
+    agreed_actions = ShownBackTextArea(_l("Agreed actions"), render_kw=TEXT_ATTRS)
     follow_up_on = DateField(_l("Follow-up date"), validators=[Optional()])
 
 
@@ -94,7 +97,8 @@ def _chosen_unit(session: Session, code: str | None) -> Unit | None:
     """The unit named (404 when unknown or not the user's), else the user's own unit, else
     the only one in scope, else None."""
     if code:
-        unit = unit_by_code(session, code.strip()[:40])
+        code = code.strip()
+        unit = unit_by_code(session, code) if CODE_PATTERN.fullmatch(code) else None
         if unit is None:
             abort(404)
         require_unit(unit.id)
@@ -128,7 +132,7 @@ def dialogues() -> ResponseReturnValue:
                            statuses=statuses, day=format_day)
 
 
-@bp.get("/dialogues/officers/<int:officer_id>")
+@bp.get("/dialogues/officers/<int(max=2147483647):officer_id>")
 @back_office
 def dialogue_history(officer_id: int) -> ResponseReturnValue:
     """One officer's dialogues, the latest first."""
@@ -140,7 +144,7 @@ def dialogue_history(officer_id: int) -> ResponseReturnValue:
         PRIVATE
 
 
-@bp.route("/dialogues/officers/<int:officer_id>/new", methods=["GET", "POST"])
+@bp.route("/dialogues/officers/<int(max=2147483647):officer_id>/new", methods=["GET", "POST"])
 @back_office
 def dialogue_new(officer_id: int) -> ResponseReturnValue:
     """Record a dialogue with an officer (Post/Redirect/Get to the dialogue's page)."""
@@ -174,7 +178,7 @@ def dialogue_new(officer_id: int) -> ResponseReturnValue:
                            chosen=chosen, **helpers()), 400 if form.errors else 200, PRIVATE
 
 
-@bp.get("/dialogues/<int:dialogue_id>")
+@bp.get("/dialogues/<int(max=2147483647):dialogue_id>")
 @back_office
 def dialogue(dialogue_id: int) -> ResponseReturnValue:
     """One dialogue: its date, the period discussed (linked), the text, acknowledgement."""
