@@ -735,6 +735,16 @@ def test_unit_heads_are_refused_the_administrators_pages(app: Flask, world: Worl
     assert not wrong, f"{user} reached an administrators' page:\n" + "\n".join(wrong)
 
 
+@pytest.mark.parametrize("user", ["admin", "head"])
+def test_the_navigation_offers_administrators_pages_to_administrators_only(
+        app: Flask, world: World, user: str) -> None:
+    page = signed_in(app, world, user).get("/admin/?lang=en").get_data(as_text=True)
+    listed = {path for path in ("/admin/audit", "/admin/calendar")
+              if f'href="{path}"' in page}
+    assert 'href="/admin/units"' in page
+    assert listed == ({"/admin/audit", "/admin/calendar"} if user == "admin" else set())
+
+
 def not_404(app: Flask, world: World, user: str, target: str,
             foreign: frozenset[str]) -> list[str]:
     """The /admin requests of unit head ``user`` for ``target``'s foreign objects that were

@@ -66,9 +66,14 @@ def back_office(view: F) -> F:
     return staff_required(*BACK_OFFICE_ROLES)(view)
 
 
+ADMIN_ONLY = "suara_admin_only"  # the mark admin_only leaves on a view
+
+
 def admin_only(view: F) -> F:
-    """A page for administrators only."""
-    return staff_required("admin")(view)
+    """A page for administrators only (the navigation shows it to them only)."""
+    wrapped = staff_required("admin")(view)
+    setattr(wrapped, ADMIN_ONLY, True)
+    return wrapped
 
 
 def scoped_unit_ids() -> set[int] | None:
@@ -88,8 +93,10 @@ def require_unit(unit_id: int) -> None:
 # citizens' pages do not pay for the back office's navigation.
 @bp.context_processor
 def _admin_nav() -> dict[str, Any]:
-    return {"admin_nav": [(endpoint, label) for endpoint, label in NAV
-                          if endpoint in current_app.view_functions]}
+    is_admin = getattr(staff(), "role", None) == "admin"
+    views = current_app.view_functions
+    return {"admin_nav": [(endpoint, label) for endpoint, label in NAV if endpoint in views
+                          and (is_admin or not getattr(views[endpoint], ADMIN_ONLY, False))]}
 
 
 @bp.get("/")
