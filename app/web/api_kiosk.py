@@ -32,7 +32,7 @@ from app.i18n import fill
 from app.kiosk_answers import ItemResult, store_kiosk_answers
 from app.models import Kiosk
 from app.surveys import Survey, Text
-from app.web.api import error_response, invalid_response, is_json, parse_json
+from app.web.api import API_MESSAGES, error_response, invalid_response, is_json, parse_json
 from app.web.common import limiter, shortest_first
 from app.web.public import current_survey
 
@@ -48,16 +48,14 @@ MESSAGES = {
     "pairing": _l("this pairing code is wrong, used or expired: ask for a new one in the "
                   "back office"),
     "too_large": _l("body too large"),
-    "not_json": _l("body is not JSON"),
-    "media_type": _l("send the body as Content-Type: application/json"),
-    "not_object": _l("body must be a JSON object"),
     "invalid": _l("invalid value"),
     "batch": _l("must be a list of 1 to 100 answers"),
 }
 
 
 def _msg(key: str) -> str:
-    return str(MESSAGES[key])
+    """This module's message, else the submission API's (the same refusals of a body)."""
+    return str(MESSAGES[key] if key in MESSAGES else API_MESSAGES[key])
 
 
 def kiosk_credential() -> str | None:

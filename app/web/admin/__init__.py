@@ -7,16 +7,20 @@ log) and registers its views on ``bp``. The navigation lists the areas whose pag
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.auth import unit_scope
 from app.extensions import db_session
+from app.models import Unit
+from app.org import FormRefusal
 from app.web.auth import staff, staff_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -74,6 +78,30 @@ def admin_only(view: F) -> F:
     wrapped = staff_required("admin")(view)
     setattr(wrapped, ADMIN_ONLY, True)
     return wrapped
+
+
+# The largest id a table's integer key holds: a larger one in a URL is a 404, never a query
+# the database refuses.
+MAX_ID = 2**31 - 1
+
+
+def show_refusal(form: FlaskForm, error: FormRefusal,
+                 fields: Mapping[str, str] | None = None) -> None:
+    """End the refused change (roll back) and show its message beside the field it names
+    (``fields`` maps a domain field name to the form's), else above the form."""
+    db_session().rollback()
+    name = (fields or {}).get(error.field or "", error.field)
+    field = form[name] if name and name in form else None
+    (field.errors if field is not None else form.form_errors).append(str(error))
+
+
+def units_in_scope(session: Session) -> list[Unit]:
+    """The units the signed-in user may manage, by code."""
+    scope = scoped_unit_ids()
+    query = select(Unit).order_by(Unit.code)
+    if scope is not None:
+        query = query.where(Unit.id.in_(list(scope) or [-1]))
+    return list(session.scalars(query))
 
 
 def scoped_unit_ids() -> set[int] | None:

@@ -19,7 +19,14 @@ from app.models import Officer, Unit, User
 from app.models.people import ROLES
 from app.org import unit_by_code
 from app.users import officer_by_nip
-from app.web.admin import ConfirmForm, back_office, bp, confirmation, scoped_unit_ids
+from app.web.admin import (
+    ConfirmForm,
+    back_office,
+    bp,
+    confirmation,
+    scoped_unit_ids,
+    show_refusal,
+)
 from app.web.auth import staff
 
 LINK_FLASH = "account_link"  # the one-time link travels to the next page once, then is gone
@@ -88,15 +95,6 @@ def _account(user_id: int) -> User:
         abort(404)
 
 
-def _refused(form: FlaskForm, error: accounts.AccountError) -> None:
-    db_session().rollback()
-    field = form[error.field] if error.field and error.field in form else None
-    if field is not None:
-        field.errors.append(str(error))
-    else:
-        form.form_errors.append(str(error))
-
-
 @bp.get("/accounts", endpoint="accounts")
 @back_office
 def accounts_list() -> ResponseReturnValue:
@@ -123,7 +121,7 @@ def account_new() -> ResponseReturnValue:
                                                  form.role.data, unit=unit, officer=officer,
                                                  now=utcnow())
             except accounts.AccountError as error:
-                _refused(form, error)
+                show_refusal(form, error)
             else:
                 session.commit()
                 return _show_link(issued)
@@ -164,7 +162,7 @@ def account_edit(user_id: int) -> ResponseReturnValue:
                 changed = accounts.change_role(session, staff(), user, form.role.data,
                                                unit=unit, officer=officer)
             except accounts.AccountError as error:
-                _refused(form, error)
+                show_refusal(form, error)
             else:
                 session.commit()
                 flash(_("Role and unit saved; the account's sessions have ended.") if changed
@@ -266,7 +264,7 @@ def account_acting_grant(user_id: int) -> ResponseReturnValue:
             try:
                 accounts.grant_acting(session, staff(), _account(user_id), unit, now=utcnow())
             except accounts.AccountError as error:
-                _refused(acting, error)
+                show_refusal(acting, error)
             else:
                 session.commit()
                 flash(_("Acting role granted; the account's sessions have ended."))

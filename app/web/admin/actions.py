@@ -23,11 +23,17 @@ from app.models.loop import ACTION_STATES, ELEMENT_CODES, ImprovementAction
 from app.org import invisible_character
 from app.rosters import units_in_scope
 from app.surveys import reference_survey
-from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
+from app.web.admin import (
+    MAX_ID,
+    back_office,
+    bp,
+    require_unit,
+    scoped_unit_ids,
+    show_refusal,
+)
 from app.web.admin.audit_log import LocalDateField
 from app.web.auth import staff
 
-MAX_ID = 2**31 - 1
 STATE_LABELS = {"planned": _l("Planned"), "in_progress": _l("In progress"),
                 "done": _l("Done"), "dropped": _l("Dropped")}
 
@@ -104,12 +110,6 @@ def element_names() -> dict[str, str]:
     return {code: names.get(code, code) for code in ELEMENT_CODES}
 
 
-def _refused(form: FlaskForm, error: actions.ActionError) -> None:
-    db_session().rollback()
-    field = form[error.field] if error.field and error.field in form else None
-    (field.errors if field is not None else form.form_errors).append(str(error))
-
-
 def _managed_action(action_id: int, *, fresh: bool = False) -> ImprovementAction:
     """The action, or 404 when it does not exist or belongs to a unit not the user's."""
     action = db_session().get(ImprovementAction, action_id, populate_existing=fresh) \
@@ -164,7 +164,7 @@ def action_new(unit_id: int) -> ResponseReturnValue:
             action = actions.create_action(session, fresh, form.values(),
                                            user_id=staff().id, now=utcnow())
         except actions.ActionError as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             action_id = action.id
             session.commit()
@@ -191,7 +191,7 @@ def action_edit(action_id: int) -> ResponseReturnValue:
             actions.update_action(session, _managed_action(action_id, fresh=True),
                                   form.values(), now=utcnow())
         except actions.ActionError as error:
-            _refused(form, error)
+            show_refusal(form, error)
         else:
             session.commit()
             flash(_("Action saved."))

@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
@@ -23,7 +22,7 @@ from app.models import Dialogue, Officer, Unit
 from app.models.loop import TEXT_MAX
 from app.org import CODE_PATTERN, FormRefusal, unit_by_code
 from app.summary import format_day, format_month, format_week
-from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
+from app.web.admin import back_office, bp, require_unit, scoped_unit_ids, units_in_scope
 from app.web.admin.actions import ShownBackTextArea
 from app.web.auth import staff
 
@@ -85,14 +84,6 @@ def _officer_or_404(officer_id: int, *, recording: bool = False) -> Officer:
     return officer
 
 
-def _units_in_scope(session: Session) -> list[Unit]:
-    scope = scoped_unit_ids()
-    query = select(Unit).order_by(Unit.code)
-    if scope is not None:
-        query = query.where(Unit.id.in_(list(scope) or [-1]))
-    return list(session.scalars(query))
-
-
 def _chosen_unit(session: Session, code: str | None) -> Unit | None:
     """The unit named (404 when unknown or not the user's), else the user's own unit, else
     the only one in scope, else None."""
@@ -128,7 +119,7 @@ def dialogues() -> ResponseReturnValue:
     session = db_session()
     unit = _chosen_unit(session, request.args.get("unit"))
     statuses = domain.dialogue_statuses(session, [unit.id], today()) if unit else []
-    return render_template("admin/dialogues.html", unit=unit, units=_units_in_scope(session),
+    return render_template("admin/dialogues.html", unit=unit, units=units_in_scope(session),
                            statuses=statuses, day=format_day)
 
 

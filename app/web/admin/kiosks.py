@@ -27,15 +27,16 @@ from app.models import Counter, Kiosk, KioskCall, KioskQuarantine, Service, Unit
 from app.posters import qr_svg
 from app.rosters import units_in_scope
 from app.web.admin import (
+    MAX_ID,
     back_office,
     bp,
     confirmation,
     require_unit,
     scoped_unit_ids,
+    show_refusal,
 )
 from app.web.auth import staff
 
-MAX_ID = 2**31 - 1
 # The pairing code travels to the next page once, in the signed session, then is gone.
 PAIRING_FLASH = "kiosk_pairing"
 # The form field a refusal of app.kiosks is about, where the names differ.
@@ -115,13 +116,6 @@ def _defaults(kiosk: Kiosk | None = None) -> dict[str, Any]:
             "services": [str(s.id) for s in kiosk.services],
             "idle_seconds": kiosk.idle_seconds, "countdown_seconds": kiosk.countdown_seconds,
             "fast_seconds": kiosk.fast_seconds, "burst_seconds": kiosk.burst_seconds}
-
-
-def _refused(form: FlaskForm, error: kiosks.KioskError) -> None:
-    db_session().rollback()
-    name = FIELDS.get(error.field or "", error.field)
-    field = form[name] if name and name in form else None
-    (field.errors if field is not None else form.form_errors).append(str(error))
 
 
 def _managed_kiosk(kiosk_id: int, *, fresh: bool = False) -> Kiosk:
@@ -230,7 +224,7 @@ def kiosk_new() -> ResponseReturnValue:
             try:
                 kiosk, code = kiosks.create_kiosk(session, unit, form.values(), now=utcnow())
             except kiosks.KioskError as error:
-                _refused(form, error)
+                show_refusal(form, error, FIELDS)
             else:
                 kiosk_id = kiosk.id
                 session.commit()
@@ -282,7 +276,7 @@ def kiosk_detail(kiosk_id: int) -> ResponseReturnValue:
         try:
             kiosks.update_kiosk(session, kiosk, form.values(), now=utcnow())
         except kiosks.KioskError as error:
-            _refused(form, error)
+            show_refusal(form, error, FIELDS)
         else:
             session.commit()
             flash(_("Kiosk saved; the tablet takes the new settings at its next contact."))

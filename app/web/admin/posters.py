@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app.counter_posters import (
@@ -21,13 +20,14 @@ from app.db import start_writing
 from app.extensions import db_session, settings
 from app.models import Counter
 from app.org import CODE_PATTERN
-from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
-
-MAX_ID = 2**31 - 1
-
-
-class ConfirmForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
-    """A confirmation: nothing to fill in but the CSRF token."""
+from app.web.admin import (
+    MAX_ID,
+    ConfirmForm,
+    back_office,
+    bp,
+    require_unit,
+    scoped_unit_ids,
+)
 
 
 def _managed_counter(counter_id: int) -> Counter:

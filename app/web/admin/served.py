@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import HiddenField, StringField
 
@@ -30,7 +29,7 @@ from app.served import (
     week_grid,
 )
 from app.summary import format_day, format_week, parse_week
-from app.web.admin import back_office, bp, require_unit, scoped_unit_ids
+from app.web.admin import back_office, bp, require_unit, scoped_unit_ids, units_in_scope
 
 
 class GridForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
@@ -98,14 +97,6 @@ def _chosen_unit(session: Session, code: str | None) -> Unit | None:
     return None
 
 
-def _units_in_scope(session: Session) -> list[Unit]:
-    scope = scoped_unit_ids()
-    query = select(Unit).order_by(Unit.code)
-    if scope is not None:
-        query = query.where(Unit.id.in_(list(scope) or [-1]))
-    return list(session.scalars(query))
-
-
 def _week_of(text: str | None) -> date:
     if not text:
         return week_start(_today())
@@ -126,7 +117,7 @@ def _page(unit: Unit | None, week: date, *, form: GridForm | None = None,
         counters, counts = week_grid(session, unit.id, week)
         form = form or _grid_form(unit, counters, days, counts)
     return render_template(
-        "admin/served.html", unit=unit, units=_units_in_scope(session), week=week,
+        "admin/served.html", unit=unit, units=units_in_scope(session), week=week,
         days=days, today=today, counters=counters, form=form, cell_name=cell_name,
         import_form=import_form or ImportForm(unit=unit.code if unit else ""),
         week_label=format_week(week), day_label=format_day,
