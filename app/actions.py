@@ -25,7 +25,7 @@ from app import audit
 from app.models import Counter, Indicator, Response, Service, Unit
 from app.models.loop import ACTION_STATES, ELEMENT_CODES, TEXT_MAX, ImprovementAction
 from app.org import FormRefusal, invisible_character
-from app.periods import period_end, period_start
+from app.periods import first_day, last_day, period_start, previous_period
 from app.scoring import IKM_SCALE, GroupTotals, MeanDifference, welch_interval
 
 WHO_MAX = 200
@@ -208,8 +208,7 @@ def suggested_elements(session: Session, unit_id: int, *, now: datetime, tz: Zon
     weakest seed a new action's form. ``n`` is 0 and ``ranked`` empty without responses."""
     if period not in ("week", "month"):
         raise ValueError(f"period must be week or month, got {period!r}")
-    current = period_start(period, now.astimezone(tz).date())
-    first = period_start(period, current - timedelta(days=1))
+    first = previous_period(period, period_start(period, now.astimezone(tz).date()))
     rows = session.scalars(select(Indicator).where(
         Indicator.scope == "unit", Indicator.scope_id == unit_id,
         Indicator.period_kind == period, Indicator.period_start == first))
@@ -220,7 +219,7 @@ def suggested_elements(session: Session, unit_id: int, *, now: datetime, tz: Zon
             sums, ELEMENT_CODES, strict=True)]
     ranked = sorted(((code, Fraction(total, n)) for code, total in zip(
         ELEMENT_CODES, sums, strict=True)), key=lambda pair: (pair[1], pair[0])) if n else []
-    return Suggestion(period, first, period_end(period, first) - timedelta(days=1), n,
+    return Suggestion(period, first_day(period, first), last_day(period, first), n,
                       tuple(ranked))
 
 

@@ -48,7 +48,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
 from app.models import AggregationState, Indicator, Response, StaleBucket, WaitMinutes
-from app.periods import period_end, period_start
+from app.periods import first_day, period_end, period_start
 from app.scoring import CATEGORY_THRESHOLDS_HUNDREDTHS, category_of_hundredths, ikm_hundredths
 
 STATE_NAME = "indicators"
@@ -246,7 +246,7 @@ def _percentiles(session: Session, source: Any, kinds: tuple[str, ...] = LEVELS
     }
 
 
-def _nearest_ranks(minutes: dict[int, int]) -> tuple[int | None, int | None]:
+def nearest_ranks(minutes: dict[int, int]) -> tuple[int | None, int | None]:
     """Median and p90 of a histogram of whole minutes: the smallest minute at which the
     cumulated share reaches 50 % / 90 % (what ``_percentile_statement`` computes in SQL)."""
     total = sum(minutes.values())
@@ -333,7 +333,7 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
                 key = (kind, h["scope_id"], h[kind], h["survey_version_id"])
                 counts[key][h["minute"]] += h["responses"]
     if periods:
-        first = min(start for _, start in periods)
+        first = min(first_day(kind, start) for kind, start in periods)
         last = max(period_end(kind, start) for kind, start in periods)
         # Tens of thousands of small rows at a million responses: fetched in one go, their
         # dates left as the driver gives them (text on SQLite) and matched without conversion.
@@ -351,7 +351,7 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
                 start = starts.get(text)
                 if start is not None and (kind, scope_id, start) in wanted:
                     counts[(kind, scope_id, start, version)][minute] += int(responses)
-    percentiles = {key: _nearest_ranks(minutes) for key, minutes in counts.items()}
+    percentiles = {key: nearest_ranks(minutes) for key, minutes in counts.items()}
     # Every (id, day) of ids x days is recomputed; only the wanted ones are written back.
     recomputed = _rows_for(session, scope, until, Region(ids, days), computed_at, ("day",),
                            percentiles)
@@ -378,7 +378,7 @@ def _incremental_rows(session: Session, computation: Computation, scope: str,
                    func.min(day.unit_id).label("unit_id"),
                    *(cast(func.sum(day[name]), BigInteger).label(name) for name in METRICS))
             .where(day.scope == scope, day.period_kind == "day",
-                   day.scope_id.in_(sorted(ids)), day.period_start >= start,
+                   day.scope_id.in_(sorted(ids)), day.period_start >= first_day(kind, start),
                    day.period_start < period_end(kind, start),
                    day.period_start.not_in(sorted(days)))
             .group_by(day.scope_id, day.survey_version_id)

@@ -206,9 +206,14 @@ class IndicatorRow(BaseModel):
     service: str | None = Field(None, description="Service code (scope=service only).")
     officer: str | None = Field(None, description="The officer's NIP (scope=officer only; back "
                                                   "office, never citizen-facing).")
-    period: Literal["day", "week", "month"]
-    period_start: date = Field(description="Local (Asia/Jakarta) first day; weeks start "
-                                           "Monday.")
+    period: Literal["day", "week", "month", "quarter", "semester", "year"]
+    period_start: date = Field(description=(
+        "The period's label: the day, the Monday of the ISO week, or the first calendar day "
+        "of the month, quarter, semester or year. A month, quarter, semester or year is the "
+        "ISO weeks whose Thursday falls in it (local time, Asia/Jakarta), so its days run "
+        "from first_day to last_day, Monday to Sunday."))
+    first_day: date = Field(description="The period's first local day.")
+    last_day: date = Field(description="The period's last local day.")
     survey: str = Field(description="survey id/version, e.g. skm-2017/1")
     n: int = Field(description="Responses counted (flagged ones excluded).")
     ikm: float | None
@@ -219,13 +224,13 @@ class IndicatorRow(BaseModel):
     measured: Measured
     flagged: int
     sample: Sample | None = Field(None, description=(
-        "scope=unit, period=month only: the people the unit served that month (the sum of "
-        "its counts per counter and day), the Krejcie-Morgan sample size for them, and "
-        "whether the month's "
+        "scope=unit, a month or longer only: the people the unit served in the period's days "
+        "(the sum of its counts per counter and day), the Krejcie-Morgan sample size for "
+        "them, and whether the period's "
         "responses, all survey versions together, reach it (false: \"sampel belum "
         "memenuhi\"); each of the three is null without a served count."))
     response_rate: ResponseRate | None = Field(None, description=(
-        "scope=counter or officer, period=month only: the people served (an officer: at the "
+        "scope=counter or officer, a month or longer only: the people served (an officer: at the "
         "counters and days of their duties, split evenly between officers on duty at once), "
         "the responses on the days with a count, and responses ÷ people served; all null "
         "without a count or with fewer responses than the officer minimum."))
@@ -238,7 +243,7 @@ class IndicatorPage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scope: Literal["unit", "counter", "service", "officer"]
-    period: Literal["day", "week", "month"]
+    period: Literal["day", "week", "month", "quarter", "semester", "year"]
     first: date | None = Field(alias="from")
     last: date | None = Field(alias="to")
     unit: str | None

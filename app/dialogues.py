@@ -21,7 +21,7 @@ from app.auth import unit_scope
 from app.models import Indicator, Officer, User
 from app.models.loop import PERIOD_KINDS, TEXT_MAX, Dialogue
 from app.org import DomainError, FormRefusal, invisible_character
-from app.periods import period_end, week_start
+from app.periods import first_day, last_day, next_period, week_start, weeks_of
 
 QUARTER = timedelta(days=91)  # a dialogue older than this is due again
 FIRST_DAY = date(2000, 1, 1)
@@ -61,22 +61,20 @@ class Period:
     n: int = 0
 
     @property
+    def first(self) -> date:
+        """The period's first day (a month's first Monday may lie in the month before)."""
+        return first_day(self.kind, self.start)
+
+    @property
     def end(self) -> date:
         """The period's last day."""
-        return period_end(self.kind, self.start) - timedelta(days=1)
+        return last_day(self.kind, self.start)
 
     @property
     def weeks(self) -> list[date]:
         """The Mondays of the weeks whose figures make the period: a month is the weeks
-        whose Thursday falls in it (the ISO rule sample adequacy already uses)."""
-        if self.kind == "week":
-            return [self.start]
-        first = week_start(self.start)
-        if first + timedelta(days=3) < self.start:
-            first += timedelta(weeks=1)
-        after = period_end("month", self.start)
-        return [first + timedelta(weeks=i) for i in range(6)
-                if first + timedelta(weeks=i, days=3) < after]
+        whose Thursday falls in it (app.periods)."""
+        return weeks_of(self.kind, self.start)
 
 
 @dataclass(frozen=True)
@@ -244,7 +242,7 @@ def officer_periods(session: Session, officer_id: int, today: date) -> list[Peri
         start = first
         while start <= today:
             counts[(kind, start)] = 0
-            start = period_end(kind, start)
+            start = next_period(kind, start)
     rows = session.execute(
         select(Indicator.period_kind, Indicator.period_start, func.sum(Indicator.n))
         .where(Indicator.scope == "officer", Indicator.scope_id == officer_id,

@@ -23,6 +23,10 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.models import Counter, Response, ServedDay, Unit
+from app.periods import first_day, period_end, period_start
+
+# The source of a month total carried over from the former monthly table (migration 0009).
+MIGRATED = "migrated"
 
 SERVED_DAY_MAX = 100_000
 DIGITS = re.compile(r"^[0-9]+$")
@@ -133,19 +137,24 @@ def month_served(session: Session, unit_id: int, month: date) -> int | None:
 
 def months_served(session: Session, keys: Iterable[tuple[int, date]]
                   ) -> dict[tuple[int, date], int]:
-    """People served per (unit id, month first day) for the keys that have rows."""
+    """People served per (unit id, month label) for the keys that have rows: the days of
+    the month's whole ISO weeks."""
     wanted = set(keys)
     if not wanted:
         return {}
-    first = min(month for _unit, month in wanted)
-    last = next_month(max(month for _unit, month in wanted))
+    # A month is the weeks whose Thursday falls in it (app.periods), like its indicators;
+    # a monthly total carried over by the migration (on the month's first calendar day)
+    # stays the total of its month.
+    first = min(min(first_day("month", month), month) for _unit, month in wanted)
+    last = period_end("month", max(month for _unit, month in wanted))
     totals: dict[tuple[int, date], int] = defaultdict(int)
     seen: set[tuple[int, date]] = set()
-    for unit_id, day, served in session.execute(
-            select(ServedDay.unit_id, ServedDay.day, ServedDay.served).where(
+    for unit_id, day, served, source in session.execute(
+            select(ServedDay.unit_id, ServedDay.day, ServedDay.served, ServedDay.source).where(
                 ServedDay.unit_id.in_({unit_id for unit_id, _month in wanted}),
                 ServedDay.day >= first, ServedDay.day < last)):
-        key = (unit_id, day.replace(day=1))
+        month = day.replace(day=1) if source == MIGRATED else period_start("month", day)
+        key = (unit_id, month)
         if key in wanted:
             totals[key] += served
             seen.add(key)

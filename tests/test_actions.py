@@ -270,8 +270,9 @@ def test_suggested_elements_are_the_weakest_of_the_last_complete_month(
     session.commit()
     aggregate(app, NOW)
     found = actions.suggested_elements(session, world.home_unit, now=NOW, tz=WIB)
-    assert (found.first_day, found.last_day, found.n) == (date(2026, 3, 1),
-                                                         date(2026, 3, 31), 3)
+    # March's whole ISO weeks: Monday 2 to Sunday 29 March.
+    assert (found.first_day, found.last_day, found.n) == (date(2026, 3, 2),
+                                                         date(2026, 3, 29), 3)
     assert found.ranked[0] == ("U3", Fraction(5, 3))
     assert found.ranked[1] == ("U7", Fraction(7, 3))
     # U1, U2, U5, U6 and U8 tie at 3 with the third place: all of them are suggested.
@@ -459,7 +460,7 @@ def test_the_new_form_is_seeded_with_the_weakest_element(app: Flask, session: Se
     assert page.status_code == 200
     assert re.search(r'<option selected value="U8">|<option value="U8" selected>',
                      page.get_data(as_text=True))
-    assert "Weakest elements, 2026-03-01 to 2026-03-31" in text(page)
+    assert "Weakest elements, 2026-03-02 to 2026-03-29" in text(page)
 
 
 @pytest.mark.parametrize(("changes", "field"), [

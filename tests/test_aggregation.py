@@ -374,7 +374,9 @@ def test_period_edges_are_local(world: World, session: Session) -> None:
     assert summary("day") == {"2026-11-29": (1, 25.0), "2026-11-30": (2, 62.5),
                               "2026-12-01": (1, 100.0)}
     assert summary("week") == {"2026-11-23": (1, 25.0), "2026-11-30": (3, 75.0)}
-    assert summary("month") == {"2026-11-01": (3, 50.0), "2026-12-01": (1, 100.0)}
+    # A month is the weeks whose Thursday falls in it: the week of Monday 30 November
+    # (Thursday 3 December) is December's, so November keeps only the Sunday.
+    assert summary("month") == {"2026-11-01": (1, 25.0), "2026-12-01": (3, 75.0)}
     week = by_start(rows(world.db, "unit", "week"))
     assert week["2026-11-30"]["category"] == "C"
     assert by_start(rows(world.db, "unit", "day"))["2026-11-30"]["category"] == "D"
@@ -743,18 +745,19 @@ def test_late_response_in_a_week_that_spans_two_months(world: World, session: Se
     late = record(session, world.app, counter, [1] * 9, created_at=utc(2026, 9, 30),
                   received_at=utc(2026, 10, 5), channel="kiosk")
     session.commit()
-    assert (late.local_week, late.local_month) == (date(2026, 9, 28), date(2026, 9, 1))
+    # Wednesday 30 September is in the week of Thursday 1 October: October's month.
+    assert (late.local_week, late.local_month) == (date(2026, 9, 28), date(2026, 10, 1))
     run_aggregation(world.db, now=utc(2026, 10, 6))
 
     weeks = by_start(rows(world.db, "unit", "week"))
     assert (weeks["2026-09-28"]["n"], weeks["2026-09-28"]["ikm"]) == (3, 75.0)
     months = by_start(rows(world.db, "unit", "month"))
     assert {start: (r["n"], r["ikm"]) for start, r in months.items()} == {
-        "2026-09-01": (1, 25.0), "2026-10-01": (2, 100.0)}
+        "2026-10-01": (3, 75.0)}
     stamps = computed_at_by_key(world.db)
     october = ("unit", world.dukcapil.unit.id, "month", date(2026, 10, 1),
                next(iter(stamps))[4])
-    assert stamps[october] == first  # October was not touched by the September answer
+    assert stamps[october] == utc(2026, 10, 6)  # October was recomputed with it
     assert indicator_map(world.db) == reference_rows(world.db)
 
 

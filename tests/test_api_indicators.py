@@ -231,7 +231,8 @@ def test_a_units_month_says_whether_its_sample_is_adequate(
     # monthly count and a counter's day.
     unit_id, counter_id = world.dukcapil.unit.id, world.dukcapil.counter.id
     session.add_all([
-        ServedDay(unit_id=unit_id, counter_id=None, day=date(2026, 3, 1), served=4,
+        # March is the weeks whose Thursday falls in it: Monday 2 to Sunday 29 March.
+        ServedDay(unit_id=unit_id, counter_id=None, day=date(2026, 3, 2), served=4,
                   source="migrated", updated_at=NOW),
         ServedDay(unit_id=unit_id, counter_id=counter_id, day=date(2026, 3, 10), served=6,
                   updated_at=NOW),

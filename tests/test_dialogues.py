@@ -242,7 +242,7 @@ def test_a_months_figures_are_the_weeks_whose_thursday_falls_in_it() -> None:
     assert domain.Period("month", date(2026, 10, 1)).weeks[0] == date(2026, 9, 28)
     assert domain.Period("month", date(2026, 10, 1)).weeks[-1] == date(2026, 10, 26)
     assert domain.Period("week", WEEK).weeks == [WEEK]
-    assert domain.Period("month", date(2026, 2, 1)).end == date(2026, 2, 28)
+    assert domain.Period("month", date(2026, 2, 1)).end == date(2026, 3, 1)  # a Sunday
 
 
 def test_the_periods_offered_are_the_officers_with_figures_and_the_recent_ones(

@@ -319,10 +319,14 @@ def test_a_units_month_is_the_sum_of_its_rows(session: Session, world: World) ->
     unit_id = world.home.unit.id
     add_served(session, unit_id, date(2026, 11, 1), 500, source="migrated")
     add_served(session, unit_id, MONDAY, 30, counter_id=world.home.counter.id)
-    add_served(session, unit_id, date(2026, 11, 30), 20, counter_id=world.second.id)
+    # November is the weeks whose Thursday falls in it: Monday 2 to Sunday 29 November;
+    # Monday 30 November is December's. A migrated month total stays its month's.
+    add_served(session, unit_id, date(2026, 11, 29), 20, counter_id=world.second.id)
+    add_served(session, unit_id, date(2026, 11, 30), 4, counter_id=world.second.id)
     add_served(session, unit_id, date(2026, 12, 1), 999, counter_id=world.second.id)
     add_served(session, world.other.unit.id, MONDAY, 7, counter_id=world.other.counter.id)
     assert month_served(session, unit_id, date(2026, 11, 1)) == 550
+    assert month_served(session, unit_id, date(2026, 12, 1)) == 1003
     assert month_served(session, unit_id, date(2026, 10, 1)) is None
     assert month_served(session, world.other.unit.id, date(2026, 11, 1)) == 7
     release(session)

@@ -13,6 +13,7 @@ from app.auth import scores_shown_from, shown_rows
 from app.db import utcnow
 from app.extensions import database, settings
 from app.indicators import indicator_rows
+from app.periods import PERIOD_KINDS
 
 
 @click.command("aggregate")
@@ -32,7 +33,9 @@ def aggregate_command(full: bool) -> None:
 @click.command("indicators")
 @click.option("--scope", type=click.Choice(["unit", "counter", "service", "officer"]),
               required=True)
-@click.option("--period", type=click.Choice(["day", "week", "month"]), required=True)
+@click.option("--period", type=click.Choice(list(PERIOD_KINDS)), required=True,
+              help="A month, quarter, semester or year is the ISO weeks whose Thursday "
+                   "falls in it.")
 @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]),
               help="First period start (local date), inclusive.")
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]),
@@ -58,7 +61,8 @@ def indicators_command(scope: str, period: str, first: datetime | None,
         return
     for row in rows:
         who = row.get(scope, "") if scope != "unit" else ""
-        click.echo(f"{row['period_start']}  {row['unit']:<9} {who:<20} n={row['n']:<5} "
+        click.echo(f"{row['period_start']} ({row['first_day']} to {row['last_day']})  "
+                   f"{row['unit']:<9} {who:<20} n={row['n']:<5} "
                    f"IKM {row['ikm'] if row['ikm'] is not None else '-':>6} "
                    f"{row['category'] or '-'}" + _rate_text(row))
 

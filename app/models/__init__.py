@@ -1,6 +1,7 @@
 """All mapped classes, imported here so that Base.metadata knows every table."""
 
 from app.models.admin import AuditEntry, PasswordLink, UnitRole
+from app.models.cases import Case, CaseContact, CaseEvent, CaseHandler, Publication
 from app.models.duty import OfficerMove, RosterException, RosterShift, ServedDay, StaleBucket
 from app.models.feedback import DailySalt, Response
 from app.models.indicators import (
@@ -19,6 +20,11 @@ from app.models.people import Assignment, Officer, User
 from app.models.survey import SurveyVersion
 
 __all__ = [
+    "Case",
+    "CaseContact",
+    "CaseEvent",
+    "CaseHandler",
+    "Publication",
     "CalendarDay",
     "Dialogue",
     "ImprovementAction",

@@ -21,8 +21,9 @@ from app.extensions import db_session, settings
 from app.i18n import api_locale
 from app.indicators import indicator_rows
 from app.models import User
-from app.models.indicators import PERIOD_KINDS, SCOPES
+from app.models.indicators import SCOPES
 from app.org import unit_by_code
+from app.periods import PERIOD_KINDS
 from app.web.auth import staff
 
 bp = Blueprint("api_indicators", __name__, url_prefix="/api/v1")
