@@ -22,6 +22,7 @@ from app.auth import scores_shown_from
 from app.dialogues import DialogueStatus, overdue_dialogues
 from app.i18n import current_locale
 from app.models import Counter, Indicator, Officer, Response, Unit
+from app.periods import first_day, last_day
 from app.periods import week_start as monday_of
 from app.refs import UnitRef
 from app.scoring import (
@@ -80,18 +81,25 @@ def format_day(day: date, *, weekday: bool = False, year: bool = True) -> str:
     return format_date(day, pattern, locale=current_locale())
 
 
-def format_week(start: date) -> str:
-    """The span of an ISO week: "17–23 November 2026" or "29 Desember 2025 – 4 Januari 2026"."""
-    end = start + timedelta(days=6)
-    if start.month == end.month:
+def format_span(start: date, end: date) -> str:
+    """Days from ``start`` to ``end``: "17–23 November 2026", "28 September – 25 Oktober
+    2026" or "29 Desember 2025 – 4 Januari 2026"."""
+    if (start.year, start.month) == (end.year, end.month):
         first = format_date(start, "d", locale=current_locale())
         return f"{first}–{format_day(end)}"
     return f"{format_day(start, year=start.year != end.year)} – {format_day(end)}"
 
 
+def format_week(start: date) -> str:
+    """The span of an ISO week: "17–23 November 2026" or "29 Desember 2025 – 4 Januari 2026"."""
+    return format_span(start, start + timedelta(days=6))
+
+
 def format_month(month: date) -> str:
-    """A month and its year: "November 2026"."""
-    return format_date(month, "MMMM y", locale=current_locale())
+    """A month, its year and its exact days (the weeks whose Thursday falls in it):
+    "November 2026 (2–29 November 2026)"."""
+    name = format_date(month, "MMMM y", locale=current_locale())
+    return f"{name} ({format_span(first_day('month', month), last_day('month', month))})"
 
 
 def weekday_name(weekday: int) -> str:

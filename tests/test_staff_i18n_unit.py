@@ -142,8 +142,11 @@ def test_dates_outside_a_request_follow_the_default_locale(settings: Settings) -
     """The digest and the CLI format dates in an application context: DEFAULT_LOCALE, or the
     language forced for a reader."""
     for default, week, day, month in (
-        ("id", "29 Desember 2025 – 4 Januari 2026", "Minggu, 4 Januari 2026", "Desember 2025"),
-        ("en", "29 December 2025 – 4 January 2026", "Sunday, 4 January 2026", "December 2025"),
+        # December 2025 is the weeks whose Thursday falls in it: 1 to 28 December.
+        ("id", "29 Desember 2025 – 4 Januari 2026", "Minggu, 4 Januari 2026",
+         "Desember 2025 (1–28 Desember 2025)"),
+        ("en", "29 December 2025 – 4 January 2026", "Sunday, 4 January 2026",
+         "December 2025 (1–28 December 2025)"),
     ):
         app = create_app(replace(settings, default_locale=default))
         try:
