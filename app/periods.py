@@ -144,7 +144,7 @@ def weeks_of(kind: str, label: date) -> list[date]:
     return [start + timedelta(days=7 * i) for i in range((end - start).days // 7)]
 
 
-_NAME = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])|S([12])|W(\d{2})))?$")
+_NAME = re.compile(r"^([0-9]{4})(?:-(?:([0-9]{2})|Q([1-4])|S([12])|W([0-9]{2})))?$")
 
 
 def parse_period(text: str) -> tuple[str, date]:

@@ -1042,7 +1042,8 @@ def test_cli_indicators_table(world: World, session: Session, runner: FlaskCliRu
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == 3
-    assert lines[1].split() == ["2025-03-10", "DUKCAPIL", "n=2", "IKM", "75.0", "C"]
+    assert lines[1].split() == ["2025-03-10", "(2025-03-10", "to", "2025-03-16)", "DUKCAPIL",
+                                "n=2", "IKM", "75.0", "C"]
     result = runner.invoke(args=["indicators", "--scope", "counter", "--period", "week"])
     assert result.exit_code == 0, result.output
     # A counter's score is its officer's: under OFFICER_MIN_N (10) it is withheld.
@@ -1052,7 +1053,8 @@ def test_cli_indicators_table(world: World, session: Session, runner: FlaskCliRu
     assert result.exit_code == 0, result.output
     assert "2 row(s) withheld" in result.stderr
     assert result.stdout.splitlines()[0].split() == [
-        "2025-03-17", "DUKCAPIL", "L1", "n=3", "IKM", "50.0", "D"]
+        "2025-03-17", "(2025-03-17", "to", "2025-03-23)", "DUKCAPIL", "L1", "n=3", "IKM", "50.0",
+        "D"]
 
 
 def test_a_survey_version_change_mid_week_with_late_syncs(
@@ -1100,3 +1102,47 @@ def test_a_survey_version_change_mid_week_with_late_syncs(
     run_aggregation(world.db, now=nows[-1] + timedelta(hours=1), full=True)
     assert indicator_map(world.db) == incremental
 
+
+
+# 9. One calendar: quarters, semesters and years are their months' (and weeks') sums ---------
+
+
+def test_a_quarter_is_the_sum_of_its_whole_weeks(world: World, session: Session) -> None:
+    """2026-Q4 runs from Monday 28 September 2026 to Sunday 3 January 2027: an answer on
+    Wednesday 30 September is in it, one on Sunday 27 September and one on Monday
+    4 January 2027 are not. Sums, n, IKM and the measured wait's percentiles of the
+    quarter, the semester and the year equal those recomputed from the responses."""
+    counter = world.dukcapil.counter
+    rng = random.Random(15)  # noqa: S311 (reproducible test data)
+    days = [date(2026, 9, 27), date(2026, 9, 30), date(2026, 10, 15), date(2026, 11, 30),
+            date(2026, 12, 31), date(2027, 1, 3), date(2027, 1, 4)]
+    made = []
+    for k, day in enumerate(days * 3):
+        scores = [rng.randint(1, 4) for _ in range(9)]
+        made.append((day, scores, 5 + 7 * k % 50))
+        record(session, world.app, counter, scores, measured=5 + 7 * k % 50,
+               created_at=datetime(day.year, day.month, day.day, 3, tzinfo=UTC))
+    session.commit()
+    run_aggregation(world.db, now=utc(2027, 1, 10))
+    for kind, label, first, last in (
+            ("quarter", date(2026, 10, 1), date(2026, 9, 28), date(2027, 1, 3)),
+            ("semester", date(2026, 7, 1), date(2026, 6, 29), date(2027, 1, 3)),
+            ("year", date(2026, 1, 1), date(2025, 12, 29), date(2027, 1, 3))):
+        inside = [(scores, wait) for day, scores, wait in made if first <= day <= last]
+        (row,) = [r for r in rows(world.db, "unit", kind) if r["period_start"] == str(label)]
+        assert (row["first_day"], row["last_day"]) == (str(first), str(last))
+        assert row["n"] == len(inside), kind
+        totals = [sum(s[i] for s, _ in inside) for i in range(9)]
+        assert row["ikm"] == float(ikm_from_totals(totals, len(inside))), kind
+        waits = [w for _, w in inside]
+        assert (row["measured"]["median"], row["measured"]["p90"]) == (
+            nearest_rank(waits, 50), nearest_rank(waits, 90)), kind
+        weeks = [r for r in rows(world.db, "unit", "week")
+                 if str(first) <= r["period_start"] <= str(last)]
+        assert sum(r["n"] for r in weeks) == row["n"]
+        for code in row["nrr"]:
+            index = int(code[1:]) - 1
+            assert row["nrr"][code] == round(totals[index] / len(inside), 4)
+    # 2027-Q1 starts on Monday 4 January 2027: the first week of 2027.
+    (q1,) = rows(world.db, "unit", "quarter", first=date(2027, 1, 1))
+    assert (q1["first_day"], q1["n"]) == ("2027-01-04", 3)

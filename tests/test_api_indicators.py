@@ -546,7 +546,8 @@ def test_other_methods_are_a_json_405(client: FlaskClient, world: World) -> None
      {"scope": "must be one of: unit, counter, service, officer"}),
     ({"scope": "UNIT", "period": "week"},
      {"scope": "must be one of: unit, counter, service, officer"}),
-    ({"scope": "unit", "period": "year"}, {"period": "must be one of: day, week, month"}),
+    ({"scope": "unit", "period": "decade"},
+     {"period": "must be one of: day, week, month, quarter, semester, year"}),
     ({"scope": "unit", "period": "week", "from": "2026-3-1"},
      {"from": "must be a date YYYY-MM-DD, e.g. 2026-11-30"}),
     ({"scope": "unit", "period": "week", "from": "20260301"},
@@ -589,9 +590,10 @@ def test_parameter_messages_speak_indonesian_when_asked(
 
 
 def test_parameters_are_checked_before_the_role(client: FlaskClient, world: World) -> None:
-    response = api(client, world.tokens["ahmad"], scope="unit", period="year")
+    response = api(client, world.tokens["ahmad"], scope="unit", period="decade")
     assert response.status_code == 422
-    assert response.get_json() == {"errors": {"period": "must be one of: day, week, month"}}
+    assert response.get_json() == {"errors": {
+        "period": "must be one of: day, week, month, quarter, semester, year"}}
 
 
 # The tokens command --------------------------------------------------------------------------

@@ -41,7 +41,7 @@ MESSAGES = {
     "repeated": _l("may be given only once"),
     "unknown": _l("unknown parameter; known ones: scope, period, from, to, unit, lang"),
     "scope": _l("must be one of: unit, counter, service, officer"),
-    "period": _l("must be one of: day, week, month"),
+    "period": _l("must be one of: day, week, month, quarter, semester, year"),
     "date": _l("must be a date YYYY-MM-DD, e.g. 2026-11-30"),
     "before_from": _l("must not be before 'from'"),
     "unit_code": _l("unknown unit code"),
