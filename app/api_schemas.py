@@ -289,7 +289,7 @@ class ParsedSubmission:
 _FIELD_TYPES: dict[str, TypeAdapter[Any]] = {
     "id": TypeAdapter(ClientId), "token": TypeAdapter(Token),
     "submitted_at": TypeAdapter(SubmittedAt), "channel": TypeAdapter(Channel),
-    "survey": TypeAdapter(SurveyRef), "complaint": TypeAdapter(Complaint),
+    "survey": TypeAdapter(SurveyRef), "complaint": TypeAdapter(Complaint | None),
 }
 
 

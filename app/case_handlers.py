@@ -69,10 +69,11 @@ def unit_handler_emails(session: Session, unit_id: int) -> list[str]:
         CaseHandler.unit_id == unit_id, User.active.is_(True)).order_by(User.email)))
 
 
-def grant_handler(session: Session, unit: Unit, email: str, *, manager: User,
+def grant_handler(session: Session, unit: Unit, email: str, *, manager: User | None,
                   now: datetime) -> CaseHandler:
     """Make the account with ``email`` a handler of ``unit`` (``manager`` may manage the
-    unit's handlers: the caller checked ``may_manage_handlers``)."""
+    unit's handlers: the caller checked ``may_manage_handlers``; None: the CLI's
+    operator)."""
     address = email.strip().lower()
     user = session.scalar(select(User).where(User.email == address)) \
         if address.isprintable() and len(address) <= 254 else None
@@ -80,7 +81,7 @@ def grant_handler(session: Session, unit: Unit, email: str, *, manager: User,
         raise HandlerError(_l("No active staff account has this e-mail address."), "email")
     if user.role == "admin":
         raise HandlerError(_l("Administrators work every unit's cases already."), "email")
-    if manager.role != "admin":
+    if manager is not None and manager.role != "admin":
         if user.id == manager.id:
             raise HandlerError(_l("Ask an administrator to make you a handler."), "email")
         scope = unit_scope(session, manager) or set()
@@ -115,3 +116,12 @@ def revoke_handler(session: Session, row: CaseHandler, *, now: datetime) -> int:
     session.delete(row)
     session.flush()
     return len(owned)
+
+
+def handler_row(session: Session, unit_id: int, email: str) -> CaseHandler | None:
+    """The grant of the account with ``email`` in a unit, if any."""
+    address = email.strip().lower()
+    if not address.isprintable():
+        return None
+    return session.scalar(select(CaseHandler).join(User, User.id == CaseHandler.user_id)
+                          .where(CaseHandler.unit_id == unit_id, User.email == address))

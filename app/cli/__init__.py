@@ -8,6 +8,7 @@ from flask import Flask
 def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
     from app.cli import (
+        cases,
         demo,
         digests,
         duty,
@@ -33,5 +34,5 @@ def register_cli(app: Flask) -> None:
                     indicators.aggregate_command, indicators.indicators_command,
                     serve.serve_command, serve.scheduler_command, duty.duty_cli,
                     served.served_cli, kiosks.kiosks_cli, workdays.workdays_cli,
-                    digests.digest_cli):
+                    digests.digest_cli, cases.cases_cli):
         app.cli.add_command(command)
