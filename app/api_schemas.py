@@ -37,7 +37,7 @@ from app.feedback import MAX_CLOCK_SKEW, MAX_LATE_SYNC
 COMMENT_MAX_LENGTH = 1000
 
 # Message keys of the submission's own fields (the text is in app.web.api.API_MESSAGES).
-ENVELOPE_FIELDS = ("id", "token", "answers", "submitted_at", "channel", "survey")
+ENVELOPE_FIELDS = ("id", "token", "answers", "submitted_at", "channel", "survey", "complaint")
 
 
 def _blank_to_none(value: object) -> object:
@@ -91,6 +91,10 @@ Channel = Annotated[Literal["api", "kiosk"] | None,
                     Field(description="null or absent: api")]
 WaitBand = Literal["lt5", "5-15", "15-30", "30-60", "60-120", "gt120"]
 SURVEY_REF_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}/[0-9]{1,4}$"
+Complaint = Annotated[bool, Strict(), Field(
+    description="true: the citizen says this is a complaint (\"Ini pengaduan\"): a "
+                "complaint case is opened and its reference returned as `case`. Low scores "
+                "with a comment and a fee reported for a free service open one anyway.")]
 SurveyRef = Annotated[str | None, Strict(), Field(
     pattern=SURVEY_REF_PATTERN, description="The questionnaire version the client showed, "
                                             "e.g. skm-2017/1 (absent: the current one).")]
@@ -136,6 +140,7 @@ class ResponseSubmission(BaseModel):
     submitted_at: SubmittedAt = None
     channel: Channel = "api"
     survey: SurveyRef = None
+    complaint: Complaint = False
 
 
 class ResponseFlags(BaseModel):
@@ -154,6 +159,9 @@ class ResponseStored(BaseModel):
     id: UUID
     duplicate: bool
     flags: ResponseFlags
+    case: str | None = Field(default=None, description=(
+        "The reference (XXXX-XXXX) of the complaint case the response opened, for the "
+        "citizen to follow at /pengaduan/<reference>; absent when it opened none."))
 
 
 class FieldErrors(BaseModel):
@@ -275,12 +283,13 @@ class ParsedSubmission:
     submitted_at: datetime | None
     answers: dict[str, Any] = field(default_factory=dict)
     survey: str | None = None
+    complaint: bool = False
 
 
 _FIELD_TYPES: dict[str, TypeAdapter[Any]] = {
     "id": TypeAdapter(ClientId), "token": TypeAdapter(Token),
     "submitted_at": TypeAdapter(SubmittedAt), "channel": TypeAdapter(Channel),
-    "survey": TypeAdapter(SurveyRef),
+    "survey": TypeAdapter(SurveyRef), "complaint": TypeAdapter(Complaint | None),
 }
 
 
@@ -331,7 +340,7 @@ def parse_submission(body: dict[str, Any], now: datetime
         token=valid.get("token"), client_id=valid.get("id"),
         channel=valid.get("channel") or "api", submitted_at=valid.get("submitted_at"),
         answers=answers if isinstance(answers, dict) else {},
-        survey=valid.get("survey"),
+        survey=valid.get("survey"), complaint=valid.get("complaint") is True,
     ), problems
 
 

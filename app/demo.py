@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.aggregation import STATE_NAME as AGGREGATION_STATE
 from app.answers import Answers
 from app.config import PROJECT_ROOT
+from app.demo_cases import HANDLER_NAMES, grant_demo_handlers, handler_email, seed_cases
 from app.feedback import Submission, record_response
 from app.kiosks import KioskSettings, create_kiosk
 from app.models import AggregationState, Counter, Officer, Response, Unit, User
@@ -106,6 +107,7 @@ def run_demo(
     responses = None
     if weeks and session.scalar(select(Response.id).limit(1)) is None:
         responses = seed_history(session, survey, today=today, tz=tz, weeks=weeks, seed=seed)
+        seed_cases(session, today=today, tz=tz)
         # The history was received in the past, behind any aggregation watermark: the next
         # aggregation run must be a full rebuild to see it.
         session.execute(delete(AggregationState).where(
@@ -173,8 +175,9 @@ def seed_demo(
     names = iter(rng.sample(GIVEN_NAMES, len(GIVEN_NAMES)))
     sequence = iter(range(1, 1000))
 
-    def new_officer(unit: Unit, position: str) -> Officer:
-        given, sex = next(names)
+    def new_officer(unit: Unit, position: str, given_name: tuple[str, str] | None = None
+                    ) -> Officer:
+        given, sex = given_name or next(names)
         full = f"{given} {rng.choice(FAMILY_NAMES)}"
         return create_officer(session, _nip(rng, sex, next(sequence)), full, unit, position)
 
@@ -202,7 +205,12 @@ def seed_demo(
         create_kiosk(session, unit, KioskSettings(
             name="Tablet ruang tunggu", placement="Dekat pintu keluar"),
             now=datetime.combine(today, time(7), tz))
-    return _create_logins(session, dukcapil, heads, front[2])
+    # A complaint handler (pengelola pengaduan) in each unit, with an account of its own.
+    handlers = {code: new_officer(units[code], "Pengelola Pengaduan", given)
+                for code, given in zip(heads, HANDLER_NAMES, strict=False)}
+    logins = _create_logins(session, dukcapil, heads, front[2], handlers)
+    grant_demo_handlers(session, now=datetime.combine(today, time(7), tz))
+    return logins
 
 
 def _build_roster(
@@ -231,7 +239,8 @@ def _build_roster(
 
 
 def _create_logins(
-    session: Session, dukcapil: Unit, heads: dict[str, Officer], petugas: Officer
+    session: Session, dukcapil: Unit, heads: dict[str, Officer], petugas: Officer,
+    handlers: dict[str, Officer],
 ) -> list[DemoLogin]:
     logins = [DemoLogin("admin@lampungutara.demo", DEMO_PASSWORDS["admin"], "admin", None)]
     for unit_code in heads:
@@ -242,9 +251,12 @@ def _create_logins(
                             "officer", dukcapil.code))
     logins.append(DemoLogin("pemantau@lampungutara.demo", DEMO_PASSWORDS["viewer"],
                             "viewer", None))
+    logins += [DemoLogin(handler_email(code), DEMO_PASSWORDS["officer"], "officer", code)
+               for code in handlers]
     units = {u.code: u for u in session.scalars(select(Unit))}
     for login in logins:
-        officer = petugas if login.role == "officer" else (
+        officer = (handlers[login.unit] if login.unit and login.email == handler_email(login.unit)
+                   else petugas) if login.role == "officer" else (
             heads[login.unit] if login.unit else None)
         create_user(session, login.email, login.password, login.role,
                     unit=units[login.unit] if login.unit else None, officer=officer)
@@ -377,12 +389,13 @@ def _one_response(
         device=f"demo-device-{rng.getrandbits(40)}", measured_wait_min=measured,
         honeypot_filled=rng.random() < 0.005,
     )
-    record_response(session, survey, counter, answers, submission, tz)
+    # The past opens no complaint case by itself: seed_cases opens a few, in each state.
+    record_response(session, survey, counter, answers, submission, tz, open_cases=False)
     if rng.random() < 0.01:
         # The same phone again a few minutes later: kept, flagged as a repeat.
         again = replace(submission, client_id=uuid.UUID(int=rng.getrandbits(128), version=4),
                         created_at=at + timedelta(minutes=rng.randint(2, 6)))
-        record_response(session, survey, counter, answers, again, tz)
+        record_response(session, survey, counter, answers, again, tz, open_cases=False)
         return 2
     return 1
 

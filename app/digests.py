@@ -132,7 +132,7 @@ def compose_digest(session: Session, unit: Unit, week_start: date, settings: Set
     today = now.astimezone(settings.tz).date()
     summary = weekly_summary(session, unit.id, week_start,
                              officer_min_n=settings.officer_min_n, tz=settings.tz,
-                             dialogues_as_of=today)
+                             dialogues_as_of=today, cases_as_of=today)
     kiosk_alerts = alerts(session, [unit.id], now=now, tz=settings.tz)
     due = actions_due(session, unit.id, today)
     link = (f"{settings.public_base_url}/dashboard/units/{quote(unit.code)}"

@@ -16,6 +16,8 @@ from sqlalchemy import ColumnElement, String, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.answers import Answers
+from app.case_contact import Contact
+from app.cases import case_of_response, may_open_case, open_case
 from app.db import UTCDateTime, dialect_insert, dialect_name, insert_for
 from app.duty import NOBODY, Attribution, attribute, officers_on_duty
 from app.models import (
@@ -124,6 +126,15 @@ class Submission:
     started_at: datetime | None = None
     fast: bool = False
     burst: bool = False
+    # The phone form's "Ini pengaduan" (or the API's "complaint": true), and the contact the
+    # citizen gave with consent: kept only when the response opens a case (app.cases).
+    complaint: bool = False
+    contact: Contact | None = None
+
+    @property
+    def flagged(self) -> bool:
+        """Left out of the index (and opening no case) from what the edge knows."""
+        return self.repeat or self.honeypot_filled or self.fast or self.burst
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,7 @@ class Stored:
     client_id: uuid.UUID
     flag_repeat: bool
     flag_bot: bool
+    case_reference: str | None = None  # the complaint case it opened, if any
 
 
 @dataclass(frozen=True)
@@ -329,7 +341,7 @@ def prepare_response(
 
 def store_response(
     session: Session, prepared: Prepared, answers: Answers, submission: Submission,
-    tz: ZoneInfo,
+    tz: ZoneInfo, *, open_cases: bool = True,
 ) -> tuple[Outcome, Stored]:
     """Write one response in the caller's (short) transaction; a repeated id is not doubled.
 
@@ -337,6 +349,9 @@ def store_response(
     content, or through another channel, it is a CONFLICT. Flags: ``repeat`` for a second
     response of one device at one counter within 10 minutes, ``bot`` for a filled honeypot;
     flagged responses are kept.
+
+    A new unflagged response with a reason opens its complaint case in the same
+    transaction (``app.cases.open_case``; not with ``open_cases`` false: the demo's past).
     """
     digest = payload_hash(prepared.counter_id, answers, submission.declared_submitted_at)
     day = submission.received_at.astimezone(tz).date()
@@ -381,15 +396,25 @@ def store_response(
     # (a retry, or its concurrent twin) finds the stored row and compares the content.
     inserted = session.scalar(_insert_response(dialect_name(session)), values)
     if inserted is not None:
+        reference = None
+        if open_cases and not (repeat or submission.flagged) and may_open_case(
+                answers.scores, answers.comment, prepared.service_id,
+                declared=submission.complaint):
+            row = session.get(Response, inserted)
+            assert row is not None  # noqa: S101 (just inserted)
+            case = open_case(session, row, declared=submission.complaint,
+                             contact=submission.contact, now=submission.received_at, tz=tz)
+            reference = case.reference if case is not None else None
         return Outcome.CREATED, Stored(inserted, submission.client_id, repeat,
-                                       submission.honeypot_filled)
+                                       submission.honeypot_filled, reference)
     existing = session.execute(_BY_CLIENT_ID, {"client_id": submission.client_id}).one()
     same = existing.channel == submission.channel and (
         existing.payload_hash == digest or existing.payload_hash == payload_hash(
             prepared.counter_id, answers, submission.declared_submitted_at, as_written=True))
     outcome = Outcome.DUPLICATE if same else Outcome.CONFLICT
+    case = case_of_response(session, existing.id) if same else None
     return outcome, Stored(existing.id, existing.client_id, existing.flag_repeat,
-                           existing.flag_bot)
+                           existing.flag_bot, case.reference if case is not None else None)
 
 
 def _answered_here_just_now(
@@ -433,16 +458,18 @@ def record_response(
     tz: ZoneInfo,
     *,
     picked_officer_id: int | None = None,
+    open_cases: bool = True,
 ) -> tuple[Outcome, Response]:
     """Prepare and store a response in one transaction (demo history, jobs and tests).
 
     The response is attributed at ``created_at`` by ``app.duty.attribute`` (checked in,
     the pick among several, the roster, else nobody); see ``store_response`` for
-    idempotency and flags.
+    idempotency, flags and the complaint case it may open.
     """
     prepared = prepare_response(session, survey, counter, answers, submission.created_at, tz,
                                 picked_officer_id=picked_officer_id)
-    outcome, stored = store_response(session, prepared, answers, submission, tz)
+    outcome, stored = store_response(session, prepared, answers, submission, tz,
+                                     open_cases=open_cases)
     row = session.get(Response, stored.id)
     assert row is not None  # noqa: S101 (just stored or found)
     return outcome, row

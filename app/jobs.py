@@ -1,5 +1,5 @@
 """Scheduled jobs, each a function of its time window: aggregation, digests, housekeeping,
-closing open duties."""
+closing open duties, complaint case deadlines."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.aggregation import apply_indicators, compute_indicators
 from app.audit import SCHEDULER, set_actor
+from app.case_notices import build_notice, erase_contacts, plan_notices, release
 from app.config import Settings
 from app.db import Database
 from app.digests import (
@@ -190,3 +191,39 @@ def close_duties(db: Database, settings: Settings, *, now: datetime) -> str:
     with job_scope(db) as session:
         closed = close_open_duties(session, now=now, tz=settings.tz)
         return f"closed {len(closed)} open duties"
+
+
+def case_deadlines(db: Database, settings: Settings, *, now: datetime) -> str:
+    """Every 15 minutes: notify the handlers of new complaint cases, remind them a working
+    day before a deadline, mark cases past their deadline and escalate them to the unit's
+    heads (each once per stage), erase contacts 90 days after a case closed
+    (``app.case_notices``). The notices are recorded first and sent after the commit; one
+    the mail server certainly did not take is released and sent on the next run.
+
+    Raises JobIncomplete when a notice could not be sent.
+    """
+    with job_scope(db) as session:
+        notices = plan_notices(session, settings, now=now)
+        erased = erase_contacts(session, now=now)
+    failed = []
+    for notice in notices:
+        if not notice.recipients:
+            continue
+        try:
+            deliver(build_notice(notice, settings, now=now), settings,
+                    filename=f"case-{notice.reference}-{notice.kind}-{notice.event_id}.eml")
+        except NotSent as exc:
+            with job_scope(db) as session:
+                release(session, notice)
+            log.warning("case %s %s notice not sent, tried again next run: %s",
+                        notice.reference, notice.kind, exc)
+            failed.append(f"{notice.reference} {notice.kind}")
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("case %s %s notice may or may not have reached the mail server; not "
+                        "sent again: %r", notice.reference, notice.kind, exc)
+    counts = Counter(notice.kind for notice in notices)
+    summary = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "no notices"
+    summary += f"; contacts erased {erased}"
+    if failed:
+        raise JobIncomplete(f"{summary}; not sent: " + ", ".join(failed))
+    return summary

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import Settings
 from app.db import Database, utcnow
-from app.jobs import close_duties, digest_job, housekeeping, run_aggregation
+from app.jobs import case_deadlines, close_duties, digest_job, housekeeping, run_aggregation
 from app.locks import acquire_lock, release_lock
 from app.models import JobRun
 
@@ -142,6 +142,12 @@ def build_scheduler(settings: Settings, runner: JobRunner) -> BlockingScheduler:
     scheduler.add_job(
         runner.guarded("close_duties", lambda: close_duties(db, settings, now=utcnow())),
         IntervalTrigger(minutes=15), id="close_duties", next_run_time=utcnow(),
+    )
+    # Complaint cases: new ones told the same day, reminders, overdue escalations, contacts
+    # erased after 90 days (idempotent: the cases' events record what was sent).
+    scheduler.add_job(
+        runner.guarded("case_deadlines", lambda: case_deadlines(db, settings, now=utcnow())),
+        IntervalTrigger(minutes=15), id="case_deadlines", next_run_time=utcnow(),
     )
     return scheduler
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.aggregation import WAIT_COLUMNS
 from app.auth import scores_shown_from
+from app.cases import OverdueCase, overdue_cases
 from app.dialogues import DialogueStatus, overdue_dialogues
 from app.i18n import current_locale
 from app.models import Counter, Indicator, Officer, Response, Unit
@@ -262,6 +263,9 @@ class WeeklySummary:
     # Officers whose last performance dialogue is older than a quarter (or who never had
     # one), for readers who see officer detail when asked for (``dialogues_as_of``).
     dialogues_due: tuple[DialogueStatus, ...] = ()
+    # Complaint cases past their current deadline when asked for (``cases_as_of``): the
+    # reference, stage and days overdue only (no contact, no comment).
+    cases_overdue: tuple[OverdueCase, ...] = ()
 
     @property
     def week_end(self) -> date:
@@ -605,7 +609,8 @@ def _officer_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
 def weekly_summary(session: Session, unit_id: int, week_start: date, *,
                    officer_min_n: int, tz: ZoneInfo = DEFAULT_TZ,
                    officer_detail: bool = True,
-                   dialogues_as_of: date | None = None) -> WeeklySummary:
+                   dialogues_as_of: date | None = None,
+                   cases_as_of: date | None = None) -> WeeklySummary:
     """The weekly summary of a unit for the ISO week containing ``week_start_day``.
 
     Reads the stored indicators (unit, counter and officer rows of the week, the unit's
@@ -620,7 +625,9 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     officer scores that officer.
 
     With ``dialogues_as_of`` (a local day) and ``officer_detail``, the unit's officers due
-    a performance dialogue on that day are listed (``dialogues_due``).
+    a performance dialogue on that day are listed (``dialogues_due``); with
+    ``cases_as_of``, the unit's complaint cases past their deadline on that day
+    (``cases_overdue``).
     """
     week = monday_of(week_start)
     unit = _unit_ref(session, unit_id)
@@ -662,6 +669,8 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
         adequacy=_adequacy(session, unit_id, adequacy_month(week)),
         dialogues_due=tuple(overdue_dialogues(session, [unit_id], dialogues_as_of))
         if officer_detail and dialogues_as_of is not None else (),
+        cases_overdue=tuple(overdue_cases(session, [unit_id], cases_as_of))
+        if cases_as_of is not None else (),
     )
 
 

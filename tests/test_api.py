@@ -42,7 +42,7 @@ from app import create_app
 from app.answers import Answers
 from app.config import Settings
 from app.feedback import DEFAULT_SURVEY_ID, payload_hash, survey_version_id
-from app.models import Counter, DailySalt, Officer, Response
+from app.models import Case, Counter, DailySalt, Officer, Response
 from app.org import issue_token
 from app.privacy import daily_salt, salted_hash
 from app.surveys import latest
@@ -107,9 +107,11 @@ def test_a_valid_response_is_created_with_every_column(
                                    "occupation": "Pelajar-Mahasiswa"})
     answer = post(client, payload)
     assert answer.status_code == 201
+    # U4 and U8 at 1 with a comment: a complaint case, whose reference the body carries.
     assert answer.get_json() == {"id": payload["id"], "duplicate": False,
                                  "flags": {"repeat": False, "bot": False,
-                                           "fast": False, "burst": False}}
+                                           "fast": False, "burst": False},
+                                 "case": session.scalar(select(Case.reference))}
     rows = response_rows(session)
     assert len(rows) == 1
     row = rows[0]

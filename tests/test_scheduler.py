@@ -191,7 +191,7 @@ def test_ctrl_c_twice_stops_the_scheduler_cleanly(
     # warnings are, e.g. a run skipped because the one before it was still going on a
     # loaded machine).
     assert "holds the lock, running jobs" in log, log
-    assert "started with 5 job(s)" in log, log
+    assert "started with 6 job(s)" in log, log
     for chatter in ("Adding job tentatively", "Scheduler started", "Added job",
                     "Running job", "executed successfully"):
         assert chatter not in log, log

@@ -57,6 +57,7 @@ from app.actions import ActionValues, create_action
 from app.kiosks import KioskSettings, call_officer, create_kiosk, pair
 from app.models import (
     Assignment,
+    CaseHandler,
     Counter,
     Dialogue,
     Officer,
@@ -67,6 +68,7 @@ from app.models import (
     Service,
     Unit,
 )
+from app.models import Case as CaseRow
 
 # Rules that need no sign-in: the citizens' pages, health, sign-in itself. Everything else
 # in the URL map is a staff route and is walked.
@@ -116,6 +118,8 @@ class Target:
     call_id: int  # an open call for an officer from that kiosk
     dialogue_id: int  # a performance dialogue with the officer (its text carries the marker)
     action_id: int  # an improvement action (RTL) of the unit
+    case_id: int  # the complaint case the officer's commented low score opened
+    handler_id: int  # a grant of the unit's complaint handler role (to an unwalked account)
 
 
 @dataclass
@@ -212,6 +216,17 @@ def world(app: Flask, session: Session) -> World:
     kiosk_records = {seeded.unit.code: _kiosk_records(session, seeded)
                      for seeded in (dukcapil, kecamatan, puskesmas)}
     aggregate(app, NOW)
+    # Each commented low score opened a complaint case; each unit has a complaint handler.
+    case_ids = {key: session.scalars(select(CaseRow.id).where(
+        CaseRow.response_id == comments[key])).one() for key in officers}
+    handler_ids = {}
+    for seeded in (dukcapil, kecamatan, puskesmas):
+        account = make_user(session, f"pengaduan.{seeded.unit.code.lower()}@suara.example.id",
+                            "viewer")
+        grant = CaseHandler(user_id=account.id, unit_id=seeded.unit.id, created_at=NOW)
+        session.add(grant)
+        session.commit()
+        handler_ids[seeded.unit.code] = grant.id
     # Every officer has an account (the ``user_id`` of their Target).
     officer_accounts = {key: make_user(session, f"{key}@suara.example.id", "officer",
                                        unit=seeded.unit, officer=officer)
@@ -221,7 +236,8 @@ def world(app: Flask, session: Session) -> World:
         seeded, officer, _ = officers[key]
         return Target(unit_from.unit, seeded.counter, seeded.services[0], officer,
                       comments[key], officer_accounts[key].id, **records[key],
-                      **kiosk_records[seeded.unit.code], dialogue_id=dialogues[key])
+                      **kiosk_records[seeded.unit.code], dialogue_id=dialogues[key],
+                      case_id=case_ids[key], handler_id=handler_ids[seeded.unit.code])
 
     world = World(
         targets={
@@ -301,6 +317,9 @@ FILLERS: dict[str, Filler] = {
        for name in ("dialogue_id", "performance_dialogue_id")},
     **{name: Filler("action", lambda t: t.action_id)
        for name in ("action_id", "improvement_action_id")},
+    **{name: Filler("case", lambda t: t.case_id) for name in ("case_id", "complaint_id")},
+    **{name: Filler("handler", lambda t: t.handler_id)
+       for name in ("handler_id", "case_handler_id")},
     # Not resources: the period shown; the week of the seeded responses, as ISO dates.
     **{name: Filler("period", as_str=_week)
        for name in ("week", "week_start", "day", "date", "start", "period_start")},
@@ -469,7 +488,8 @@ def test_an_unknown_argument_fails_the_enumeration(app: Flask) -> None:
 # Who must be refused what -------------------------------------------------------------------------
 
 ALL = frozenset({"unit", "officer", "counter", "service", "comment", "user", "duty", "shift",
-                "exception", "move", "served", "kiosk", "call", "dialogue", "action"})
+                "exception", "move", "served", "kiosk", "call", "dialogue", "action", "case",
+                "handler"})
 # Resources that are one officer's personal data: their pages are 'officer' pages.
 OFFICER_RESOURCES = frozenset({"officer", "dialogue"})
 

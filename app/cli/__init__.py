@@ -9,6 +9,7 @@ def register_cli(app: Flask) -> None:
     """Attach every command group to the application."""
     from app.cli import (
         backups,
+        cases,
         demo,
         digests,
         duty,
@@ -35,5 +36,5 @@ def register_cli(app: Flask) -> None:
                     serve.serve_command, serve.scheduler_command, duty.duty_cli,
                     served.served_cli, kiosks.kiosks_cli, workdays.workdays_cli,
                     digests.digest_cli, backups.backup_command,
-                    backups.restore_command):
+                    backups.restore_command, cases.cases_cli):
         app.cli.add_command(command)

@@ -65,6 +65,7 @@ API_MESSAGES = {
     "inactive_counter": _l("this counter is no longer in use; nothing was stored"),
     "conflict": _l("this id was already used for a different response"),
     "survey": _l("unknown questionnaire version (e.g. skm-2017/1)"),
+    "complaint": _l("must be true or false"),
 }
 
 
@@ -174,6 +175,7 @@ def create_response() -> ResponseReturnValue:
     submission = Submission(
         client_id=client_id, channel=channel, created_at=created_at, received_at=now,
         ip=request.remote_addr, declared_submitted_at=submitted_at,
+        complaint=parsed_body.complaint,
     )
     start_writing(session)
     outcome, row = store_response(session, lookup.prepared(survey, parsed), parsed,
@@ -183,8 +185,9 @@ def create_response() -> ResponseReturnValue:
         return error_response(409, _msg("conflict"))
     status = 201 if outcome is Outcome.CREATED else 200
     stored = ResponseStored(id=row.client_id, duplicate=outcome is Outcome.DUPLICATE,
-                            flags=ResponseFlags(repeat=row.flag_repeat, bot=row.flag_bot))
-    return jsonify(stored.model_dump(mode="json")), status
+                            flags=ResponseFlags(repeat=row.flag_repeat, bot=row.flag_bot),
+                            case=row.case_reference)
+    return jsonify(stored.model_dump(mode="json", exclude_none=True)), status
 
 
 @bp.get("/openapi.json")

@@ -306,7 +306,7 @@ def _single(result: BatchResult) -> ResponseReturnValue:
         assert result.id is not None and result.flags is not None  # noqa: S101
         stored = ResponseStored(id=result.id, duplicate=result.status == 200,  # type: ignore[arg-type]
                                 flags=result.flags)
-        return jsonify(stored.model_dump(mode="json")), result.status
+        return jsonify(stored.model_dump(mode="json", exclude_none=True)), result.status
     if result.status == 422:
         return jsonify(FieldErrors(errors=result.errors or {}).model_dump()), 422
     if result.status == 403:

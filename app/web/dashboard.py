@@ -180,7 +180,9 @@ def _unit_page(unit: Unit, week: date) -> ResponseReturnValue:
     show_officers = sees_officer_detail(user)
     summary = weekly_summary(session, unit.id, week, officer_min_n=settings().officer_min_n,
                              tz=settings().tz, officer_detail=show_officers,
-                             dialogues_as_of=utcnow().astimezone(settings().tz).date())
+                             dialogues_as_of=utcnow().astimezone(settings().tz).date(),
+                             cases_as_of=utcnow().astimezone(settings().tz).date()
+                             if user.role in ("admin", "unit_head") else None)
     linked = {row.officer_id for row in summary.officers
               if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
     min_n = settings().officer_min_n

@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
 from app.answers import Answers, FieldError, parse_answers
+from app.case_contact import CONSENT_LABEL, Complaint, parse_complaint
 from app.db import start_writing, utcnow
 from app.extensions import db_session, settings, surveys
 from app.feedback import (
@@ -63,6 +64,10 @@ ARRIVAL_MAX_AGE = 12 * 3600
 # shown from the POST instead.
 DRAFT_MAX_BYTES = 2400
 DRAFT_MAX_AGE = 3600
+# The phone form's complaint items (app.case_contact), and the session key that carries a
+# new case's reference to the thank-you page.
+COMPLAINT_FIELDS = ("complaint", "contact", "consent")
+CASE_KEY = "case"
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -209,6 +214,7 @@ def render_survey(
         services=services_of(db_session(), counter.unit_id),
         officer_name=counter.officer_name, on_duty=counter.on_duty, pick_field=PICK_FIELD,
         values=values, errors=messages, ticket=ticket, notice=notice,
+        consent_label=CONSENT_LABEL,
         profile_open=any(name.startswith("profile") for name in errors),
     )
     return _respond_with_page(html, status)
@@ -233,7 +239,8 @@ def survey_page(token: str) -> ResponseReturnValue:
                               opened, settings().tz)
         _answers, errors = parse_answers(current_survey(),
                                          lookup.service_codes(values["service"]), values)
-        return render_survey(again, values, errors, ticket=ticket)
+        return render_survey(again, values, {**errors, **parse_complaint(values)[1]},
+                             ticket=ticket)
     now = utcnow()
     ticket = _serializer("ticket").dumps({
         "c": counter.id, "r": uuid.uuid4().hex, "o": now.isoformat(),
@@ -267,7 +274,7 @@ def _take_draft(token: str) -> tuple[dict[str, object], str] | None:
 def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
     """The submitted form as the raw mapping parse_answers expects (and the page re-shows)."""
     values: dict[str, object] = {e.code: form.get(e.code, "") for e in survey.elements}
-    for name in ("wait_band", "service", "comment", PICK_FIELD):
+    for name in ("wait_band", "service", "comment", PICK_FIELD, *COMPLAINT_FIELDS):
         values[name] = form.get(name, "")
     values["profile"] = {item.code: form.get(f"profile.{item.code}", "")
                          for item in survey.profile}
@@ -303,10 +310,15 @@ def submit(token: str) -> ResponseReturnValue:
         lookup = lookup_token(db_session(), token, survey, values["service"], opened,
                               settings().tz, picked_officer_id=picked)
     answers, errors = parse_answers(survey, lookup.service_codes(values["service"]), values)
-    if answers is not None:
+    complaint, complaint_errors = parse_complaint(values)
+    errors = {**errors, **complaint_errors}
+    if answers is not None and not errors:
         start_writing(db_session())
-        _store(lookup.prepared(survey, answers), answers, now)
+        reference = _store(lookup.prepared(survey, answers), answers, complaint, now)
         db_session().commit()
+        # Shown once on the thank-you page (the signed session cookie of this phone only).
+        session[CASE_KEY] = {"ref": reference,
+                             "dropped": complaint.contact is not None and reference is None}
         return redirect(url_for("public.thanks", token=token), 303)
     # Post/Redirect/Get: Back and reload on the corrected form never resend it.
     if _keep_draft(token, values, request.form.get("t", "")):
@@ -317,20 +329,25 @@ def submit(token: str) -> ResponseReturnValue:
     return render_survey(counter, values, errors, ticket=request.form.get("t", ""), status=422)
 
 
-def _store(prepared: Prepared, answers: Answers, now: datetime) -> None:
-    """Store a valid form submission, with its ticket, device and honeypot."""
+def _store(prepared: Prepared, answers: Answers, complaint: Complaint, now: datetime
+           ) -> str | None:
+    """Store a valid form submission, with its ticket, device and honeypot; the reference
+    of the complaint case it opened, if any."""
     client_id, measured = _read_ticket(prepared.counter_id)
     submission = Submission(
         client_id=client_id or uuid.uuid4(), channel="qr", created_at=now, received_at=now,
         ip=request.remote_addr, device=request.cookies.get(DEVICE_COOKIE),
         measured_wait_min=measured, honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
+        complaint=complaint.declared, contact=complaint.contact,
     )
-    outcome, _stored = store_response(db_session(), prepared, answers, submission, settings().tz)
+    outcome, stored = store_response(db_session(), prepared, answers, submission, settings().tz)
     if outcome is Outcome.CONFLICT:
         # The same form sent again with other answers (the citizen went back and changed
         # them): a new response, flagged as a repeat of the first however long after it.
         submission = replace(submission, client_id=uuid.uuid4(), repeat=True)
-        store_response(db_session(), prepared, answers, submission, settings().tz)
+        outcome, stored = store_response(db_session(), prepared, answers, submission,
+                                         settings().tz)
+    return stored.case_reference
 
 
 @bp.get("/s/<token>/terima-kasih")
@@ -339,7 +356,16 @@ def thanks(token: str) -> ResponseReturnValue:
     counter = _counter_or_page(token)
     if not isinstance(counter, CounterPage):
         return counter
-    return render_template("thanks.html", unit=counter.unit)
+    # Kept (not popped): the language switch reloads this page; the next submission
+    # from this phone replaces it.
+    shown = session.get(CASE_KEY)
+    shown = shown if isinstance(shown, dict) else {}
+    reference = shown.get("ref") if isinstance(shown.get("ref"), str) else None
+    response = make_response(render_template(
+        "thanks.html", unit=counter.unit, reference=reference,
+        contact_dropped=shown.get("dropped") is True))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/a/<token>")
@@ -380,3 +406,7 @@ def form_refused_page(status: int, notice: str) -> ResponseReturnValue:
     token = (request.view_args or {}).get("token", "")
     values = form_values(request.form, current_survey())
     return _form_again(token, values, status=status, notice=notice)
+
+
+# The public page of a complaint case registers its view on ``bp``.
+from app.web import case_page  # noqa: E402, F401

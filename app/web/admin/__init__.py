@@ -2,7 +2,8 @@
 
 One blueprint; each area lives in its own module (organisation, officers, accounts, duty,
 people served, working days, performance dialogues, kiosks, improvement actions, audit
-log) and registers its views on ``bp``. The navigation lists the areas whose pages exist.
+log, complaint cases) and registers its views on ``bp``. The navigation lists the areas
+whose pages exist.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ NAV = (
     ("admin.calendar", _l("Working days")),
     ("admin.dialogues", _l("Performance dialogues")),
     ("admin.actions_list", _l("Improvement actions")),
+    ("admin.cases_list", _l("Complaints")),
     ("admin.audit", _l("Audit log")),
 )
 
@@ -71,6 +73,7 @@ def back_office(view: F) -> F:
 
 
 ADMIN_ONLY = "suara_admin_only"  # the mark admin_only leaves on a view
+OPEN_TO_HANDLERS = "suara_open_to_handlers"  # the mark of the complaint pages (admin.cases)
 
 
 def admin_only(view: F) -> F:
@@ -121,10 +124,17 @@ def require_unit(unit_id: int) -> None:
 # citizens' pages do not pay for the back office's navigation.
 @bp.context_processor
 def _admin_nav() -> dict[str, Any]:
-    is_admin = getattr(staff(), "role", None) == "admin"
+    role = getattr(staff(), "role", None)
     views = current_app.view_functions
-    return {"admin_nav": [(endpoint, label) for endpoint, label in NAV if endpoint in views
-                          and (is_admin or not getattr(views[endpoint], ADMIN_ONLY, False))]}
+
+    def offered(view: Any) -> bool:
+        if getattr(view, ADMIN_ONLY, False):
+            return role == "admin"
+        # A complaint handler of another role reaches the complaint pages only.
+        return role in BACK_OFFICE_ROLES or getattr(view, OPEN_TO_HANDLERS, False)
+
+    return {"admin_nav": [(endpoint, label) for endpoint, label in NAV
+                          if endpoint in views and offered(views[endpoint])]}
 
 
 @bp.get("/")
@@ -140,6 +150,8 @@ from app.web.admin import (  # noqa: E402
     actions,  # noqa: F401
     audit_log,  # noqa: F401
     calendar,  # noqa: F401
+    case_handlers,  # noqa: F401
+    cases,  # noqa: F401
     dialogues,  # noqa: F401
     duty,  # noqa: F401
     kiosks,  # noqa: F401
