@@ -117,13 +117,14 @@ def run_demo(
     responses, published = None, []
     if weeks and session.scalar(select(Response.id).limit(1)) is None:
         responses = seed_history(session, survey, today=today, tz=tz, weeks=weeks, seed=seed)
-        # The history was received in the past, behind any aggregation watermark: the next
-        # aggregation run must be a full rebuild to see it.
+        published = publish_demo(session, now=now or datetime.combine(today, time(0), tz),
+                                 tz=tz, min_n=min_n)
+        # The history was received in the past, behind any watermark a scheduler holds: its
+        # next aggregation run must be a full rebuild to see it (the demo's own pass above
+        # only served the publication).
         session.execute(delete(AggregationState).where(
             AggregationState.name == AGGREGATION_STATE))
         session.flush()
-        published = publish_demo(session, now=now or datetime.combine(today, time(0), tz),
-                                 tz=tz, min_n=min_n)
     return DemoReport(
         seeded, responses, weeks,
         tuple(units_with_arrival_urls(session, public_base_url)),

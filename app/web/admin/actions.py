@@ -214,14 +214,24 @@ def action_detail(action_id: int) -> ResponseReturnValue:
                            overdue=actions.is_overdue(action, _today()))
 
 
-@bp.route("/actions/<int:action_id>/<any(publish, unpublish):change>", methods=["GET", "POST"])
+@bp.route("/actions/<int:action_id>/publish", methods=["GET", "POST"])
 @back_office
-def action_publish(action_id: int, change: str) -> ResponseReturnValue:
-    """Show an action on the public page ("Anda berkata, kami lakukan") or take it off,
-    after a confirmation saying what the public sees."""
+def action_publish(action_id: int) -> ResponseReturnValue:
+    """Show an action on the public page ("Anda berkata, kami lakukan"), after a
+    confirmation saying what the public sees."""
+    return _set_published(action_id, True)
+
+
+@bp.route("/actions/<int:action_id>/unpublish", methods=["GET", "POST"])
+@back_office
+def action_unpublish(action_id: int) -> ResponseReturnValue:
+    """Take an action off the public page, after a confirmation."""
+    return _set_published(action_id, False)
+
+
+def _set_published(action_id: int, showing: bool) -> ResponseReturnValue:
     _managed_action(action_id)  # 404 unless it exists in one of the user's units
-    showing = change == "publish"
-    here = url_for("admin.action_publish", action_id=action_id, change=change)
+    endpoint = "admin.action_publish" if showing else "admin.action_unpublish"
     back = url_for("admin.action_detail", action_id=action_id)
     asked = confirmation(
         _("Show this action on the public page?") if showing else
@@ -231,7 +241,7 @@ def action_publish(action_id: int, change: str) -> ResponseReturnValue:
           "the text names no officer and no citizen.") if showing else
         _("The action stays in the back office; the public page no longer lists it."),
         _("Show on the public page") if showing else _("Take off the public page"),
-        here, back)
+        url_for(endpoint, action_id=action_id), back)
     if asked is not None:
         return asked
     session = db_session()

@@ -16,7 +16,8 @@ from app.db import start_writing, utcnow
 from app.extensions import db_session, settings
 from app.models import Unit
 from app.models.cases import PUBLISHED_KINDS
-from app.periods import parse_period, period_name
+from app.periods import parse_period
+from app.periods import period_name as name_of
 from app.web.admin import (
     MAX_ID,
     ConfirmForm,
@@ -49,7 +50,7 @@ def _period(name: str) -> tuple[str, date, str]:
         abort(404)
     if kind not in PUBLISHED_KINDS:
         abort(404)
-    return kind, label, period_name(kind, label)
+    return kind, label, name_of(kind, label)
 
 
 @bp.get("/publish")
@@ -64,13 +65,13 @@ def publish_list() -> ResponseReturnValue:
                            min_n=config.officer_min_n)
 
 
-@bp.route("/publish/<int:unit_id>/<period>", methods=["GET", "POST"])
+@bp.route("/publish/<int:unit_id>/<period_name>", methods=["GET", "POST"])
 @back_office
-def publish_period(unit_id: int, period: str) -> ResponseReturnValue:
+def publish_period(unit_id: int, period_name: str) -> ResponseReturnValue:
     """Publish a period (again), after a confirmation that shows the snapshot and what
     changed since the last revision."""
     session, config = db_session(), settings()
-    unit, (kind, label, name) = _managed_unit(unit_id), _period(period)
+    unit, (kind, label, name) = _managed_unit(unit_id), _period(period_name)
     form = ConfirmForm()
     if form.validate_on_submit():
         start_writing(session)
@@ -95,12 +96,12 @@ def publish_period(unit_id: int, period: str) -> ResponseReturnValue:
         400 if form.errors else 200
 
 
-@bp.route("/publish/<int:unit_id>/<period>/withdraw", methods=["GET", "POST"])
+@bp.route("/publish/<int:unit_id>/<period_name>/withdraw", methods=["GET", "POST"])
 @back_office
-def withdraw_period(unit_id: int, period: str) -> ResponseReturnValue:
+def withdraw_period(unit_id: int, period_name: str) -> ResponseReturnValue:
     """Take a published period off the public page, after a confirmation."""
     session = db_session()
-    unit, (kind, label, name) = _managed_unit(unit_id), _period(period)
+    unit, (kind, label, name) = _managed_unit(unit_id), _period(period_name)
     form = ConfirmForm()
     if form.validate_on_submit():
         start_writing(session)
