@@ -16,11 +16,11 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from app import audit
@@ -47,6 +47,10 @@ COMPARED = ("n", "ikm", "category", *ELEMENT_CODES, "wait_median")
 # A snapshot's category letter to the category (its names in both languages).
 CATEGORIES: dict[str, Category] = {c.letter: c for c in (CATEGORY_A, CATEGORY_B, CATEGORY_C,
                                                          CATEGORY_D)}
+
+
+# Any select on publications (whatever its columns): _live keeps its type.
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 
 class PublishError(FormRefusal):
@@ -315,25 +319,33 @@ class Published:
         return last_day(self.kind, self.label)
 
 
-def published_periods(session: Session, *, unit_ids: Iterable[int] | None = None,
-                      kinds: Collection[str] = PUBLISHED_KINDS) -> list[Published]:
-    """The periods on the public page: each one's latest revision unless withdrawn, by
-    unit code, kind and period."""
+def _live(query: _Query, kinds: Collection[str]) -> _Query:
+    """``query`` on publications narrowed to the latest revision of each period, unless
+    withdrawn, of the given kinds."""
     latest = (select(Publication.unit_id, Publication.period_kind, Publication.period_start,
                      func.max(Publication.revision).label("revision"))
               .group_by(Publication.unit_id, Publication.period_kind,
                         Publication.period_start).subquery())
-    query = (select(Publication, Unit.code, Unit.name)
-             .join(latest, and_(Publication.unit_id == latest.c.unit_id,
-                                Publication.period_kind == latest.c.period_kind,
-                                Publication.period_start == latest.c.period_start,
-                                Publication.revision == latest.c.revision))
-             .join(Unit, Unit.id == Publication.unit_id)
-             .where(Publication.withdrawn_at.is_(None),
-                    Publication.period_kind.in_(sorted(kinds)))
-             .order_by(Unit.code, Publication.period_kind, Publication.period_start))
+    return (query.join(latest, and_(Publication.unit_id == latest.c.unit_id,
+                                    Publication.period_kind == latest.c.period_kind,
+                                    Publication.period_start == latest.c.period_start,
+                                    Publication.revision == latest.c.revision))
+            .where(Publication.withdrawn_at.is_(None),
+                   Publication.period_kind.in_(sorted(kinds))))
+
+
+def published_periods(session: Session, *, unit_ids: Iterable[int] | None = None,
+                      kinds: Collection[str] = PUBLISHED_KINDS,
+                      ids: Iterable[int] | None = None) -> list[Published]:
+    """The periods on the public page: each one's latest revision unless withdrawn (of
+    these units, or these publications), by unit code, kind and period."""
+    query = _live(select(Publication, Unit.code, Unit.name)
+                  .join(Unit, Unit.id == Publication.unit_id), kinds).order_by(
+        Unit.code, Publication.period_kind, Publication.period_start)
     if unit_ids is not None:
         query = query.where(Publication.unit_id.in_(sorted(unit_ids)))
+    if ids is not None:
+        query = query.where(Publication.id.in_(sorted(ids)))
     return [Published(p.id, p.unit_id, code, name, p.period_kind, p.period_start, p.revision,
                       p.published_at, snapshot_of(p))
             for p, code, name in session.execute(query)]
@@ -357,11 +369,15 @@ def changes_since_previous(session: Session, shown: Collection[Published]
 
 
 def latest_quarters(session: Session) -> list[Published]:
-    """Every unit's latest published quarter, by unit code."""
-    latest: dict[int, Published] = {}
-    for found in published_periods(session, kinds=("quarter",)):
-        latest[found.unit_id] = found  # ordered by period: the last one wins
-    return sorted(latest.values(), key=lambda p: p.unit_code)
+    """Every unit's latest published quarter, by unit code (only those snapshots are read:
+    years of history cost the front page nothing)."""
+    latest: dict[int, int] = {}
+    for publication_id, unit_id in session.execute(_live(
+            select(Publication.id, Publication.unit_id), ("quarter",))
+            .order_by(Publication.period_start)):
+        latest[unit_id] = publication_id  # ordered by period: the last one wins
+    return published_periods(session, kinds=("quarter",), ids=latest.values()) \
+        if latest else []
 
 
 def published_actions(session: Session, *, unit_id: int | None = None,

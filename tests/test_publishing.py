@@ -282,6 +282,10 @@ def test_latest_quarter_per_unit_and_other_kinds_apart(app: Flask, session: Sess
     every = publishing.published_periods(session, unit_ids=[home.id])
     assert [(p.kind, p.name) for p in every] == [
         ("quarter", "2026-Q2"), ("quarter", "2026-Q3"), ("semester", "2026-S1")]
+    # A withdrawn quarter leaves the one before it as the unit's latest.
+    publishing.withdraw(session, home, "quarter", Q3, now=NOW)
+    assert [(p.unit_code, p.name) for p in publishing.latest_quarters(session)] == [
+        ("DUKCAPIL", "2026-Q2"), ("PKM-KTB2", "2026-Q3")]
 
 
 def test_statuses_list_recent_periods_with_figures(app: Flask, session: Session,
