@@ -34,13 +34,14 @@ i18n: $(VENV)/.installed
 	$(PYBABEL) update -i translations/messages.pot -d translations --ignore-obsolete
 	$(MAKE) messages
 
-## Migrate, seed the demo Kotabumi (and eight weeks of responses) if the database is empty,
+## Migrate, seed the demo Kotabumi (and sixteen weeks of responses, its last complete quarter
+## published) if the database is empty,
 ## serve on HOST:PORT (default 127.0.0.1:5000) with the scheduler. `make run HOST=0.0.0.0`
 ## lets phones on the same network open the survey (the printed URLs use the LAN address).
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) surveys sync
-	$(FLASK) demo --weeks 8
+	$(FLASK) demo --weeks 16
 	$(FLASK) serve
 
 ## The whole suite, on two processes (PYTEST_ARGS= for one). Set TEST_DATABASE_URL to run the

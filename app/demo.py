@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app import publishing
+from app.actions import ActionValues, create_action
 from app.aggregation import STATE_NAME as AGGREGATION_STATE
+from app.aggregation import apply_indicators, compute_indicators
 from app.answers import Answers
 from app.config import PROJECT_ROOT
 from app.demo_cases import HANDLER_NAMES, grant_demo_handlers, handler_email, seed_cases
@@ -27,6 +30,7 @@ from app.org import (
     units_with_arrival_urls,
 )
 from app.orgfile import apply_text
+from app.periods import period_start, previous_period
 from app.survey_versions import sync_survey_versions
 from app.surveys import Survey
 from app.users import create_user
@@ -80,6 +84,8 @@ class DemoReport:
     arrival_urls: tuple[dict[str, str], ...]
     counter_urls: tuple[dict[str, object], ...]
     logins: tuple[DemoLogin, ...]
+    published: tuple[str, ...] = ()  # units whose last complete quarter was published now
+    public_url: str = ""
 
 
 def run_demo(
@@ -93,23 +99,31 @@ def run_demo(
     public_base_url: str,
     weeks: int = 0,
     seed: int = 2017,
+    now: datetime | None = None,
+    min_n: int = 10,
 ) -> DemoReport:
     """Seed the demo Kotabumi unless an organisation exists, and ``weeks`` of responses when
-    there are none yet. Refused in production (``demo --reset`` recreates the database first).
+    there are none yet, then publish what they allow (``publish_demo``). Refused in
+    production (``demo --reset`` recreates the database first).
 
     ``surveys`` are recorded as published versions first; ``survey`` is the one answered.
+    ``now`` (default: the start of ``today``) is when the demo's figures are published;
+    ``min_n`` the least responses a published period has (``OFFICER_MIN_N``).
     """
     refuse_production(app_env)
     sync_survey_versions(session, surveys)
     seeded = not demo_present(session)
     if seeded:
         seed_demo(session, today=today, tz=tz, weeks_back=max(weeks, 8), seed=seed)
-    responses = None
+    responses, published = None, []
     if weeks and session.scalar(select(Response.id).limit(1)) is None:
         responses = seed_history(session, survey, today=today, tz=tz, weeks=weeks, seed=seed)
         seed_cases(session, today=today, tz=tz)
-        # The history was received in the past, behind any aggregation watermark: the next
-        # aggregation run must be a full rebuild to see it.
+        published = publish_demo(session, now=now or datetime.combine(today, time(0), tz),
+                                 tz=tz, min_n=min_n)
+        # The history was received in the past, behind any watermark a scheduler holds: its
+        # next aggregation run must be a full rebuild to see it (the demo's own pass above
+        # only served the publication).
         session.execute(delete(AggregationState).where(
             AggregationState.name == AGGREGATION_STATE))
         session.flush()
@@ -117,7 +131,7 @@ def run_demo(
         seeded, responses, weeks,
         tuple(units_with_arrival_urls(session, public_base_url)),
         tuple(counters_with_urls(session, public_base_url)),
-        tuple(demo_logins(session)))
+        tuple(demo_logins(session)), tuple(published), public_base_url.rstrip("/") + "/")
 
 
 def report_lines(report: DemoReport) -> list[str]:
@@ -127,6 +141,9 @@ def report_lines(report: DemoReport) -> list[str]:
              "(use --reset to start over)."]
     if report.responses is not None:
         lines.append(f"Created {report.responses} demo responses over {report.weeks} weeks.")
+    if report.published:
+        lines.append(f"Published the last complete quarter of {', '.join(report.published)} "
+                     f"and two improvement actions on the public page: {report.public_url}")
     lines += ["", "Arrival poster URLs (scanned on arrival, to measure the wait):"]
     lines += [f"  {row['unit']:<9} {row['arrival_url']}" for row in report.arrival_urls]
     lines += ["", "Counter survey URLs (QR codes point here):"]
@@ -335,6 +352,44 @@ def seed_history(
                 created += _one_response(session, survey, rng, counter, service,
                                          at, week, weeks, rude, tz)
     return created
+
+
+# What the demo's units did about it, shown on the public page ("Anda berkata, kami lakukan").
+DEMO_ACTIONS = (
+    (DUKCAPIL, "U3", "L3", "Satu petugas tambahan di Loket 3 pada Senin pagi, dan papan nomor "
+     "antrean yang terlihat dari ruang tunggu.", "Kepala Bidang Pelayanan", "in_progress"),
+    (IMPROVING_UNIT, "U7", None, "Pelatihan pelayanan prima untuk seluruh petugas pendaftaran "
+     "dan poli.", "Kepala Puskesmas", "done"),
+)
+
+
+def publish_demo(session: Session, *, now: datetime, tz: ZoneInfo, min_n: int) -> list[str]:
+    """Compute the indicators of the demo history, publish the last complete quarter of
+    each unit that has ``min_n`` responses in it, and record and publish the demo's
+    improvement actions; the units whose quarter was published, by code."""
+    apply_indicators(session, compute_indicators(session, now=now, full=True), now=now)
+    today = now.astimezone(tz).date()
+    quarter = previous_period("quarter", period_start("quarter", today))
+    published = []
+    for unit in session.scalars(select(Unit).order_by(Unit.code)):
+        try:
+            publishing.publish(session, unit, "quarter", quarter, user_id=None, now=now,
+                               min_n=min_n, tz=tz)
+        except publishing.PublishError:
+            continue  # too few responses: left unpublished, as a head would have to
+        published.append(unit.code)
+    units = {unit.code: unit for unit in session.scalars(select(Unit))}
+    started = period_start("week", today) - timedelta(weeks=3)
+    for code, element, counter_code, what, who, state in DEMO_ACTIONS:
+        acting = units.get(code)
+        if acting is None:
+            continue
+        counter = next((c for c in acting.counters if c.code == counter_code), None)
+        action = create_action(session, acting, ActionValues(
+            element, what, who, started, started + timedelta(weeks=8), state,
+            counter_id=counter.id if counter else None), user_id=None, now=now)
+        publishing.set_action_published(session, action, True, now=now)
+    return published
 
 
 def _daily_volume(rng: random.Random, counter: Counter) -> int:

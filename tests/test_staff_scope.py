@@ -325,6 +325,8 @@ FILLERS: dict[str, Filler] = {
        for name in ("week", "week_start", "day", "date", "start", "period_start")},
     "month": Filler("period", as_str=lambda t: WEEK.replace(day=1).isoformat()),
     "period": Filler("period", as_str=lambda t: "week"),
+    # A published period's name (app.periods.period_name): the seeded week's quarter.
+    "period_name": Filler("period", as_str=lambda t: "2026-Q1"),
     "weekday": Filler("period", as_int=lambda t: WEEK.weekday()),
     # A download's format: not a resource.
     "fmt": Filler("period", as_str=lambda t: "png"),

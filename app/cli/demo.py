@@ -7,6 +7,7 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
+from app.db import utcnow
 from app.demo import DemoRefused, refuse_production, report_lines, run_demo
 from app.extensions import database, settings, surveys
 from app.feedback import DEFAULT_SURVEY_ID
@@ -36,7 +37,8 @@ def demo_command(reset: bool, weeks: int, seed: int) -> None:
             report = run_demo(session, surveys().values(), latest(surveys(), DEFAULT_SURVEY_ID),
                               app_env=config.app_env, today=datetime.now(config.tz).date(),
                               tz=config.tz, public_base_url=config.public_base_url,
-                              weeks=weeks, seed=seed)
+                              weeks=weeks, seed=seed, now=utcnow(),
+                              min_n=config.officer_min_n)
     except DemoRefused as exc:
         raise click.ClickException(str(exc)) from None
     # Printed after the commit: a closed pipe (`| head`) must not roll the seed back.

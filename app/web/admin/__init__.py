@@ -47,6 +47,7 @@ NAV = (
     ("admin.dialogues", _l("Performance dialogues")),
     ("admin.actions_list", _l("Improvement actions")),
     ("admin.cases_list", _l("Complaints")),
+    ("admin.publish_list", _l("Publication")),
     ("admin.audit", _l("Audit log")),
 )
 
@@ -158,5 +159,6 @@ from app.web.admin import (  # noqa: E402
     officers,  # noqa: F401
     org,  # noqa: F401
     posters,  # noqa: F401
+    publish,  # noqa: F401
     served,  # noqa: F401
 )

@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 
-from app import actions
+from app import actions, publishing
 from app.db import start_writing, utcnow
 from app.extensions import db_session, settings
 from app.i18n import current_locale
@@ -27,6 +27,7 @@ from app.web.admin import (
     MAX_ID,
     back_office,
     bp,
+    confirmation,
     require_unit,
     scoped_unit_ids,
     show_refusal,
@@ -211,3 +212,43 @@ def action_detail(action_id: int) -> ResponseReturnValue:
     return render_template("admin/action_detail.html", action=action, effect=measured,
                            names=element_names(), states=STATE_LABELS, today=_today(),
                            overdue=actions.is_overdue(action, _today()))
+
+
+@bp.route("/actions/<int:action_id>/publish", methods=["GET", "POST"])
+@back_office
+def action_publish(action_id: int) -> ResponseReturnValue:
+    """Show an action on the public page ("Anda berkata, kami lakukan"), after a
+    confirmation saying what the public sees."""
+    return _set_published(action_id, True)
+
+
+@bp.route("/actions/<int:action_id>/unpublish", methods=["GET", "POST"])
+@back_office
+def action_unpublish(action_id: int) -> ResponseReturnValue:
+    """Take an action off the public page, after a confirmation."""
+    return _set_published(action_id, False)
+
+
+def _set_published(action_id: int, showing: bool) -> ResponseReturnValue:
+    _managed_action(action_id)  # 404 unless it exists in one of the user's units
+    endpoint = "admin.action_publish" if showing else "admin.action_unpublish"
+    back = url_for("admin.action_detail", action_id=action_id)
+    asked = confirmation(
+        _("Show this action on the public page?") if showing else
+        _("Take this action off the public page?"),
+        _("The public page will show its element, what will be done, the counter or service, "
+          "its dates and its state, as written here (never who is responsible). Make sure "
+          "the text names no officer and no citizen.") if showing else
+        _("The action stays in the back office; the public page no longer lists it."),
+        _("Show on the public page") if showing else _("Take off the public page"),
+        url_for(endpoint, action_id=action_id), back)
+    if asked is not None:
+        return asked
+    session = db_session()
+    start_writing(session)
+    publishing.set_action_published(session, _managed_action(action_id, fresh=True), showing,
+                                    now=utcnow())
+    session.commit()
+    flash(_("The action is on the public page.") if showing else
+          _("The action is no longer on the public page."))
+    return redirect(back, 303)
