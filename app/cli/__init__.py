@@ -18,6 +18,7 @@ def register_cli(app: Flask) -> None:
         officers,
         org,
         posters,
+        report,
         serve,
         served,
         surveys,
@@ -33,5 +34,5 @@ def register_cli(app: Flask) -> None:
                     indicators.aggregate_command, indicators.indicators_command,
                     serve.serve_command, serve.scheduler_command, duty.duty_cli,
                     served.served_cli, kiosks.kiosks_cli, workdays.workdays_cli,
-                    digests.digest_cli):
+                    digests.digest_cli, report.report_command):
         app.cli.add_command(command)
