@@ -220,16 +220,19 @@ def _results(report: SkmReport, locale: str) -> list[Flowable]:
     marked = [index for index, row in enumerate(report.conversion)
               if row.category == report.category]
     return [
-        _p(_("III. Results"), "h1"),
-        _p(_("The NRR of an element is its total score divided by the %(n)s respondents; "
-             "each of the nine elements weighs 1/9.", n=number(report.n, 0, locale))),
-        _table((_("Code"), _("Element"), _("Total score"), "NRR", _("Weight"),
-                _("Weighted NRR")), rows, (0.08, 0.45, 0.12, 0.1, 0.09, 0.16),
-               (2, 3, 4, 5), totals=3),
-        _p(_("Conversion table (PermenPANRB 14/2017)"), "h2"),
-        _table((_("Perception value"), _("NRR interval"), _("IKM interval"),
-                _("Service quality"), _("Unit performance")), conversion,
-               (0.16, 0.24, 0.24, 0.16, 0.2), (0,), marked=marked),
+        KeepTogether([
+            _p(_("III. Results"), "h1"),
+            _p(_("The NRR of an element is its total score divided by the %(n)s "
+                 "respondents; each of the nine elements weighs 1/9.",
+                 n=number(report.n, 0, locale))),
+            _table((_("Code"), _("Element"), _("Total score"), "NRR", _("Weight"),
+                    _("Weighted NRR")), rows, (0.08, 0.43, 0.12, 0.1, 0.11, 0.16),
+                   (2, 3, 4, 5), totals=3)]),
+        KeepTogether([
+            _p(_("Conversion table (PermenPANRB 14/2017)"), "h2"),
+            _table((_("Perception value"), _("NRR interval"), _("IKM interval"),
+                    _("Service quality"), _("Unit performance")), conversion,
+                   (0.16, 0.24, 0.24, 0.16, 0.2), (0,), marked=marked)]),
     ]
 
 

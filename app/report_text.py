@@ -105,7 +105,8 @@ def sample_verdict(report: SkmReport) -> str:
     """The regulation's "sesuai / belum sesuai", or why it cannot be said."""
     if report.adequate is None:
         return str(_("cannot be assessed: the people served are not entered"))
-    return str(_("sufficient") if report.adequate else _("not yet sufficient"))
+    return str(_("meets the minimum") if report.adequate
+               else _("does not yet meet the minimum"))
 
 
 def table_title(table: ProfileTable, locale: str) -> str:

@@ -496,6 +496,13 @@ def test_bad_report_parameters_are_refused_with_a_message(
     assert words in visible_text(page.get_data(as_text=True))
 
 
+def test_the_bare_address_leads_to_the_form(web: ReportWorld, client: FlaskClient) -> None:
+    signed_in(client, HEAD_EMAIL)
+    page = client.get(URL)
+    assert page.status_code == 303
+    assert page.headers["Location"] == "/dashboard/units/DUKCAPIL#laporan"
+
+
 def test_hostile_unit_codes_are_not_found(web: ReportWorld, client: FlaskClient) -> None:
     signed_in(client, ADMIN_EMAIL)
     for code in ("NOPE", "DUK%00CAPIL", "x" * 300):

@@ -49,7 +49,7 @@ def report_command(code: str, period: str, fmt: str, out: Path | None, public: b
     with database().session_scope(write=False) as session:
         unit = unit_by_code(session, code) if CODE_PATTERN.fullmatch(code) else None
         if unit is None:
-            raise click.ClickException(f"--unit: no unit with code {code!r}; nothing written")
+            raise click.ClickException(f"--unit: no unit with code {code!r}. Nothing written.")
         try:
             report = build_report(session, unit, kind, label, now=utcnow(), tz=settings().tz,
                                   public=public,

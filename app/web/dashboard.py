@@ -352,6 +352,8 @@ def report(code: str) -> ResponseReturnValue:
     signed version for unit heads and administrators, the public one (no name or NIP,
     from OFFICER_MIN_N responses) for viewers and on request."""
     unit = _visible_unit(code)
+    if not request.args:  # the bare address (a bookmark): the form that fills it in
+        return redirect(url_for("dashboard.unit_week", code=unit.code, _anchor="laporan"), 303)
     form = ReportForm(formdata=request.args)
     if not form.validate():
         message = next(iter(form.errors.values()))[0]
