@@ -343,6 +343,8 @@ API_PROBES: dict[str, list[tuple[str, str]]] = {
         ("detail", "scope=service&period=week&unit={code}"),
         ("officer", "scope=officer&period=week&unit={code}"),
     ],
+    # The SKM report of the seeded week's month (the bare address leads to the form).
+    "dashboard.report": [("unit", "period=2026-03&format=xlsx")],
 }
 
 

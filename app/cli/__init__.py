@@ -20,6 +20,7 @@ def register_cli(app: Flask) -> None:
         officers,
         org,
         posters,
+        report,
         serve,
         served,
         surveys,
@@ -36,5 +37,5 @@ def register_cli(app: Flask) -> None:
                     serve.serve_command, serve.scheduler_command, duty.duty_cli,
                     served.served_cli, kiosks.kiosks_cli, workdays.workdays_cli,
                     digests.digest_cli, backups.backup_command,
-                    backups.restore_command, cases.cases_cli):
+                    backups.restore_command, cases.cases_cli, report.report_command):
         app.cli.add_command(command)

@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from wtforms import Field, SelectChoice, SelectField, StringField, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from app import charts
 from app.auth import (
@@ -29,6 +43,9 @@ from app.i18n import current_locale
 from app.kiosks import alerts as kiosk_alerts_of
 from app.models import Officer, Unit
 from app.org import CODE_PATTERN, unit_by_code
+from app.periods import period_name, period_start, previous_period
+from app.report import NoData, ReportError, build_report, report_period
+from app.report_files import FORMATS, filename
 from app.response_rates import counter_rates, officer_rates
 from app.summary import (
     FIRST_YEAR,
@@ -204,7 +221,11 @@ def _unit_page(unit: Unit, week: date) -> ResponseReturnValue:
         tz=settings().tz,
         officer_rates=people,
         # The national standard (80 % served within 60 minutes) is for health services.
-        health_unit=unit.kind == "puskesmas")
+        health_unit=unit.kind == "puskesmas",
+        report_form=ReportForm(formdata=None, data={
+            "period": period_name("quarter", period_start("quarter", summary.week_start)),
+            "format": "pdf"}),
+        report_periods=_report_periods(summary.week_start), signs_reports=back_office)
 
 
 def _officer_page(summary: OfficerSummary, *, own: bool) -> ResponseReturnValue:
@@ -280,3 +301,78 @@ def me() -> ResponseReturnValue:
     summary = officer_summary(db_session(), officer_id, week,
                               officer_min_n=settings().officer_min_n, tz=settings().tz)
     return _officer_page(summary, own=True)
+
+
+# The SKM report -------------------------------------------------------------------------------
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ReportForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
+    """Which SKM report to download: a GET form that changes nothing (no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    period = StringField(_l("Period"), filters=[_stripped],
+                         render_kw={"list": "report-periods", "size": 10}, validators=[
+        DataRequired(_l("Enter a period, for example 2026-Q4.")),
+        Length(max=16, message=_l("A period has at most %(max)d characters."))])
+    format = SelectField(_l("Format"), choices=[SelectChoice("pdf", "PDF"),
+                                                  SelectChoice("xlsx", "XLSX")],
+                         validate_choice=False, validators=[
+                             DataRequired(_l("Choose PDF or XLSX.")),
+                             AnyOf(tuple(FORMATS), message=_l("Choose PDF or XLSX."))])
+    version = SelectField(_l("Version"), choices=[
+        SelectChoice("signed", _l("Signed: with the head's name and NIP")),
+        SelectChoice("public", _l("Public: without the signature block"))],
+        validate_choice=False, validators=[Optional(), AnyOf(
+            ("signed", "public"), message=_l("Choose the signed or the public version."))])
+
+    def validate_period(self, field: Field) -> None:
+        try:
+            report_period(field.data or "")
+        except ReportError as error:
+            raise ValidationError(error.text()) from None
+
+
+def _report_periods(week: date) -> list[str]:
+    """Periods offered beside the report form: those holding ``week`` and the ones before."""
+    names = []
+    for kind in ("quarter", "month", "semester", "year"):
+        label = period_start(kind, week)
+        names += [period_name(kind, label), period_name(kind, previous_period(kind, label))]
+    return names
+
+
+@bp.get("/units/<code>/report")
+@staff_required("admin", "viewer", "unit_head")
+def report(code: str) -> ResponseReturnValue:
+    """A unit's SKM report as PDF or XLSX (``?period=2026-Q4&format=pdf&version=``): the
+    signed version for unit heads and administrators, the public one (no name or NIP,
+    from OFFICER_MIN_N responses) for viewers and on request."""
+    unit = _visible_unit(code)
+    if not request.args:  # the bare address (a bookmark): the form that fills it in
+        return redirect(url_for("dashboard.unit_week", code=unit.code, _anchor="laporan"), 303)
+    form = ReportForm(formdata=request.args)
+    if not form.validate():
+        message = next(iter(form.errors.values()))[0]
+        return render_template("dashboard_error.html", title=_("The report cannot be made"),
+                               message=message), 400
+    viewer = staff().role == "viewer"
+    if viewer and form.version.data == "signed":
+        abort(403)
+    public = viewer or form.version.data == "public"
+    kind, label = report_period(form.period.data)
+    try:
+        made = build_report(db_session(), unit, kind, label, now=utcnow(), tz=settings().tz,
+                            public=public, min_n=settings().officer_min_n if public else 0)
+    except NoData as error:
+        return render_template("dashboard_error.html", title=_("The report cannot be made"),
+                               message=error.text()), 404
+    chosen = FORMATS[form.format.data]
+    return send_file(BytesIO(chosen.render(made, current_locale())),
+                     mimetype=chosen.media_type, as_attachment=True,
+                     download_name=filename(made, form.format.data))
