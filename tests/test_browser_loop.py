@@ -267,7 +267,7 @@ def _walk(browser: Browser, app: Flask, origin: str, survey_path: str, label: da
     head.get_by_label("Unsur").select_option("U3")
     head.get_by_label("Kegiatan yang akan dilakukan").fill(marks.action)
     head.get_by_label("Penanggung jawab").fill(marks.who)
-    head.get_by_role("button", name="Catat tindak lanjut").click()
+    head.get_by_role("button", name="Catat aksi perbaikan").click()
     expect(head.get_by_role("heading", level=1)).to_have_text("Rencana tindak lanjut")
     expect(head.get_by_text(marks.action)).to_be_visible()
     head.get_by_role("link", name="Tampilkan di halaman publik").click()
