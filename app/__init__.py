@@ -68,7 +68,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     from app.web.auth import init_auth
     from app.web.common import init_web
+    from app.web.headers import init_headers
 
+    init_headers(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies involved
     csrf.exempt(api_kiosk.bp)  # the kiosk's credential, no cookies involved
