@@ -128,14 +128,15 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, **kwargs: Any) -> Engi
     return engine
 
 
-# SQLite opens a file it may not write read-only, and the connection stays so after the
-# file becomes writable; a PostgreSQL server that became a standby stays one. Such a
-# connection is treated as lost: the pool is emptied and the next request connects anew.
+# SQLite's errors of a database that cannot be written now, by their names' prefixes.
 _SQLITE_CANNOT_WRITE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_IOERR",
                         "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL", "SQLITE_NOMEM")
 _READ_ONLY_TRANSACTION = "25006"  # PostgreSQL's read_only_sql_transaction
 
 
+# SQLite opens a file it may not write read-only, and the connection stays so after the
+# file becomes writable; a PostgreSQL server that became a standby stays one. Such a
+# connection is treated as lost: the pool is emptied and the next request connects anew.
 def _reconnect_when_read_only(context: ExceptionContext) -> None:
     error = context.original_exception
     if str(getattr(error, "sqlite_errorname", "")).startswith("SQLITE_READONLY") \

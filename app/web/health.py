@@ -3,16 +3,14 @@ a write."""
 
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import utcnow
 from app.extensions import database
-from app.models import SchedulerLock
+from app.locks import probe_write
 
 bp = Blueprint("health", __name__)
 
@@ -45,8 +43,7 @@ def _write_check() -> str:
     """Insert a row (in a write transaction: SQLite's write lock) and roll it back."""
     session = database().session()
     try:
-        session.execute(insert(SchedulerLock).values(
-            name=f"healthz-{secrets.token_hex(8)}", holder="healthz", heartbeat_at=utcnow()))
+        probe_write(session, now=utcnow())
     except SQLAlchemyError as error:
         current_app.logger.exception("health check: the database cannot be written")
         return _write_failure(error)
