@@ -273,6 +273,8 @@ def test_postgresql_unreachable_then_back_recovers_without_restart(
     # whose header names the account or whose navigation asks the account's role.
     assert_staff_unavailable(admin.get("/admin/?lang=en"))
     assert_staff_unavailable(admin.get("/dashboard/?lang=en"))
+    # No such page: the staff 404 page's header reads the account, and fails in turn.
+    assert_staff_unavailable(admin.get("/dashboard/no-such-page?lang=en"))
     health = citizen.get("/healthz")
     assert health.status_code == 503
     assert health.get_json() == {"status": "error", "database": "unreachable",
