@@ -67,8 +67,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         public,
     )
     from app.web.auth import init_auth
+    from app.web.boundary import init_boundary
     from app.web.common import init_web
+    from app.web.headers import init_headers
 
+    init_boundary(app)  # first: no other hook reads a path or query it refuses
+    init_headers(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # token-authenticated JSON, no cookies involved
     csrf.exempt(api_kiosk.bp)  # the kiosk's credential, no cookies involved

@@ -17,6 +17,8 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -70,6 +72,16 @@ class Base(DeclarativeBase):
 SQLITE_MMAP_BYTES = 1 << 30
 
 
+def refused_character(text: str) -> str | None:
+    """The first character of ``text`` that a database refuses, as U+XXXX: a NUL
+    (PostgreSQL) or a lone surrogate (no UTF-8 encodes it, so neither driver sends it);
+    None when there is none."""
+    for character in text:
+        if character == "\x00" or "\ud800" <= character <= "\udfff":
+            return f"U+{ord(character):04X}"
+    return None
+
+
 def utcnow() -> datetime:
     """The current instant, timezone-aware UTC."""
     return datetime.now(UTC)
@@ -101,13 +113,54 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, **kwargs: Any) -> Engi
             cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cursor.close()
 
+        event.listen(engine, "handle_error", _reconnect_when_read_only)
+
         @event.listens_for(engine, "begin")
         def _sqlite_on_begin(conn: Connection) -> None:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(_BEGIN[mode])
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # A connection cut (a restart, a failover, pg_terminate_backend) is found by the ping
+    # when it is next taken from the pool, and replaced.
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "handle_error", _reconnect_when_read_only)
+    return engine
+
+
+# SQLite's errors of a database that cannot be written now, by their names' prefixes.
+_SQLITE_CANNOT_WRITE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_IOERR",
+                        "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL", "SQLITE_NOMEM")
+_READ_ONLY_TRANSACTION = "25006"  # PostgreSQL's read_only_sql_transaction
+
+
+# SQLite opens a file it may not write read-only, and the connection stays so after the
+# file becomes writable; a PostgreSQL server that became a standby stays one. Such a
+# connection is treated as lost: the pool is emptied and the next request connects anew.
+def _reconnect_when_read_only(context: ExceptionContext) -> None:
+    error = context.original_exception
+    if str(getattr(error, "sqlite_errorname", "")).startswith("SQLITE_READONLY") \
+            or getattr(error, "sqlstate", None) == _READ_ONLY_TRANSACTION:
+        context.is_disconnect = True
+
+
+def cannot_write(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or written now (a refused or
+    lost connection, a read-only or full file, a lock held past the timeout, a server in
+    recovery), rather than a fault of the statement or of the data sent."""
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    name = getattr(original, "sqlite_errorname", None)
+    if name is not None:  # SQLite: by its error code ("no such table" is a defect)
+        return str(name).startswith(_SQLITE_CANNOT_WRITE)
+    if isinstance(error, sa_exc.OperationalError):  # PostgreSQL: connection, resources
+        return True
+    return getattr(original, "sqlstate", None) == _READ_ONLY_TRANSACTION
 
 
 _BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE")}

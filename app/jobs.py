@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from app.aggregation import apply_indicators, compute_indicators
+from app.aggregation import StaleWatermark, apply_indicators, compute_indicators
 from app.audit import SCHEDULER, set_actor
 from app.case_notices import build_notice, erase_contacts, plan_notices, release
 from app.config import Settings
@@ -57,12 +59,16 @@ class AggregationRun:
     watermark: datetime
 
 
-def run_aggregation(db: Database, *, now: datetime, full: bool = False) -> AggregationRun:
+def run_aggregation(db: Database, *, now: datetime, full: bool = False,
+                    lock_wait: timedelta | None = None) -> AggregationRun:
     """One aggregation pass: compute from a read snapshot, then write in one short transaction.
 
     Both transactions use one connection, so a full rebuild can be staged in a temporary
     table by the database and copied in at the end; on SQLite the write lock is held only
     for that copy, and citizens keep submitting while the rebuild computes.
+    ``lock_wait`` bounds how long PostgreSQL waits for another run's lock on the watermark
+    (an OperationalError after it); SQLite waits for its write lock up to the busy timeout.
+    Raises StaleWatermark when another run wrote first.
     """
     with db.engine.connect() as connection:
         with Session(bind=connection) as session:
@@ -72,6 +78,10 @@ def run_aggregation(db: Database, *, now: datetime, full: bool = False) -> Aggre
         connection.execution_options(sqlite_begin="IMMEDIATE")
         with Session(bind=connection) as session:
             set_actor(session, SCHEDULER)
+            if lock_wait is not None and connection.dialect.name == "postgresql":
+                # At least a millisecond: 0 would mean no limit at all.
+                milliseconds = max(1, int(lock_wait / timedelta(milliseconds=1)))
+                session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
             rows = apply_indicators(session, computation, now=now)
             session.commit()
         if computation.full and connection.dialect.name == "postgresql":
@@ -80,6 +90,52 @@ def run_aggregation(db: Database, *, now: datetime, full: bool = False) -> Aggre
             with connection.begin():
                 connection.exec_driver_sql("ANALYZE indicators, wait_histogram")
     return AggregationRun(computation.full, computation.bucket_count, rows, computation.until)
+
+
+class AggregationBusy(Exception):
+    """Another aggregation run (the scheduler's) kept the lock, or kept writing first, for
+    longer than this run would wait; this run wrote nothing."""
+
+
+# What another run in progress looks like: SQLite's write lock past the busy timeout,
+# PostgreSQL's lock_timeout on the watermark's row, a unique key another first run inserted.
+_LOCK_CONTENTION = ("SQLITE_BUSY", "SQLITE_LOCKED", "55P03", "23505")
+MAX_OVERTAKEN = 3
+
+
+def _lock_contention(error: OperationalError | IntegrityError) -> bool:
+    original = error.orig
+    code = getattr(original, "sqlite_errorname", None) or getattr(original, "sqlstate", None)
+    return str(code).startswith(_LOCK_CONTENTION)
+
+
+def aggregate_when_free(db: Database, *, clock: Callable[[], datetime], wait: timedelta,
+                        full: bool = False) -> AggregationRun:
+    """One aggregation pass beside the scheduler's: while another run holds the lock, wait
+    for it, up to ``wait`` in all; when another run wrote first, compute again from what
+    it stored (cheap: it just did the work). Raises AggregationBusy once ``wait`` is spent.
+
+    ``clock`` gives each attempt its instant (a later attempt must not be older than what
+    the other run stored). The waiting is the database's (its lock timeouts), never a sleep.
+    """
+    deadline = time.monotonic() + wait.total_seconds()
+    overtaken = 0
+    while True:
+        try:
+            return run_aggregation(db, now=clock(), full=full, lock_wait=timedelta(
+                seconds=max(0.0, deadline - time.monotonic())))
+        except StaleWatermark as error:
+            # Overtaken again and again: another clock ahead of ours, not a run to wait for.
+            overtaken += 1
+            reason: Exception = error
+            given_up = overtaken >= MAX_OVERTAKEN
+        except (OperationalError, IntegrityError) as error:
+            if not _lock_contention(error):
+                raise
+            reason, given_up = error, False
+        if given_up or time.monotonic() >= deadline:
+            raise AggregationBusy(str(reason).splitlines()[0]) from reason
+        log.info("aggregation: another run in progress, trying again (%s)", reason)
 
 
 def send_weekly_digests(db: Database, settings: Settings, *, week_start: date,

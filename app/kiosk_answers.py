@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from app import kiosks
 from app.answers import FieldError, parse_answers
 from app.api_schemas import KioskAnswer, kiosk_problems
+from app.db import refused_character
 from app.feedback import (
     MAX_CLOCK_SKEW,
     Outcome,
@@ -209,6 +210,12 @@ def store_kiosk_answer(session: Session, kiosk: Kiosk, item: object, *,
                           item, now=now)
         return result
     raw_id = item.get("id") if isinstance(item.get("id"), str) else None
+    if any(refused_character(name) for name in item):
+        # A field name no database takes (a lone surrogate): the schema check stops at it
+        # and says nothing of the other fields, so none of them is read.
+        errors = {"body": _error("unknown")}
+        _keep(session, kiosk, None, 422, errors, item, now)
+        return ItemResult(None, raw_id, 422, errors)
     errors = _envelope_errors(item)
     client_id = uuid.UUID(raw_id) if raw_id is not None and "id" not in errors else None
     created, started, declared = _times(kiosk, item, errors, now)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, insert, or_, update
 from sqlalchemy.orm import Session
 
 from app.db import dialect_insert
@@ -42,3 +43,10 @@ def release_lock(session: Session, name: str, holder: str) -> None:
     """Give the lock up (on a clean shutdown) so a standby takes over at once."""
     session.execute(delete(SchedulerLock).where(SchedulerLock.name == name,
                                                 SchedulerLock.holder == holder))
+
+
+def probe_write(session: Session, *, now: datetime) -> None:
+    """Write a row no lock uses (the readiness check's proof that the database takes
+    writes); the caller rolls it back."""
+    session.execute(insert(SchedulerLock).values(
+        name=f"probe-{secrets.token_hex(8)}", holder="healthz", heartbeat_at=now))

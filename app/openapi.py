@@ -212,6 +212,32 @@ def _kiosk_paths() -> dict[str, Any]:
     }
 
 
+# Answers any operation may give, whatever it does.
+REFUSED_CHARACTER = ("The path or a query parameter holds a character no database takes (a "
+                     "NUL byte); the message names the parameter.")
+UNAVAILABLE = _json(ErrorMessage, "The database cannot be reached or written right now; "
+                                  "nothing was stored. Send the same request again (with the "
+                                  "same id: it is stored once) after Retry-After seconds.",
+                    headers={"Retry-After": {"description": "Seconds to wait before retrying.",
+                                             "schema": {"type": "integer", "minimum": 0}}})
+
+
+def _with_common_answers(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation of ``paths`` with the 400 of a refused character and the 503 of an
+    outage added to its answers (a 400 it already documents gets the reason added)."""
+    for operations in paths.values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if "400" in responses:
+                first = responses["400"]["description"]
+                responses["400"] = {**responses["400"],
+                                    "description": f"{first} Or: {REFUSED_CHARACTER}"}
+            else:
+                responses["400"] = _json(ErrorMessage, REFUSED_CHARACTER)
+            responses["503"] = UNAVAILABLE
+    return paths
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     """The API description, with the server set to the public base URL."""
     return {
@@ -219,7 +245,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "info": {"title": "Suara Warga API", "version": "1",
                  "description": "Citizen satisfaction responses (SKM, PermenPANRB 14/2017)."},
         "servers": [{"url": f"{base_url}/api/v1"}],
-        "paths": {"/responses": _responses_path(), "/indicators": _indicators_path(),
-                  **_kiosk_paths()},
+        "paths": _with_common_answers({"/responses": _responses_path(),
+                                       "/indicators": _indicators_path(), **_kiosk_paths()}),
         "components": {"schemas": component_schemas(), "securitySchemes": SECURITY_SCHEMES},
     }

@@ -59,7 +59,10 @@ def _check_name(kind: str, name: str) -> str:
 
 
 def unit_by_code(session: Session, code: str) -> Unit | None:
-    """The unit with this code, if any."""
+    """The unit with this code, if any (none for what no code can be: a NUL byte, which
+    PostgreSQL refuses, never reaches the database)."""
+    if not CODE_PATTERN.fullmatch(code):
+        return None
     return session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
 
 

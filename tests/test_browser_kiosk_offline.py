@@ -154,7 +154,7 @@ def open_and_pair(context: BrowserContext, world: World) -> Page:
         page.locator(f"[data-digit='{digit}']").tap()
     page.locator("[data-action=pair]").tap()
     expect(page.locator("[data-screen=welcome]")).to_be_visible()
-    page.wait_for_function("KioskStore.config() !== null", polling=100)
+    page.wait_for_function("() => KioskStore.config() !== null", polling=100)
     page.evaluate("navigator.serviceWorker.ready.then(function () { return true; })")
     tablet_now = datetime.fromtimestamp(page.evaluate("Date.now()") / 1000, UTC)
     page.clock.pause_at(tablet_now + timedelta(seconds=1))
@@ -215,8 +215,11 @@ def queued_ids(page: Page) -> list[str]:
 
 
 def wait_for_status(page: Page, condition: str) -> None:
-    """Wait (on network events, not on the clock) until KioskStore.status() meets it."""
-    page.wait_for_function(f"(s => {condition})(KioskStore.status())", polling=100)
+    """Wait (on network events, not on the clock) until KioskStore.status() meets it.
+
+    A function, not an expression: Playwright evaluates an expression with eval(), which
+    the pages' Content-Security-Policy (script-src 'self') refuses."""
+    page.wait_for_function(f"() => (s => {condition})(KioskStore.status())", polling=100)
 
 
 # Ask the browser to look for a new service worker; resolves once it is installed.
@@ -500,6 +503,8 @@ def test_a_changed_configuration_reaches_the_tablet_with_the_next_heartbeat(
             name=kiosk.name, placement=kiosk.placement, idle_seconds=45), now=utcnow())
     with page.expect_response(lambda r: r.url.endswith("/api/v1/kiosk/config")):
         page.clock.run_for(HEARTBEAT_MS)
-    page.wait_for_function("KioskStore.config().settings.idle_seconds === 45", polling=100)
+    page.wait_for_function("() => KioskStore.config().settings.idle_seconds === 45",
+                           polling=100)
     page.reload()  # kept in IndexedDB
-    page.wait_for_function("KioskStore.config().settings.idle_seconds === 45", polling=100)
+    page.wait_for_function("() => KioskStore.config().settings.idle_seconds === 45",
+                           polling=100)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth import scores_shown_from, shown_rows
-from app.db import utcnow
+from app.db import cannot_write, utcnow
 from app.extensions import database, settings
 from app.indicators import indicator_rows
 from app.periods import PERIOD_KINDS
@@ -18,13 +19,31 @@ from app.periods import PERIOD_KINDS
 
 @click.command("aggregate")
 @click.option("--full", is_flag=True, help="Rebuild every indicator instead of the new ones.")
+@click.option("--wait", "wait_seconds", type=click.IntRange(0, 3600), default=30,
+              show_default=True,
+              help="Seconds to wait while another run (the scheduler's) holds the lock; "
+                   "then exit 1 with a message (on SQLite at least its busy timeout).")
 @with_appcontext
-def aggregate_command(full: bool) -> None:
+def aggregate_command(full: bool, wait_seconds: int) -> None:
     """Run one aggregation pass now (incremental unless --full)."""
-    from app.jobs import run_aggregation  # the job modules stay out of the web processes
+    # The job modules stay out of the web processes.
+    from app.jobs import AggregationBusy, aggregate_when_free
 
     started = time.perf_counter()
-    run = run_aggregation(database(), now=utcnow(), full=full)
+    try:
+        run = aggregate_when_free(database(), clock=utcnow, full=full,
+                                  wait=timedelta(seconds=wait_seconds))
+    except AggregationBusy as busy:
+        raise click.ClickException(
+            f"another aggregation run (the scheduler's?) was in progress for more than "
+            f"{wait_seconds} s; nothing was written: run again later or give --wait more "
+            f"seconds ({busy})") from None
+    except SQLAlchemyError as error:
+        if not cannot_write(error):
+            raise
+        first_line = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise click.ClickException(
+            f"the database cannot be reached or written: {first_line}") from None
     click.echo(f"{'full rebuild' if run.full else 'incremental'}: {run.buckets} buckets, "
                f"{run.rows} rows written in {time.perf_counter() - started:.2f} s; "
                f"responses received up to {run.watermark.isoformat()} are included")

@@ -25,6 +25,7 @@ from app.models.indicators import SCOPES
 from app.org import unit_by_code
 from app.periods import PERIOD_KINDS
 from app.web.auth import staff
+from app.web.common import bearer_token
 
 bp = Blueprint("api_indicators", __name__, url_prefix="/api/v1")
 
@@ -153,7 +154,7 @@ def _refuse(status: int, key: str) -> ResponseReturnValue:
     if status == 401:
         # RFC 6750: say how to authenticate, and whether a token was sent but refused.
         challenge = 'Bearer realm="suara-warga"'
-        if request.headers.get("Authorization", "").startswith("Bearer "):
+        if bearer_token(request.headers.get("Authorization", "")) is not None:
             challenge += ', error="invalid_token"'
         response.headers["WWW-Authenticate"] = challenge
     return response, status
@@ -170,7 +171,7 @@ def indicators() -> ResponseReturnValue:
     officer served, scores that officer, and viewers may not see one officer's few answers.
     """
     if not current_user.is_authenticated:
-        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+        bearer = bearer_token(request.headers.get("Authorization", "")) is not None
         return _refuse(401, "invalid_token" if bearer else "unauthenticated")
     query, errors = parse_query(request.args)
     if query is None:

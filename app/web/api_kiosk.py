@@ -33,7 +33,7 @@ from app.kiosk_answers import ItemResult, store_kiosk_answers
 from app.models import Kiosk
 from app.surveys import Survey, Text
 from app.web.api import API_MESSAGES, error_response, invalid_response, is_json, parse_json
-from app.web.common import limiter, shortest_first
+from app.web.common import bearer_token, limiter, shortest_first
 from app.web.public import current_survey
 
 bp = Blueprint("api_kiosk", __name__, url_prefix="/api/v1/kiosk")
@@ -61,9 +61,8 @@ def _msg(key: str) -> str:
 def kiosk_credential() -> str | None:
     """The kiosk credential of ``Authorization: Bearer ksk_…`` (the scheme in any case),
     or None when the request carries none."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value.startswith(kiosks.CREDENTIAL_PREFIX):
+    value = bearer_token(request.headers.get("Authorization", ""))
+    if value is None or not value.startswith(kiosks.CREDENTIAL_PREFIX):
         return None
     return value
 

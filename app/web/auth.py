@@ -42,7 +42,7 @@ from app.db import start_writing, utcnow
 from app.extensions import audit_apart, database, db_session
 from app.models import User
 from app.users import MAX_PASSWORD_LENGTH
-from app.web.common import limiter
+from app.web.common import bearer_token, limiter
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -74,10 +74,10 @@ def _load_user(user_id: str) -> User | None:
 
 def _load_from_token(req: Any) -> User | None:
     """Personal API tokens: ``Authorization: Bearer sw_…`` (for /api/ only)."""
-    header = req.headers.get("Authorization", "")
-    if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+    sent = bearer_token(req.headers.get("Authorization", ""))
+    if not req.path.startswith("/api/") or sent is None:
         return None
-    found = user_for_token(db_session(), header.removeprefix("Bearer ").strip())
+    found = user_for_token(db_session(), sent)
     if found is None:
         return None
     user, token = found

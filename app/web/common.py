@@ -94,6 +94,16 @@ def _remember_language(response: Response) -> Response:
     return response
 
 
+def bearer_token(header: str) -> str | None:
+    """The credential of an ``Authorization: Bearer <credential>`` header, the scheme in
+    any case (``bearer``, ``BEARER``: RFC 7235 makes it case-insensitive); None for no
+    header, another scheme or no credential."""
+    parts = header.split(None, 1)
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1].strip() or None
+
+
 def signing_keys(config: Mapping[str, Any]) -> tuple[str, ...]:
     """The keys signed data is checked with: the retired ones (SECRET_KEY_FALLBACKS), then
     the current SECRET_KEY, last, which itsdangerous signs with."""

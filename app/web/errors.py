@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from typing import Any
+
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from app.db import cannot_write
 from app.i18n import is_api_request
+from app.web.boundary import RefusedCharacter
 from app.web.common import rate_limit_message, retry_after_seconds
 from app.web.dashboard import REFUSED
-from app.web.public import form_refused_page, message_page
+from app.web.public import MESSAGE_PAGES, form_refused_page, message_page
 
 PAGES = {404: "notfound", 410: "revoked", 413: "toolarge", 429: "ratelimit", 400: "badrequest",
          403: "forbidden"}
@@ -31,6 +36,9 @@ STAFF_MESSAGES = {
     405: (CANNOT_PROCESS,
           _l("This address is not opened that way. Use the buttons and links on the page.")),
     500: (_l("An error occurred"), _l("An error occurred on the server. Try again shortly.")),
+    503: (_l("The database cannot be reached"),
+          _l("Nothing was saved: the database cannot be reached or written right now. Try "
+             "again in a few minutes.")),
     429: (_l("Too many attempts"), _l("Too many attempts from this address. Wait a moment, "
                                       "then try again.")),
 }
@@ -45,7 +53,12 @@ API_ERRORS = {
     405: _l("the method is not allowed for this URL"),
     413: _l("the request body is too large"),
     500: _l("internal error"),
+    503: _l("the database cannot be reached or written right now; nothing was stored; "
+            "retry later"),
 }
+
+# How long a client is asked to wait while the database cannot be written (Retry-After).
+RETRY_AFTER_SECONDS = 30
 
 
 def _api_message(error: HTTPException) -> str:
@@ -108,16 +121,68 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
     return message_page("badrequest", 400)
 
 
+def _refused_character(error: RefusedCharacter) -> ResponseReturnValue:
+    message = str(error.description)
+    if is_api_request():
+        return jsonify(error=message), 400
+    title = _("Invalid address")
+    if _for_staff():
+        return render_template("dashboard_error.html", title=title, message=message), 400
+    return render_template("message.html", title=title, body=message), 400
+
+
+# Where a failure may have come from the database, the page is rendered without the context
+# processors: they read it (Flask-Login's signed-in user, the back office's navigation).
+STAFF_AREAS = (*STAFF_BLUEPRINTS, "admin", "account", "my_dialogues")
+
+
+def _plain(template: str, status: int, **context: Any) -> ResponseReturnValue:
+    return current_app.jinja_env.get_template(template).render(**context), status
+
+
+def _plain_error_page(status: int) -> ResponseReturnValue:
+    """The page of a failure (500) or of a database that cannot be written (503), for staff
+    or for citizens; it never touches the database."""
+    if request.blueprint in STAFF_AREAS or request.path.startswith(
+            (*STAFF_PATHS, "/admin", "/akun")):
+        title, message = STAFF_MESSAGES[status]
+        return _plain("staff_plain_error.html", status, title=title, message=message)
+    key = "error" if status == 500 else "not_saved" if request.method == "POST" \
+        else "unavailable"
+    title, body = MESSAGE_PAGES[key]
+    return _plain("message.html", status, title=title, body=body)
+
+
 def _server_error(error: Exception) -> ResponseReturnValue:
+    # An outage met while answering another error (a refusal page that reads the database).
+    original = getattr(error, "original_exception", None)
+    if isinstance(original, SQLAlchemyError) and cannot_write(original):
+        return _database_error(original)
     if is_api_request():
         return jsonify(error=str(API_ERRORS[500])), 500
-    if _for_staff():
-        return _staff_page(500, 500)
-    return message_page("error", 500)
+    return _plain_error_page(500)
+
+
+def _database_error(error: SQLAlchemyError) -> ResponseReturnValue:
+    """While the database cannot be reached or written: 503 with Retry-After, and a page
+    that says nothing was saved (any other database error is a defect: 500)."""
+    if not cannot_write(error):
+        raise error
+    current_app.logger.error("database unavailable (%s %s): %s", request.method,
+                             request.path, error)
+    if is_api_request():
+        response = make_response(jsonify(error=str(API_ERRORS[503])), 503)
+    else:
+        response = make_response(_plain_error_page(503))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def register(app: Flask) -> None:
     """Attach the handlers."""
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RefusedCharacter, _refused_character)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SQLAlchemyError, _database_error)
     app.register_error_handler(500, _server_error)

@@ -107,6 +107,14 @@ MESSAGE_PAGES = {
                  _l("What was sent is too long. Please shorten the comment and send again.")),
     "error": (_l("Sorry, something went wrong"),
               _l("Your rating has not been saved. Please try again in a moment.")),
+    # While the database cannot be written (503): nothing is lost but the moment.
+    "not_saved": (_l("Your answers were not saved"),
+                  _l("The service cannot store answers right now, so your answers were not "
+                     "saved. Please press Back and send them again in a few minutes — your "
+                     "answers are still on the form.")),
+    "unavailable": (_l("The service is briefly unavailable"),
+                    _l("This page cannot be opened right now. Please try again in a few "
+                       "minutes.")),
     "badrequest": (_l("Invalid request"),
                    _l("This page has expired. Please scan the QR code at the counter again.")),
     "forbidden": (_l("Not allowed"), _l("Your account may not open this page.")),
