@@ -80,9 +80,15 @@ def may_open_case(scores: Sequence[int], comment: str | None, service_id: int | 
 
 
 def is_flagged(response: Response) -> bool:
-    """Left out of the index (repeat, bot, a kiosk's fast or burst): opens no case."""
+    """Left out of the index (repeat, bot, a kiosk's fast or burst)."""
     return response.flag_repeat or response.flag_bot or response.flag_fast \
         or response.flag_burst
+
+
+def opens_no_case(response: Response) -> bool:
+    """A bot (honeypot) or a kiosk's fast or burst answer: never a complaint. A repeat
+    still opens its own case (its flag is about the index, not about complaints)."""
+    return response.flag_bot or response.flag_fast or response.flag_burst
 
 
 def new_reference(session: Session) -> str:
@@ -119,10 +125,10 @@ def _overrides(session: Session, first: date) -> dict[date, bool]:
 def open_case(session: Session, response: Response, *, declared: bool,
               contact: Contact | None, now: datetime, tz: ZoneInfo) -> Case | None:
     """Open the case of a just-stored response when it has a reason to (see
-    ``case_reasons``), in the caller's transaction; None for none, and for a flagged
-    response. The contact is kept only when a case opens. One case per response: the
+    ``case_reasons``), in the caller's transaction; None for none, and for a bot's or a
+    kiosk's fast or burst answer (``opens_no_case``; a repeat opens one). The contact is kept only when a case opens. One case per response: the
     existing one is returned."""
-    if is_flagged(response):
+    if opens_no_case(response):
         return None
     existing = session.scalar(select(Case).where(Case.response_id == response.id))
     if existing is not None:

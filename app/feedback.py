@@ -350,7 +350,8 @@ def store_response(
     response of one device at one counter within 10 minutes, ``bot`` for a filled honeypot;
     flagged responses are kept.
 
-    A new unflagged response with a reason opens its complaint case in the same
+    A new response with a reason (bots and a kiosk's fast or burst answers aside: a repeat
+    does) opens its complaint case in the same
     transaction (``app.cases.open_case``; not with ``open_cases`` false: the demo's past).
     """
     digest = payload_hash(prepared.counter_id, answers, submission.declared_submitted_at)
@@ -397,7 +398,9 @@ def store_response(
     inserted = session.scalar(_insert_response(dialect_name(session)), values)
     if inserted is not None:
         reference = None
-        if open_cases and not (repeat or submission.flagged) and may_open_case(
+        # A repeat still opens its own case: its flag is about the index, not complaints.
+        if open_cases and not (submission.honeypot_filled or submission.fast
+                               or submission.burst) and may_open_case(
                 answers.scores, answers.comment, prepared.service_id,
                 declared=submission.complaint):
             row = session.get(Response, inserted)

@@ -17,6 +17,7 @@ from factories import (
     make_user,
     open_and_submit,
     release,
+    skm_survey,
     survey_form,
 )
 from flask import Flask
@@ -29,6 +30,8 @@ from sqlalchemy.orm import Session
 from app import cases
 from app.case_contact import Contact, normalise_email, normalise_phone, parse_complaint
 from app.cases import CaseError, reasons_of
+from app.answers import Answers
+from app.feedback import Submission, record_response
 from app.models import AuditEntry, CalendarDay, Case, CaseContact, CaseEvent, Response
 
 U = (3, 3, 3, 3, 3, 3, 3, 3, 3)
@@ -313,6 +316,71 @@ def test_a_contact_without_a_case_is_not_stored_and_the_page_says_so(
     assert session.scalar(select(func.count()).select_from(CaseContact)) == 0
     assert session.scalar(select(func.count()).select_from(Case)) == 0
     assert session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def _send_twice(client: FlaskClient, token: str, first: dict[str, str],
+                again: dict[str, str]) -> str:
+    """One form sent, then (Back) sent again with other answers; the thank-you page's
+    words (in English) after the second send."""
+    page = client.get(f"/s/{token}")
+    assert client.post(f"/s/{token}", data=survey_form(page, **first)).status_code == 303
+    sent = client.post(f"/s/{token}", data=survey_form(page, **again))
+    assert sent.status_code == 303
+    return visible_text(client.get(sent.headers["Location"] + "?lang=en").get_data(
+        as_text=True))
+
+
+def test_a_form_sent_again_without_a_reason_shows_the_first_case(
+    app: Flask, client: FlaskClient, session: Session, frozen: datetime
+) -> None:
+    home = make_unit(session)
+    release(session)
+    good = {code: "4" for code in SCORES}
+    text = _send_twice(client, home.token,
+                       {**good, "complaint": "1", "contact": "0812-9876-5432", "consent": "1"},
+                       {**good, "U1": "3", "contact": "0812-9876-5432", "consent": "1"})
+    case = session.scalars(select(Case)).one()
+    assert session.get(CaseContact, case.id) is not None
+    # The resend is a repeat without a reason: it opens no case, and the citizen still
+    # gets the reference of the case that holds their contact.
+    assert [r.flag_repeat for r in session.scalars(select(Response).order_by(Response.id))] \
+        == [False, True]
+    assert case.reference in text
+    assert "not stored" not in text
+
+
+def test_a_form_sent_again_with_a_complaint_opens_its_own_case(
+    app: Flask, client: FlaskClient, session: Session, frozen: datetime
+) -> None:
+    home = make_unit(session)
+    release(session)
+    good = {code: "4" for code in SCORES}
+    complaint = {"complaint": "1", "contact": "warga@contoh.id", "consent": "1"}
+    text = _send_twice(client, home.token, {**good, **complaint},
+                       {**good, "U1": "3", **complaint})
+    responses = list(session.scalars(select(Response).order_by(Response.id)))
+    assert [r.flag_repeat for r in responses] == [False, True]
+    second = session.scalars(select(Case).where(Case.response_id == responses[1].id)).one()
+    assert session.scalar(select(func.count()).select_from(Case)) == 2
+    assert second.reasons == "declared"
+    assert session.get(CaseContact, second.id) is not None
+    assert second.reference in text and "not stored" not in text
+
+
+def test_a_repeat_with_a_reason_opens_a_case_but_a_bot_does_not(
+    app: Flask, session: Session
+) -> None:
+    home = make_unit(session)
+    survey = skm_survey(app)
+    for repeat, bot in ((True, False), (True, True), (False, True)):
+        submission = Submission(client_id=uuid.uuid4(), channel="qr", created_at=NOW,
+                                received_at=NOW, complaint=True, repeat=repeat,
+                                honeypot_filled=bot)
+        record_response(session, survey, home.counter, Answers(GOOD, None, None, None),
+                        submission, WIB)
+    session.flush()
+    opened = session.scalars(select(Response).join(Case, Case.response_id == Response.id))
+    assert [(r.flag_repeat, r.flag_bot) for r in opened] == [(True, False)]
 
 
 @pytest.mark.parametrize(("fields", "field"), [

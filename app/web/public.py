@@ -29,6 +29,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.answers import Answers, FieldError, parse_answers
 from app.case_contact import CONSENT_LABEL, Complaint, parse_complaint
+from app.cases import case_by_reference, case_of_response, contact_of
 from app.db import start_writing, utcnow
 from app.extensions import db_session, settings, surveys
 from app.feedback import (
@@ -322,11 +323,12 @@ def submit(token: str) -> ResponseReturnValue:
     errors = {**errors, **complaint_errors}
     if answers is not None and not errors:
         start_writing(db_session())
-        reference = _store(lookup.prepared(survey, answers), answers, complaint, now)
+        reference, contact_kept = _store(lookup.prepared(survey, answers), answers,
+                                         complaint, now)
         db_session().commit()
         # Shown once on the thank-you page (the signed session cookie of this phone only).
         session[CASE_KEY] = {"ref": reference,
-                             "dropped": complaint.contact is not None and reference is None}
+                             "dropped": complaint.contact is not None and not contact_kept}
         return redirect(url_for("public.thanks", token=token), 303)
     # Post/Redirect/Get: Back and reload on the corrected form never resend it.
     if _keep_draft(token, values, request.form.get("t", "")):
@@ -338,9 +340,10 @@ def submit(token: str) -> ResponseReturnValue:
 
 
 def _store(prepared: Prepared, answers: Answers, complaint: Complaint, now: datetime
-           ) -> str | None:
+           ) -> tuple[str | None, bool]:
     """Store a valid form submission, with its ticket, device and honeypot; the reference
-    of the complaint case it opened, if any."""
+    of the complaint case to show (the one it opened, else for a form sent again the first
+    response's), and whether that case holds a contact."""
     client_id, measured = _read_ticket(prepared.counter_id)
     submission = Submission(
         client_id=client_id or uuid.uuid4(), channel="qr", created_at=now, received_at=now,
@@ -349,13 +352,21 @@ def _store(prepared: Prepared, answers: Answers, complaint: Complaint, now: date
         complaint=complaint.declared, contact=complaint.contact,
     )
     outcome, stored = store_response(db_session(), prepared, answers, submission, settings().tz)
+    case = case_by_reference(db_session(), stored.case_reference) \
+        if stored.case_reference is not None else None
     if outcome is Outcome.CONFLICT:
         # The same form sent again with other answers (the citizen went back and changed
         # them): a new response, flagged as a repeat of the first however long after it.
+        # It opens its own case when it has a reason; else the first one's case is shown.
+        first = case_of_response(db_session(), stored.id)
         submission = replace(submission, client_id=uuid.uuid4(), repeat=True)
         outcome, stored = store_response(db_session(), prepared, answers, submission,
                                          settings().tz)
-    return stored.case_reference
+        case = case_by_reference(db_session(), stored.case_reference) \
+            if stored.case_reference is not None else first
+    if case is None:
+        return None, False
+    return case.reference, contact_of(db_session(), case.id) is not None
 
 
 @bp.get("/s/<token>/terima-kasih")
