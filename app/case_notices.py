@@ -15,17 +15,24 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from sqlalchemy import delete, select
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app import audit, workdays
 from app.case_handlers import unit_handler_emails
-from app.cases import OPEN_STAGES, current_deadline
+from app.cases import AUDITED, OPEN_STAGES, current_deadline
 from app.config import Settings
 from app.digests import digest_recipients, email_templates
 from app.models import Case, CaseContact, CaseEvent, Unit, UnitRole, User
 
 CONTACT_KEPT = timedelta(days=90)  # after the case closed
+# SP4N-LAPOR!: a followed-up report closes when the reporter has not replied for this many
+# working days (counted from the local day of the follow-up, or of its last reopening).
+QUIET_CLOSE_DAYS = 10
+QUIET_CLOSE_NOTE = ("closed automatically: no reply from the citizen within "
+                    f"{QUIET_CLOSE_DAYS} working days of the follow-up")
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,41 @@ def build_notice(notice: Notice, settings: Settings, *, now: datetime) -> EmailM
     message["Message-ID"] = make_msgid(domain="suara-warga.local")
     message.set_content(notice.body)
     return message
+
+
+def close_quiet_cases(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
+    """Close the followed-up cases whose citizen has not replied (the case was not reopened)
+    for QUIET_CLOSE_DAYS working days after the local day of the follow-up (or of its last
+    reopening), from the day after the last of them: an event ``closed`` with QUIET_CLOSE_NOTE and an audit entry by the
+    scheduler, so their contact is erased CONTACT_KEPT later. Returns how many."""
+    today = workdays.local_day(now, tz)
+    reopened = (select(CaseEvent.case_id, func.max(CaseEvent.at).label("at"))
+                .where(CaseEvent.kind == "reopened").group_by(CaseEvent.case_id).subquery())
+    rows = session.execute(
+        select(Case, reopened.c.at).outerjoin(reopened, reopened.c.case_id == Case.id)
+        .where(Case.state == "followed_up", Case.followed_up_at.is_not(None))
+        .order_by(Case.id)).all()
+    closed = 0
+    for case, reopened_at in rows:
+        assert case.followed_up_at is not None  # noqa: S101 (the query's condition)
+        since = max(case.followed_up_at, reopened_at) if reopened_at is not None \
+            else case.followed_up_at
+        first = workdays.local_day(since, tz)
+        due = workdays.add_working_days(first, QUIET_CLOSE_DAYS,
+                                        workdays.overrides(session, first))
+        if today <= due:  # its last day to reply is not over
+            continue
+        before = audit.snapshot(case, AUDITED)
+        case.state = "closed"
+        case.closed_at = now
+        session.flush()
+        session.add(CaseEvent(case_id=case.id, at=now, kind="closed", note=QUIET_CLOSE_NOTE))
+        audit.record(session, "case.closed", "case", case.id, before=before,
+                     after={**audit.snapshot(case, AUDITED), "automatic": True},
+                     actor=audit.SCHEDULER, at=now)
+        closed += 1
+    session.flush()
+    return closed
 
 
 def erase_contacts(session: Session, *, now: datetime) -> int:

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from app.aggregation import StaleWatermark, apply_indicators, compute_indicators
 from app.audit import SCHEDULER, set_actor
-from app.case_notices import build_notice, erase_contacts, plan_notices, release
+from app.case_notices import (
+    build_notice,
+    close_quiet_cases,
+    erase_contacts,
+    plan_notices,
+    release,
+)
 from app.config import Settings
 from app.db import Database
 from app.digests import (
@@ -252,7 +258,8 @@ def close_duties(db: Database, settings: Settings, *, now: datetime) -> str:
 def case_deadlines(db: Database, settings: Settings, *, now: datetime) -> str:
     """Every 15 minutes: notify the handlers of new complaint cases, remind them a working
     day before a deadline, mark cases past their deadline and escalate them to the unit's
-    heads (each once per stage), erase contacts 90 days after a case closed
+    heads (each once per stage), close followed-up cases the citizen has not answered for
+    10 working days, erase contacts 90 days after a case closed
     (``app.case_notices``). The notices are recorded first and sent after the commit; one
     the mail server certainly did not take is released and sent on the next run.
 
@@ -260,6 +267,7 @@ def case_deadlines(db: Database, settings: Settings, *, now: datetime) -> str:
     """
     with job_scope(db) as session:
         notices = plan_notices(session, settings, now=now)
+        closed = close_quiet_cases(session, now=now, tz=settings.tz)
         erased = erase_contacts(session, now=now)
     failed = []
     for notice in notices:
@@ -279,7 +287,7 @@ def case_deadlines(db: Database, settings: Settings, *, now: datetime) -> str:
                         "sent again: %r", notice.reference, notice.kind, exc)
     counts = Counter(notice.kind for notice in notices)
     summary = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "no notices"
-    summary += f"; contacts erased {erased}"
+    summary += f"; closed without reply {closed}; contacts erased {erased}"
     if failed:
         raise JobIncomplete(f"{summary}; not sent: " + ", ".join(failed))
     return summary

@@ -163,6 +163,66 @@ def test_contacts_are_erased_90_days_after_the_case_closed(
     assert len(entries) == 1 and PHONE not in (entries[0].after or "")
 
 
+def test_a_followed_up_case_closes_after_ten_quiet_working_days(
+    app: Flask, session: Session, world: CaseWorld
+) -> None:
+    case = session.get(Case, world.case.id)
+    assert case is not None
+    cases.verify(session, case, "", user_id=None, now=at(3), tz=WIB)
+    cases.follow_up(session, case, "Sudah ditangani.", user_id=None, now=at(11, 10))
+    session.commit()
+
+    def state() -> str:
+        session.expire_all()
+        found = session.get(Case, world.case.id)
+        assert found is not None
+        value = found.state
+        session.commit()
+        return value
+
+    # Wednesday 11 March: Thursday 12, Friday 13, Monday 16, Tuesday 17, then joint leave,
+    # Nyepi, joint leave, Idul Fitri's weekend and joint leave (18 to 24 March), Wednesday
+    # 25 ... the tenth working day is Wednesday 1 April (Thursday 26 without the holidays).
+    run(app, at(26, 9))
+    run(app, datetime(2026, 4, 1, 23, 50, tzinfo=WIB))
+    assert state() == "followed_up"
+    run(app, datetime(2026, 4, 2, 0, 5, tzinfo=WIB))
+    run(app, datetime(2026, 4, 2, 0, 20, tzinfo=WIB))
+    assert state() == "closed"
+    closed = events(session, "closed")
+    assert len(closed) == 1 and (closed[0].note or "").startswith("closed automatically")
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "case.closed")).one()
+    assert entry.actor == "scheduler"
+    session.commit()
+    # The 90 days of the contact run from that closing.
+    closed_at = datetime(2026, 4, 2, 0, 5, tzinfo=WIB)
+    run(app, closed_at + timedelta(days=89))
+    session.expire_all()
+    assert session.get(CaseContact, world.case.id) is not None
+    session.commit()
+    run(app, closed_at + timedelta(days=90))
+    session.expire_all()
+    assert session.get(CaseContact, world.case.id) is None
+    session.commit()
+
+
+def test_a_reopened_case_gets_ten_working_days_again(
+    app: Flask, session: Session, world: CaseWorld
+) -> None:
+    case = session.get(Case, world.case.id)
+    assert case is not None
+    cases.verify(session, case, "", user_id=None, now=at(3), tz=WIB)
+    cases.follow_up(session, case, "Sudah ditangani.", user_id=None, now=at(4))
+    cases.close(session, case, "", user_id=None, now=at(5))
+    cases.reopen(session, case, "Warga belum puas.", user_id=None, now=at(30))
+    session.commit()
+    run(app, at(31))
+    session.expire_all()
+    found = session.get(Case, world.case.id)
+    assert found is not None and found.state == "followed_up"
+    session.commit()
+
+
 def test_the_digest_and_the_unit_summary_list_overdue_cases(
     app: Flask, session: Session, world: CaseWorld
 ) -> None:
