@@ -445,10 +445,12 @@ def save_summary(session: Session, case: Case, summary: str, *, user_id: int | N
     text = _text(summary, "public_summary", required=case.published)
     if text == case.public_summary:
         raise CaseError(_l("The summary is unchanged."), "public_summary")
-    before = {**audit.snapshot(case, AUDITED), "public_summary": case.public_summary}
+    # The log says that it changed (its length), never the drafts' text.
+    before = {**audit.snapshot(case, AUDITED),
+              "public_summary_length": len(case.public_summary or "")}
     case.public_summary = text
     _recorded(session, case, "summarised", before, now, user_id=user_id,
-              extra={"public_summary": text})
+              extra={"public_summary_length": len(text or "")})
 
 
 def set_published(session: Session, case: Case, published: bool, *, user_id: int | None,

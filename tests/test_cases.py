@@ -486,3 +486,20 @@ def test_every_case_step_is_an_event(app: Flask, session: Session) -> None:
                      "contact_viewed"]
     logged = " ".join(f"{e.before} {e.after}" for e in session.scalars(select(AuditEntry)))
     assert "warga@contoh.id" not in logged
+
+
+def test_the_audit_log_records_a_summary_change_without_its_text(
+    app: Flask, session: Session
+) -> None:
+    home = make_unit(session)
+    case = open_complaint(app, session, home, NOW, declared=True)
+    assert case is not None
+    cases.save_summary(session, case, "Draf pertama ringkasan.", user_id=None, now=NOW)
+    cases.save_summary(session, case, "Antrean dipercepat.", user_id=None, now=NOW)
+    entries = list(session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "case.summarised").order_by(AuditEntry.id)))
+    assert len(entries) == 2
+    logged = " ".join(f"{e.before} {e.after}" for e in entries)
+    assert "Draf" not in logged and "Antrean" not in logged
+    assert '"public_summary_length": 23' in (entries[1].before or "")
+    assert '"public_summary_length": 19' in (entries[1].after or "")
