@@ -503,3 +503,21 @@ def test_the_audit_log_records_a_summary_change_without_its_text(
     assert "Draf" not in logged and "Antrean" not in logged
     assert '"public_summary_length": 23' in (entries[1].before or "")
     assert '"public_summary_length": 19' in (entries[1].after or "")
+
+
+def test_a_form_error_keeps_the_answers_but_not_the_contact_in_the_cookie(
+    app: Flask, client: FlaskClient, session: Session, frozen: datetime
+) -> None:
+    home = make_unit(session)
+    release(session)
+    sent = open_and_submit(client, home.token, U1="", complaint="1",
+                           contact="0812-9876-5432", consent="1", comment="Lama sekali")
+    assert sent.status_code == 303
+    with client.session_transaction() as browser_session:
+        draft = browser_session["draft"]
+    assert draft["values"]["contact"] == "" and draft["values"]["comment"] == "Lama sekali"
+    assert "9876" not in str(draft)
+    page = client.get(sent.headers["Location"] + "?lang=en")
+    assert "9876" not in page.get_data(as_text=True)
+    assert "type it again" in visible_text(page.get_data(as_text=True))
+    assert session.scalar(select(func.count()).select_from(Response)) == 0

@@ -69,6 +69,8 @@ DRAFT_MAX_AGE = 3600
 # new case's reference to the thank-you page.
 COMPLAINT_FIELDS = ("complaint", "contact", "consent")
 CASE_KEY = "case"
+RETYPE_CONTACT = _l("For your privacy your contact was not kept while you correct the form: "
+                    "please type it again.")
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -238,7 +240,7 @@ def survey_page(token: str) -> ResponseReturnValue:
         return counter
     draft = _take_draft(token)
     if draft is not None:
-        values, ticket = draft
+        values, ticket, retype = draft
         # The officers on duty when the form was first opened: those a pick may name.
         opened = _opened_at(ticket, counter.id, utcnow())
         again = _counter_or_page(token, opened)
@@ -248,8 +250,10 @@ def survey_page(token: str) -> ResponseReturnValue:
                               opened, settings().tz)
         _answers, errors = parse_answers(current_survey(),
                                          lookup.service_codes(values["service"]), values)
-        return render_survey(again, values, {**errors, **parse_complaint(values)[1]},
-                             ticket=ticket)
+        errors = {**errors, **parse_complaint(values)[1]}
+        if retype:
+            errors["contact"] = FieldError(RETYPE_CONTACT)
+        return render_survey(again, values, errors, ticket=ticket)
     now = utcnow()
     ticket = _serializer("ticket").dumps({
         "c": counter.id, "r": uuid.uuid4().hex, "o": now.isoformat(),
@@ -261,23 +265,28 @@ def survey_page(token: str) -> ResponseReturnValue:
 
 def _keep_draft(token: str, values: Mapping[str, object], ticket: str) -> bool:
     """Keep a form's answers in the session for the redirect back to it; False when they
-    are too large for a cookie."""
-    draft = {"token": token, "values": values, "t": ticket, "at": int(time.time())}
+    are too large for a cookie. The contact is never kept in the cookie: the citizen types
+    it again (``retype`` asks them to)."""
+    contact = values.get("contact")
+    retype = isinstance(contact, str) and bool(contact.strip())
+    draft = {"token": token, "values": {**values, "contact": ""}, "t": ticket,
+             "at": int(time.time()), "retype": retype}
     if len(json.dumps(draft)) > DRAFT_MAX_BYTES:  # the cookie's size before compression
         return False
     session["draft"] = draft
     return True
 
 
-def _take_draft(token: str) -> tuple[dict[str, object], str] | None:
-    """The answers kept for this counter's form, if any and recent; shown once, like a
-    flashed message (a later visit gets a fresh form)."""
+def _take_draft(token: str) -> tuple[dict[str, object], str, bool] | None:
+    """The answers kept for this counter's form, if any and recent, and whether a contact
+    was left out; shown once, like a flashed message (a later visit gets a fresh form)."""
     draft = session.pop("draft", None)
     if not isinstance(draft, dict) or draft.get("token") != token \
             or time.time() - float(draft.get("at", 0)) > DRAFT_MAX_AGE:
         return None
     values = draft.get("values")
-    return (values, str(draft.get("t", ""))) if isinstance(values, dict) else None
+    return (values, str(draft.get("t", "")), draft.get("retype") is True) \
+        if isinstance(values, dict) else None
 
 
 def form_values(form: MultiDict[str, str], survey: Survey) -> dict[str, object]:
