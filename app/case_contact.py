@@ -94,6 +94,9 @@ def _ticked(raw: Mapping[str, object], name: str, errors: dict[str, FieldError])
     return False
 
 
+CONSENT_NEEDED = _l("Tick the box to agree to be contacted, or leave the contact empty.")
+
+
 def parse_complaint(raw: Mapping[str, object]) -> tuple[Complaint, dict[str, FieldError]]:
     """The form's ``complaint`` and ``consent`` boxes and ``contact`` text, checked: a
     contact must be a phone number or an e-mail address, and comes with consent."""
@@ -124,8 +127,7 @@ def parse_complaint(raw: Mapping[str, object]) -> tuple[Complaint, dict[str, Fie
                 _l("Write an Indonesian phone number, e.g. 0812 3456 7890, or an e-mail "
                    "address."))
     if not consent and "consent" not in errors:
-        errors["consent"] = FieldError(
-            _l("Tick the box to agree to be contacted, or leave the contact empty."))
+        errors["consent"] = FieldError(CONSENT_NEEDED)
     if errors:
         return Complaint(declared), errors
     is_email = "@" in text

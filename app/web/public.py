@@ -28,7 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
 from app.answers import Answers, FieldError, parse_answers
-from app.case_contact import CONSENT_LABEL, Complaint, parse_complaint
+from app.case_contact import CONSENT_LABEL, CONSENT_NEEDED, Complaint, parse_complaint
 from app.cases import case_by_reference, case_of_response, contact_of
 from app.db import start_writing, utcnow
 from app.extensions import db_session, settings, surveys
@@ -251,8 +251,10 @@ def survey_page(token: str) -> ResponseReturnValue:
         _answers, errors = parse_answers(current_survey(),
                                          lookup.service_codes(values["service"]), values)
         errors = {**errors, **parse_complaint(values)[1]}
-        if retype:
+        if retype:  # the contact was left out of the cookie: its consent is still due
             errors["contact"] = FieldError(RETYPE_CONTACT)
+            if not values.get("consent") and "consent" not in errors:
+                errors["consent"] = FieldError(CONSENT_NEEDED)
         return render_survey(again, values, errors, ticket=ticket)
     now = utcnow()
     ticket = _serializer("ticket").dumps({
