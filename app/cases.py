@@ -458,6 +458,9 @@ def set_published(session: Session, case: Case, published: bool, *, user_id: int
     """Show the public summary on the public page, or take it off."""
     if published and not case.public_summary:
         raise CaseError(_l("Write the public summary first."), "public_summary")
+    # The public page lists them as followed up ("Pengaduan yang ditindaklanjuti").
+    if published and case.state not in ("followed_up", "closed"):
+        raise CaseError(_l("Publish the summary once the case is followed up or closed."))
     if published == case.published:
         raise CaseError(_l("The summary is already published.") if published
                         else _l("The summary is not published."))

@@ -472,6 +472,8 @@ def test_every_case_step_is_an_event(app: Flask, session: Session) -> None:
     case = open_complaint(app, session, home, NOW, declared=True,
                           contact=Contact(None, "warga@contoh.id", "p"))
     assert case is not None
+    cases.verify(session, case, "", user_id=None, now=NOW, tz=WIB)
+    cases.follow_up(session, case, "Petugas ditambah.", user_id=None, now=NOW)
     cases.save_summary(session, case, "Antrean diperbaiki.", user_id=None, now=NOW)
     cases.set_published(session, case, True, user_id=None, now=NOW)
     with pytest.raises(CaseError):  # a published summary cannot be emptied
@@ -482,8 +484,8 @@ def test_every_case_step_is_an_event(app: Flask, session: Session) -> None:
     assert viewed.email == "warga@contoh.id"
     kinds = [e.kind for e in session.scalars(select(CaseEvent).where(
         CaseEvent.case_id == case.id).order_by(CaseEvent.id))]
-    assert kinds == ["opened", "summarised", "published", "unpublished", "noted",
-                     "contact_viewed"]
+    assert kinds == ["opened", "verified", "followed_up", "summarised", "published",
+                     "unpublished", "noted", "contact_viewed"]
     logged = " ".join(f"{e.before} {e.after}" for e in session.scalars(select(AuditEntry)))
     assert "warga@contoh.id" not in logged
 
@@ -521,3 +523,21 @@ def test_a_form_error_keeps_the_answers_but_not_the_contact_in_the_cookie(
     assert "9876" not in page.get_data(as_text=True)
     assert "type it again" in visible_text(page.get_data(as_text=True))
     assert session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_a_summary_is_published_only_once_the_case_is_followed_up(
+    app: Flask, session: Session
+) -> None:
+    home = make_unit(session)
+    case = open_complaint(app, session, home, NOW, declared=True)
+    assert case is not None
+    cases.save_summary(session, case, "Antrean dipercepat.", user_id=None, now=NOW)
+    for step in (None, "verify"):
+        if step == "verify":
+            cases.verify(session, case, "", user_id=None, now=NOW, tz=WIB)
+        with pytest.raises(CaseError, match="followed up or closed"):
+            cases.set_published(session, case, True, user_id=None, now=NOW)
+        assert case.published is False
+    cases.follow_up(session, case, "Petugas ditambah.", user_id=None, now=NOW)
+    cases.set_published(session, case, True, user_id=None, now=NOW)
+    assert case.published is True
