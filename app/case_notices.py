@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
@@ -153,10 +152,11 @@ def build_notice(notice: Notice, settings: Settings, *, now: datetime) -> EmailM
 
 
 def close_quiet_cases(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
-    """Close the followed-up cases whose citizen has not replied (the case was not reopened)
-    for QUIET_CLOSE_DAYS working days after the local day of the follow-up (or of its last
-    reopening), from the day after the last of them: an event ``closed`` with QUIET_CLOSE_NOTE and an audit entry by the
-    scheduler, so their contact is erased CONTACT_KEPT later. Returns how many."""
+    """Close the followed-up cases whose citizen has not replied (the case was not
+    reopened) for QUIET_CLOSE_DAYS working days after the local day of the follow-up (or of
+    its last reopening), from the day after the last of them: an event ``closed`` with
+    QUIET_CLOSE_NOTE and an audit entry by the scheduler, so their contact is erased
+    CONTACT_KEPT later. Returns how many."""
     today = workdays.local_day(now, tz)
     reopened = (select(CaseEvent.case_id, func.max(CaseEvent.at).label("at"))
                 .where(CaseEvent.kind == "reopened").group_by(CaseEvent.case_id).subquery())

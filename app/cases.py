@@ -126,8 +126,8 @@ def open_case(session: Session, response: Response, *, declared: bool,
               contact: Contact | None, now: datetime, tz: ZoneInfo) -> Case | None:
     """Open the case of a just-stored response when it has a reason to (see
     ``case_reasons``), in the caller's transaction; None for none, and for a bot's or a
-    kiosk's fast or burst answer (``opens_no_case``; a repeat opens one). The contact is kept only when a case opens. One case per response: the
-    existing one is returned."""
+    kiosk's fast or burst answer (``opens_no_case``; a repeat opens one). The contact is
+    kept only when a case opens. One case per response: the existing one is returned."""
     if opens_no_case(response):
         return None
     existing = session.scalar(select(Case).where(Case.response_id == response.id))

@@ -28,9 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import cases
+from app.answers import Answers
 from app.case_contact import Contact, normalise_email, normalise_phone, parse_complaint
 from app.cases import CaseError, reasons_of
-from app.answers import Answers
 from app.feedback import Submission, record_response
 from app.models import AuditEntry, CalendarDay, Case, CaseContact, CaseEvent, Response
 
