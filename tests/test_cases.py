@@ -408,8 +408,8 @@ def test_bad_complaint_items_keep_the_form_and_store_nothing(
     assert session.scalar(select(func.count()).select_from(Case)) == 0
 
 
-@pytest.mark.parametrize("reference", ["ZZZZ-ZZZZ", "2345-6789", "AAAA-AAA0", "AB\x00C-DEFG",
-                                       "x" * 5000, "%00", "ABCD-EFGH-JKLM"])
+@pytest.mark.parametrize("reference", ["ZZZZ-ZZZZ", "2345-6789", "AAAA-AAA0",
+                                       "x" * 5000, "ABCD-EFGH-JKLM"])  # NUL: test_boundary
 def test_unknown_or_malformed_references_are_404(
     app: Flask, client: FlaskClient, session: Session, reference: str
 ) -> None:

@@ -434,7 +434,7 @@ def test_a_head_cannot_publish_another_unit_and_a_viewer_nothing(
 @pytest.mark.parametrize("path", [
     "/admin/publish/{unit}/2026-Q9", "/admin/publish/{unit}/2026-11",
     "/admin/publish/{unit}/2026-W40", "/admin/publish/{unit}/1999-Q1",
-    "/admin/publish/{unit}/2026-Q3%00", "/admin/publish/{unit}/%00",
+    # A NUL byte is the boundary rule's 400 (tests/test_boundary.py walks every route).
     "/admin/publish/9223372036854775808/2026-Q3", "/admin/publish/2147483648/2026-Q3",
     "/admin/publish/987654/2026-Q3", "/admin/publish/{unit}/" + "9" * 5000,
     "/admin/publish/{unit}/2026-Q9/withdraw", "/admin/publish/9223372036854775808/2026/withdraw",

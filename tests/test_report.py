@@ -482,7 +482,6 @@ def test_officers_others_and_strangers_get_no_report(
     ("format=pdf", 400, "Enter a period"),
     ("period=2026-Q4&format=doc", 400, "Choose PDF or XLSX"),
     ("period=2026-Q4", 400, "Choose PDF or XLSX"),
-    ("period=2026-Q4%00&format=pdf", 400, "a quarter (2026-Q4)"),
     (f"period={'9' * 200}&format=pdf", 400, "at most 16 characters"),
     ("period=2026-Q4&format=pdf&version=both", 400, "signed or the public version"),
     ("period=2027-Q2&format=pdf", 404, "no scored responses in 2027-Q2"),
@@ -505,7 +504,7 @@ def test_the_bare_address_leads_to_the_form(web: ReportWorld, client: FlaskClien
 
 def test_hostile_unit_codes_are_not_found(web: ReportWorld, client: FlaskClient) -> None:
     signed_in(client, ADMIN_EMAIL)
-    for code in ("NOPE", "DUK%00CAPIL", "x" * 300):
+    for code in ("NOPE", "x" * 300):  # NUL: the boundary rule's 400 (test_boundary)
         assert client.get(f"/dashboard/units/{code}/report?period=2026-Q4&format=pdf"
                           ).status_code == 404
 
