@@ -106,8 +106,10 @@ def test_search_by_name_or_nip_case_insensitive_within_scope(
     assert "Ahmad Saputra" in everyone and "Siti Rahmawati" in everyone
     assert NIP in everyone  # the NIP shows on the staff page
     assert client.get("/admin/officers?q=%25&page=x").status_code == 200  # LIKE escaped
-    hostile = client.get("/admin/officers?q=ah%00mad%E2%80%AE&page=99999999999")
+    hostile = client.get("/admin/officers?q=ahmad%E2%80%AE&page=99999999999")
     assert hostile.status_code == 200 and "Ahmad Saputra" in hostile.get_data(as_text=True)
+    # A NUL is refused before any page reads the query (tests/test_boundary.py).
+    assert client.get("/admin/officers?q=ah%00mad").status_code == 400
 
 
 def test_search_pages(session: Session, home: SeededUnit, other: SeededUnit) -> None:
