@@ -47,7 +47,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import UTCDateTime
-from app.models import AggregationState, Indicator, Response, StaleBucket, WaitMinutes
+from app.models import (
+    AggregationState,
+    Indicator,
+    Response,
+    Service,
+    StaleBucket,
+    WaitMinutes,
+)
 from app.periods import first_day, period_end, period_start
 from app.scoring import CATEGORY_THRESHOLDS_HUNDREDTHS, category_of_hundredths, ikm_hundredths
 
@@ -71,6 +78,11 @@ WAIT_COLUMNS = {"lt5": "wait_lt5", "5-15": "wait_5_15", "15-30": "wait_15_30",
                 "30-60": "wait_30_60", "60-120": "wait_60_120", "gt120": "wait_gt120"}
 SCORES = [getattr(Response, f"u{i}") for i in range(1, 10)]
 SUM_COLUMNS = tuple(f"sum_u{i}" for i in range(1, 10))
+ANSWERS = (1, 2, 3, 4)
+# count_u<i>_<answer>: how many responses gave ``answer`` to element U<i>.
+COUNT_COLUMNS = tuple(f"count_u{i}_{answer}" for i in range(1, 10) for answer in ANSWERS)
+# U4 (cost) answered 4 is the free one ("Gratis").
+FREE_ANSWER = 4
 WITHIN_MINUTES = 60
 
 Bucket = tuple[int, date]  # (scope id, period start)
@@ -117,7 +129,15 @@ def _sum_if(condition: ColumnElement[bool], value: Any = 1) -> Any:
 
 
 METRICS = ("n", *(f"sum_u{i}" for i in range(1, 10)), "sum_total_sq", *WAIT_COLUMNS.values(),
-           "measured_n", "measured_within_60", "flagged", "comments")
+           "measured_n", "measured_within_60", "flagged", "comments", *COUNT_COLUMNS,
+           "paid_free")
+
+
+def _paid_for_free() -> ColumnElement[bool]:
+    """A response to a free service (fee 0) whose U4 answer is not the free one: the
+    citizen says they paid for a service that costs nothing (an illegal fee)."""
+    free = select(Service.id).where(Service.fee == 0).scalar_subquery()
+    return and_(Response.service_id.in_(free), Response.u4 != FREE_ANSWER)
 
 
 @dataclass(frozen=True)
@@ -171,6 +191,9 @@ def _aggregate_statement(scope: str, until: datetime, region: Region | None,
         _sum_if(not_(Response.unflagged())).label(
             "flagged"),
         _sum_if(and_(ok, Response.comment.is_not(None))).label("comments"),
+        *(_sum_if(and_(ok, score == answer)).label(f"count_u{i}_{answer}")
+          for i, score in enumerate(SCORES, start=1) for answer in ANSWERS),
+        _sum_if(and_(ok, _paid_for_free())).label("paid_free"),
     ).where(*_response_filter(scope_col, until, region)).group_by(
         scope_col, Response.local_day, Response.local_week, Response.local_month,
         Response.survey_version_id,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.aggregation import SUM_COLUMNS, WAIT_COLUMNS, nearest_ranks
+from app.aggregation import METRICS, SUM_COLUMNS, WAIT_COLUMNS, nearest_ranks
 from app.models import Counter, Indicator, Officer, Service, SurveyVersion, Unit, WaitMinutes
 from app.periods import (
     MONTH_MULTIPLES,
@@ -224,8 +224,7 @@ def period_indicators(session: Session, scope: str, kind: str, *,
 
 
 # The columns of an indicator that add up over periods (everything but the derived ones).
-ADDED_COLUMNS = ("n", *SUM_COLUMNS, "sum_total_sq", *WAIT_COLUMNS.values(), "measured_n",
-                 "measured_within_60", "flagged", "comments")
+ADDED_COLUMNS = METRICS
 
 
 def _label_of_month(kind: str, month: date) -> date:

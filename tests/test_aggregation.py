@@ -40,7 +40,7 @@ from app.db import Database
 from app.feedback import Outcome, Submission, record_response
 from app.indicators import ikm_value, indicator_rows, nrr_values
 from app.jobs import run_aggregation
-from app.models import Counter, Indicator, Officer, Response, WaitMinutes
+from app.models import Counter, Indicator, Officer, Response, Service, WaitMinutes
 from app.org import assign_officer, create_counter
 from app.scoring import category, ikm_from_totals
 from app.surveys import latest
@@ -229,6 +229,7 @@ def reference_rows(db: Database) -> dict[tuple[Any, ...], dict[str, Any]]:
     """The indicators recomputed in plain Python from every stored response."""
     with db.session_scope(write=False) as s:
         responses = s.scalars(select(Response)).all()
+        fees = dict(s.execute(select(Service.id, Service.fee)).all())
     buckets: dict[tuple[Any, ...], list[Response]] = defaultdict(list)
     for r in responses:
         for scope, attr in SCOPE_ATTRS.items():
@@ -260,6 +261,10 @@ def reference_rows(db: Database) -> dict[tuple[Any, ...], dict[str, Any]]:
             measured_within_60=sum(1 for m in measured if m <= 60),
             flagged=len(members) - len(ok),
             comments=sum(1 for r in ok if r.comment is not None),
+            **{f"count_u{i + 1}_{answer}": sum(1 for r in ok if r.scores()[i] == answer)
+               for i in range(9) for answer in (1, 2, 3, 4)},
+            paid_free=sum(1 for r in ok if r.service_id is not None
+                          and fees[r.service_id] == 0 and r.u4 != 4),
         )
         expected[key] = {c: row[c] for c in VALUE_COLUMNS}
     return expected

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,6 +21,11 @@ from app.db import Base, UTCDateTime, intpk, utc_at
 
 SCOPES = ("unit", "counter", "service", "officer")
 PERIOD_KINDS = ("day", "week", "month")
+
+
+def _count() -> Mapped[int]:
+    """A count added up over periods; 0 for rows aggregated before the column existed."""
+    return mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Indicator(Base):
@@ -73,6 +79,47 @@ class Indicator(Base):
     measured_within_60: Mapped[int] = mapped_column(Integer)
     flagged: Mapped[int] = mapped_column(Integer)
     comments: Mapped[int] = mapped_column(Integer)
+    # How many responses gave each of the four answers to each element (count_u3_1: U3
+    # answered 1): the share of every answer, and an element's variance for its interval.
+    count_u1_1: Mapped[int] = _count()
+    count_u1_2: Mapped[int] = _count()
+    count_u1_3: Mapped[int] = _count()
+    count_u1_4: Mapped[int] = _count()
+    count_u2_1: Mapped[int] = _count()
+    count_u2_2: Mapped[int] = _count()
+    count_u2_3: Mapped[int] = _count()
+    count_u2_4: Mapped[int] = _count()
+    count_u3_1: Mapped[int] = _count()
+    count_u3_2: Mapped[int] = _count()
+    count_u3_3: Mapped[int] = _count()
+    count_u3_4: Mapped[int] = _count()
+    count_u4_1: Mapped[int] = _count()
+    count_u4_2: Mapped[int] = _count()
+    count_u4_3: Mapped[int] = _count()
+    count_u4_4: Mapped[int] = _count()
+    count_u5_1: Mapped[int] = _count()
+    count_u5_2: Mapped[int] = _count()
+    count_u5_3: Mapped[int] = _count()
+    count_u5_4: Mapped[int] = _count()
+    count_u6_1: Mapped[int] = _count()
+    count_u6_2: Mapped[int] = _count()
+    count_u6_3: Mapped[int] = _count()
+    count_u6_4: Mapped[int] = _count()
+    count_u7_1: Mapped[int] = _count()
+    count_u7_2: Mapped[int] = _count()
+    count_u7_3: Mapped[int] = _count()
+    count_u7_4: Mapped[int] = _count()
+    count_u8_1: Mapped[int] = _count()
+    count_u8_2: Mapped[int] = _count()
+    count_u8_3: Mapped[int] = _count()
+    count_u8_4: Mapped[int] = _count()
+    count_u9_1: Mapped[int] = _count()
+    count_u9_2: Mapped[int] = _count()
+    count_u9_3: Mapped[int] = _count()
+    count_u9_4: Mapped[int] = _count()
+    # Responses to a free service (fee 0) whose U4 answer is not the free one ("Gratis"):
+    # citizens saying they paid for a free service (the illegal-fee signal).
+    paid_free: Mapped[int] = _count()
     computed_at: Mapped[utc_at]
 
 
