@@ -293,6 +293,8 @@ def demo_logins(session: Session) -> list[DemoLogin]:
 # gets low courtesy (U7) scores, and Puskesmas Kotabumi Udik improves week by week.
 SLOW_COUNTER = (DUKCAPIL, "L3")
 IMPROVING_UNIT = "PKM-KTBU"
+# The share of answers to a free service that report a fee (U4 not "Gratis").
+FEE_REPORTED = 0.01
 COMMENTS_LOW = [
     "Antrean sangat lama, tidak ada informasi kapan dipanggil.",
     "Petugas kurang ramah, saya dibentak waktu bertanya.",
@@ -331,6 +333,11 @@ def seed_history(
         .order_by(Officer.id).offset(1).limit(1)
     ).one_or_none()
     services = {c.id: [s.code for s in c.unit.services] for c in counters}
+    # Free services (fee 0) are answered "Gratis" on U4 nearly always; a rare citizen says
+    # they paid (the illegal-fee signal). Without a service, a unit whose services are all
+    # free is free.
+    fees = {(c.id, s.code): s.fee for c in counters for s in c.unit.services}
+    all_free = {c.id: all(s.fee == 0 for s in c.unit.services) for c in counters}
     defaults = {c.id: c.default_service.code if c.default_service else None for c in counters}
     # The last of the ``weeks`` is the current week once it has a weekday before today (from
     # Tuesday on); on a Monday it is the week just ended, so that every week has responses.
@@ -349,8 +356,10 @@ def seed_history(
                 service = defaults[counter.id] if rng.random() < 0.7 else None
                 if service is None and services[counter.id] and rng.random() < 0.6:
                     service = rng.choice(services[counter.id])
+                free = (fees[(counter.id, service)] == 0 if service is not None
+                        else all_free[counter.id])
                 created += _one_response(session, survey, rng, counter, service,
-                                         at, week, weeks, rude, tz)
+                                         at, week, weeks, rude, tz, free=free)
     return created
 
 
@@ -409,6 +418,8 @@ def _one_response(
     weeks: int,
     rude: Officer | None,
     tz: ZoneInfo,
+    *,
+    free: bool,
 ) -> int:
     local = at.astimezone(tz)
     mean = 3.3
@@ -423,6 +434,8 @@ def _one_response(
     scores = [_score(rng, mean) for _ in survey.elements]
     if slow:
         scores[2] = _score(rng, 1.8)  # U3, speed
+    if free and rng.random() >= FEE_REPORTED:
+        scores[3] = 4  # U4, cost: "Gratis"
     on_duty = officer_on_duty(session, counter.id, at)
     if rude is not None and on_duty is not None and on_duty.id == rude.id:
         scores[6] = _score(rng, 1.7)  # U7, courtesy

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -410,13 +411,26 @@ def _category(ikm: Decimal | None) -> Category | None:
 
 
 @dataclass(frozen=True)
-class _OfficerTable:
+class OfficerTable:
     rows: tuple[OfficerRow, ...]
     shrinkage: Shrinkage
 
 
-def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _Totals,
-                   officer_min_n: int) -> _OfficerTable:
+class ScoreTotals(Protocol):
+    """A group's responses: n, the sum of their score totals and of its squares, the IKM."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def sum_total_sq(self) -> int: ...
+    @property
+    def ikm(self) -> Decimal | None: ...
+
+
+def officer_table(officers: Mapping[int, ScoreTotals], names: dict[int, str],
+                  unit: ScoreTotals, officer_min_n: int) -> OfficerTable:
     """Raw means with intervals, shrunk estimates and ranks; nothing shown below the min n."""
     k, estimated = prior_weight(
         (GroupTotals(o.n, o.total, o.sum_total_sq) for o in officers.values()),
@@ -451,7 +465,7 @@ def _officer_table(officers: dict[int, _Totals], names: dict[int, str], unit: _T
         for r in ordered
     )
     prior_ikm = total_to_ikm(prior) if prior is not None else None
-    return _OfficerTable(final, Shrinkage(prior_ikm, k, estimated))
+    return OfficerTable(final, Shrinkage(prior_ikm, k, estimated))
 
 
 # Queries on responses, restricted to one unit and week (ix_responses_unit_week) ----------------
@@ -647,7 +661,7 @@ def weekly_summary(session: Session, unit_id: int, week_start: date, *,
     bands, answered, median_band = _bands(this)
     officers = {sid: t for (scope, sid, start), t in merged.items()
                 if scope == "officer" and start == week}
-    table = _officer_table(officers, _officer_names(session, officers), this,
+    table = officer_table(officers, _officer_names(session, officers), this,
                            scores_shown_from("officer", officer_min_n))
     counters = _counter_rows(session, unit_id, week, merged,
                              min_n=scores_shown_from("counter", officer_min_n))
@@ -718,7 +732,7 @@ def officer_summary(session: Session, officer_id: int, week_start: date, *,
     unit_totals = peers.get(("unit", officer.unit_id, week), _Totals())
     officers = {sid: t for (scope, sid, _), t in peers.items() if scope == "officer"}
     officers.setdefault(officer_id, own.get(("officer", officer_id, week), _Totals()))
-    table = _officer_table(officers, {officer_id: officer.name}, unit_totals,
+    table = officer_table(officers, {officer_id: officer.name}, unit_totals,
                            scores_shown_from("officer", officer_min_n))
     row = next(r for r in table.rows if r.officer_id == officer_id)
     this = own.get(("officer", officer_id, week), _Totals())
