@@ -506,23 +506,38 @@ def _wait_grid(session: Session, unit_id: int, week: date
     return cells, sorted(whole.items())
 
 
+def comments_between(session: Session, tz: ZoneInfo, *, unit_id: int, first: date,
+                     last: date, limit: int = COMMENT_LIMIT, with_scores: bool = True,
+                     with_place: bool = True) -> tuple[Comment, ...]:
+    """The comments of a unit's local days ``first`` to ``last``, at most ``limit``, ordered
+    and stripped as ``_comments`` does."""
+    return _comments(session, tz, unit_id=unit_id, week=monday_of(first),
+                     last_week=monday_of(last), days=(first, last), limit=limit,
+                     with_scores=with_scores, with_place=with_place)
+
+
 def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
               officer_id: int | None = None, with_scores: bool = True,
-              with_place: bool = True) -> tuple[Comment, ...]:
-    """The week's comments, at most COMMENT_LIMIT: lowest total score first, or, when the
-    scores are withheld, in time order (an order by score would tell them). Without
-    ``with_place``, no counter and no time: the week only."""
+              with_place: bool = True, last_week: date | None = None,
+              days: tuple[date, date] | None = None,
+              limit: int = COMMENT_LIMIT) -> tuple[Comment, ...]:
+    """The week's comments (to ``last_week``, within ``days``), at most ``limit``: lowest
+    total score first, or, when the scores are withheld, in time order (an order by score
+    would tell them). Without ``with_place``, no counter and no time: the week only."""
     total = Response.u1 + Response.u2 + Response.u3 + Response.u4 + Response.u5 \
         + Response.u6 + Response.u7 + Response.u8 + Response.u9
     query = (
         select(Response.comment, total, Counter.name, Response.created_at)
         .join(Counter, Counter.id == Response.counter_id)
-        .where(Response.unit_id == unit_id, Response.local_week == week,
+        .where(Response.unit_id == unit_id, Response.local_week >= week,
+               Response.local_week <= (last_week or week),
                Response.comment.is_not(None),
                Response.unflagged())
         .order_by(*([total] if with_scores else []), Response.created_at, Response.id)
-        .limit(COMMENT_LIMIT)
+        .limit(limit)
     )
+    if days is not None:
+        query = query.where(Response.local_day >= days[0], Response.local_day <= days[1])
     if officer_id is not None:
         query = query.where(Response.officer_id == officer_id)
     return tuple(

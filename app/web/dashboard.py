@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -32,28 +33,23 @@ from app import charts
 from app.auth import (
     can_view_officer,
     can_view_unit,
-    scores_shown_from,
-    sees_officer_detail,
     unit_scope,
     unit_scores_from,
 )
 from app.db import utcnow
 from app.extensions import db_session, settings
 from app.i18n import current_locale
-from app.kiosks import alerts as kiosk_alerts_of
 from app.models import Officer, Unit
 from app.org import CODE_PATTERN, unit_by_code
 from app.periods import period_name, period_start, previous_period
 from app.report import NoData, ReportError, build_report, report_period
 from app.report_files import FORMATS, filename
-from app.response_rates import counter_rates, officer_rates
 from app.summary import (
     FIRST_YEAR,
     NOT_A_GRADE,
     ElementScore,
     OfficerSummary,
     TrendPoint,
-    WeeklySummary,
     format_day,
     format_month,
     format_week,
@@ -62,10 +58,10 @@ from app.summary import (
     parse_week,
     unit_overview,
     weekday_name,
-    weekly_summary,
 )
-from app.surveys import reference_survey
+from app.summary_period import PeriodError, SummaryPeriod, period_from_args
 from app.web.auth import staff, staff_required
+from app.web.unit_summary import BREAKDOWNS, render_unit_summary
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -175,57 +171,37 @@ def _element_chart(elements: Sequence[ElementScore], title: str) -> Markup:
     return charts.element_bars(nrr, weakest, title, desc, names=names)
 
 
-def _unit_charts(summary: WeeklySummary) -> dict[str, Markup]:
-    reported = ", ".join(f"{b.label} {charts.format_share(b.share)}" for b in summary.wait_bands)
-    return {
-        "trend": _trend_chart(summary.trend, _("IKM over the last 12 weeks")),
-        "elements": _element_chart(summary.elements, _("NRR per service element")),
-        "bands": charts.band_bars(
-            {b.code: b.share for b in summary.wait_bands},
-            reference_survey().wait_labels(current_locale()),
-            title=_("Waiting time as citizens report it"),
-            desc=ngettext("%(num)d citizen answered: %(shares)s.",
-                          "%(num)d citizens answered: %(shares)s.", summary.wait_answered,
-                          shares=reported)),
-        "grid": charts.heat_grid(summary.grid),
-    }
+def _period() -> SummaryPeriod:
+    """The period asked for (``period=``, ``from=``/``to=`` for heads and administrators,
+    or the older ``week=``); the last complete local week when none is given."""
+    default = SummaryPeriod.of("week", last_complete_week(utcnow(), settings().tz))
+    try:
+        period = period_from_args(request.args, default=default,
+                                  allow_range=staff().role in ("admin", "unit_head"))
+    except PeriodError as error:
+        raise BadWeek(str(error)) from None
+    if period.first > _this_week():
+        raise FutureWeek(_("The period %(period)s has not begun; this is the week in "
+                           "progress instead.", period=period.name))
+    return period
 
 
-def _unit_page(unit: Unit, week: date) -> ResponseReturnValue:
-    user, session = staff(), db_session()
-    # Viewers never receive figures finer than the unit's, not even hidden in the page.
-    show_officers = sees_officer_detail(user)
-    summary = weekly_summary(session, unit.id, week, officer_min_n=settings().officer_min_n,
-                             tz=settings().tz, officer_detail=show_officers,
-                             dialogues_as_of=utcnow().astimezone(settings().tz).date(),
-                             cases_as_of=utcnow().astimezone(settings().tz).date()
-                             if user.role in ("admin", "unit_head") else None)
-    linked = {row.officer_id for row in summary.officers
-              if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
-    min_n = settings().officer_min_n
-    last = summary.week_end
-    rates = counter_rates(session, unit.id, summary.week_start, last,
-                          min_n=scores_shown_from("counter", min_n))
-    people = (officer_rates(session, unit.id, summary.week_start, last, tz=settings().tz,
-                            min_n=scores_shown_from("officer", min_n))
-              if show_officers else {})
-    back_office = user.role in ("admin", "unit_head")
-    # Kiosks of the unit that need someone now (whatever week is shown), for those who
-    # manage them.
-    kiosk_alerts = kiosk_alerts_of(session, [unit.id], now=utcnow(), tz=settings().tz) \
-        if back_office else []
-    return render_template(
-        "dashboard_unit.html", s=summary, charts=_unit_charts(summary),
-        show_officers=show_officers, linked=linked, current_week=_this_week(),
-        can_edit_served=back_office, counter_rates=rates, kiosk_alerts=kiosk_alerts,
-        tz=settings().tz,
-        officer_rates=people,
-        # The national standard (80 % served within 60 minutes) is for health services.
-        health_unit=unit.kind == "puskesmas",
-        report_form=ReportForm(formdata=None, data={
-            "period": period_name("quarter", period_start("quarter", summary.week_start)),
-            "format": "pdf"}),
-        report_periods=_report_periods(summary.week_start), signs_reports=back_office)
+def _unit_page(unit: Unit, period: SummaryPeriod, by: str) -> ResponseReturnValue:
+    back_office = staff().role in ("admin", "unit_head")
+    report_label = period_start("quarter", period.first)
+    return render_unit_summary(unit, period, by=by, this_week=_this_week(), extra={
+        "report_form": ReportForm(formdata=None, data={
+            "period": period_name("quarter", report_label), "format": "pdf"}),
+        "report_periods": _report_periods(period.first), "signs_reports": back_office,
+        "comments_url": _comments_url(unit, period)})
+
+
+def _comments_url(unit: Unit, period: SummaryPeriod) -> str | None:
+    """The comments page of the period, once it exists."""
+    if "dashboard.comments" not in current_app.view_functions:
+        return None
+    return url_for("dashboard.comments", code=unit.code,
+                   **period.query_args())  # type: ignore[arg-type]  # (str values)
 
 
 def _officer_page(summary: OfficerSummary, *, own: bool) -> ResponseReturnValue:
@@ -262,9 +238,14 @@ def units() -> ResponseReturnValue:
 @bp.get("/units/<code>")
 @staff_required("admin", "viewer", "unit_head")
 def unit_week(code: str) -> ResponseReturnValue:
-    """A unit's weekly summary (``?week=`` any day of the week; default the last full week)."""
+    """A unit's summary of any period (``?period=2026-W48|2026-11|2026-Q4|2026-S2|2026``,
+    ``?from=&to=`` for heads and administrators, ``?week=`` any day of a week; default the
+    last full week), one breakdown at a time (``?by=``)."""
     unit = _visible_unit(code)
-    return _unit_page(unit, _week(request.args.get("week")))
+    by = request.args.get("by") or BREAKDOWNS[0]
+    if by not in BREAKDOWNS:
+        raise BadWeek(_("Choose one of the breakdowns offered on the page."))
+    return _unit_page(unit, _period(), by)
 
 
 @bp.route("/units/<code>/served", methods=["GET", "POST"])
