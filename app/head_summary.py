@@ -453,18 +453,24 @@ class _PlaceHour:
 
 def _hotspots(places: dict[tuple[int, int, int], _PlaceHour], names: dict[int, str] | None
               ) -> tuple[Hotspot, ...]:
-    """Runs of consecutive hours where most waited past the standard, merged per counter
-    and weekday; those with at least HOTSPOT_MIN_LATE late, most late first."""
+    """Runs of hours where most waited past the standard (hours without responses do not
+    break a run), merged per counter and weekday; those with at least HOTSPOT_MIN_LATE
+    late, most late first."""
     spots = []
     for place, weekday in sorted({(p, w) for p, w, _h in places}):
-        hours = sorted(h for p, w, h in places if (p, w) == (place, weekday)
-                       and places[(p, w, h)].mostly_late)
+        # Hours with responses, in order: a run goes on over hours nobody answered in, and
+        # stops at an hour where most did not wait past the standard.
+        hours = sorted(h for p, w, h in places if (p, w) == (place, weekday))
         runs: list[list[int]] = []
+        joining = False
         for hour in hours:
-            if runs and runs[-1][-1] == hour - 1:
+            if not places[(place, weekday, hour)].mostly_late:
+                joining = False
+            elif joining:
                 runs[-1].append(hour)
             else:
                 runs.append([hour])
+                joining = True
         for run in runs:
             merged = _PlaceHour()
             for hour in run:

@@ -18,6 +18,7 @@ from app.periods import (
     period_start,
     previous_period,
 )
+from app.summary import parse_week
 
 # The kinds a summary can show, shortest first; "range" is a custom span of days.
 SUMMARY_KINDS = ("week", "month", "quarter", "semester", "year")
@@ -153,5 +154,8 @@ def period_from_args(args: dict[str, str], *, default: SummaryPeriod, allow_rang
     if args.get("period"):
         return parse_summary_period(args["period"])
     if args.get("week"):
-        return SummaryPeriod.of("week", parse_day(args["week"], _("the week")))
+        try:
+            return SummaryPeriod.of("week", parse_week(args["week"]))
+        except ValueError as error:
+            raise PeriodError(str(error)) from None
     return default

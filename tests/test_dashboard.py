@@ -162,22 +162,25 @@ def test_a_unit_head_lands_on_their_units_last_complete_week(app: Flask, world: 
     assert "75,00" in body and "Kurang baik" in body
     assert LOW_COMMENT in body and OTHER_COMMENT not in body
     assert body.index(LOW_COMMENT) < body.index("Cepat 0")  # lowest score first
-    # Counters scored from OFFICER_MIN_N answers, as officers: L1 (12 answers)
-    # 25 x (297 + 9) / 108 = 70.83; L2's two all-4 answers (100.00) are its officer's.
-    counters = body[body.index('id="loket"'):body.index('id="petugas"')]
-    assert "70,83" in counters and "Unsur terlemah" in counters
-    assert "100,00" not in counters and "data belum cukup (kurang dari 10" in counters
     assert 'class="score"' in body[body.index('id="komentar"'):]
-    # The officer table, with the fairness rules and the method in plain Indonesian.
-    assert "Cara membaca angka petugas" in body
-    assert "Ahmad Saputra" in body and "Rina Baru" in body
-    assert "data belum cukup" in body
-    assert f'href="/dashboard/officers/{world.officer.id}?week=2026-11-16"' in body
     assert "bukan penilaian atau predikat" in body
     assert "Siti Puskesmas" not in body
     # Charts are inline SVG with a text equivalent; no script on the page at all.
-    assert body.count('role="img"') == 4 and "<title" in body and "<desc" in body
+    assert body.count('role="img"') == 1 and "<title" in body and "<desc" in body
     assert "<script" not in body
+    # Counters scored from OFFICER_MIN_N answers, as officers: L1 (12 answers)
+    # 25 x (297 + 9) / 108 = 70.83; L2's two all-4 answers (100.00) are its officer's.
+    counters = html(client.get("/dashboard/units/DUKCAPIL?by=counter"))
+    counters = counters[counters.index('id="rincian"'):counters.index('id="tren"')]
+    assert "70,83" in counters and "Unsur terlemah" in counters
+    assert "100,00" not in counters and "data belum cukup (kurang dari 10" in counters
+    # The officer table, with the fairness rules and the method in plain Indonesian.
+    officers = html(client.get("/dashboard/units/DUKCAPIL?by=officer"))
+    assert "Cara membaca angka petugas" in officers
+    assert "Ahmad Saputra" in officers and "Rina Baru" in officers
+    assert "data belum cukup" in officers
+    assert f'href="/dashboard/officers/{world.officer.id}?week=2026-11-16"' in officers
+    assert "Siti Puskesmas" not in officers
     no_nip(page)
 
 
@@ -379,6 +382,11 @@ def test_a_viewer_sees_every_unit_but_no_officer(app: Flask, session: Session,
         body = html(page)
         assert page.status_code == 200
         assert "Cara membaca angka petugas" not in body and 'id="petugas"' not in body
+        assert 'id="dialog-ajakan"' not in body and "by=officer" not in body
+        refused = client.get(f"/dashboard/units/{code}?by=officer")  # no officer breakdown
+        assert 'id="petugas"' not in html(refused) and "Ahmad Saputra" not in html(refused)
+        ranged = client.get(f"/dashboard/units/{code}?from=2026-11-01&to=2026-11-20")
+        assert ranged.status_code == 400 and "kepala unit" in visible_text(html(ranged))
         for name in ("Ahmad Saputra", "Rina Baru", "Siti Puskesmas"):
             assert name not in body
         assert "/dashboard/officers/" not in body
@@ -388,13 +396,16 @@ def test_a_viewer_sees_every_unit_but_no_officer(app: Flask, session: Session,
     # where one officer staffs it, and the survey page names the officer on duty.
     body = html(client.get(unit_url(world)))
     assert "75,00" in body and "Kurang baik" in body  # the unit's own figures
-    counters = body[body.index('id="loket"'):body.index('id="komentar"')]
-    assert "&lt;script&gt;alert(" in counters and "70,83" not in body and "100,00" not in body
+    assert "70,83" not in body and "100,00" not in body
+    counters = html(client.get(unit_url(world) + "&by=counter"))
+    counters = counters[counters.index('id="rincian"'):counters.index('id="tren"')]
+    assert "&lt;script&gt;alert(" in counters and "70,83" not in counters
+    assert "100,00" not in counters
     assert "Unsur terlemah" not in counters and "hanya untuk kepala unit dan admin" in counters
     comments = body[body.index('id="komentar"'):]
     assert LOW_COMMENT in comments and "Cepat 0" in comments  # the citizens' words stay
     assert 'class="score"' not in comments and " pukul " not in comments
-    assert "Urut waktu" in comments
+    assert "urut waktu" in comments
     # The Puskesmas had three responses (all 2s: 50,00): too few to show a viewer, since so
     # few may be one officer's; its own head sees the score.
     small = html(client.get(unit_url(world, "PKM-KTB2")))
@@ -423,7 +434,8 @@ def test_an_admin_sees_everything_and_is_sent_to_record_people_served(
     client = signed_in(app, "admin@contoh.go.id")
     assert client.get("/dashboard/").headers["Location"] == "/dashboard/units"
     other = client.get(unit_url(world, "PKM-KTB2"))
-    assert "Siti Puskesmas" in html(other) and OTHER_COMMENT in html(other)
+    assert OTHER_COMMENT in html(other)
+    assert "Siti Puskesmas" in html(client.get(unit_url(world, "PKM-KTB2") + "&by=officer"))
     no_nip(other)
     assert client.get(f"/dashboard/officers/{world.stranger.id}").status_code == 200
     page = client.get(unit_url(world, "PKM-KTB2"))
@@ -458,7 +470,7 @@ def test_the_health_service_standard_is_cited_for_health_units_only(
     client = signed_in(app, "admin@contoh.go.id")
     dukcapil = html(client.get(unit_url(world)))
     puskesmas = html(client.get(unit_url(world, "PKM-KTB2")))
-    assert "Menunggu paling lama 60 menit" in dukcapil
+    assert "menunggu paling lama 60 menit" in dukcapil
     assert "layanan kesehatan" not in dukcapil
     assert "Acuan indikator mutu nasional layanan kesehatan: paling sedikit 80" in puskesmas
 
@@ -482,7 +494,7 @@ def test_a_future_week_is_refused_kindly_and_the_picker_is_bounded(
     assert "Minggu 1–7 Maret 2027 belum tiba" in html(client.get(far.headers["Location"]))
     # The week in progress itself is shown, with its warning; the picker stops at its Sunday.
     current = html(client.get(f"/dashboard/units/DUKCAPIL?week={this_week}"))
-    assert "Minggu ini belum selesai" in current and "belum tiba" not in current
+    assert "Periode ini belum selesai" in current and "belum tiba" not in current
     assert 'min="2000-01-01" max="2026-11-29"' in current
 
 

@@ -83,10 +83,13 @@ def seeded(app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch) -> See
                    newcomer.name, LOW_COMMENT, QUICK_COMMENT), officer.id)
 
 
-def week_page(app: Flask, lang: str) -> str:
+BREAKDOWNS = ("element", "counter", "service", "profile", "officer", "wait")
+
+
+def week_page(app: Flask, lang: str, by: str = "element") -> str:
     client = app.test_client()
     assert sign_in(client, "kepala@contoh.go.id").status_code == 303
-    page = client.get(f"/dashboard/units/DUKCAPIL?week={WEEK.isoformat()}&lang={lang}")
+    page = client.get(f"/dashboard/units/DUKCAPIL?week={WEEK.isoformat()}&lang={lang}&by={by}")
     assert page.status_code == 200
     return page.get_data(as_text=True)
 
@@ -98,36 +101,41 @@ def main_of(html: str) -> str:
 
 
 def test_the_english_week_page_shows_no_indonesian_but_names(app: Flask, seeded: Seeded) -> None:
-    html = week_page(app, "en")
-    main = main_of(html)
-    assert_no_indonesian(main, seeded.names)
-    text = visible_text(main)
-    # Everything the page is made of is there, in English: every section was rendered.
-    for words in ("Weekly summary", "16–22 November 2026", "Service quality", "Poor",
-                  "Change from the previous week", "1 flagged (repeated/automated)",
-                  "Weakest elements this week", "Requirements", "Waiting time",
-                  "Counters", "How to read the officer figures", "Adjusted values",
-                  "Lowest score first", "Monday 16/11 at 9:00 AM", "Monday", "08:00",
+    pages = {by: week_page(app, "en", by) for by in BREAKDOWNS}
+    for by, html in pages.items():
+        assert_no_indonesian(main_of(html), seeded.names), by
+        assert NIP not in html
+    text = " ".join(visible_text(main_of(html)) for html in pages.values())
+    # Everything the pages are made of is there, in English: every section was rendered.
+    for words in ("Week 2026-W47", "16–22 November 2026", "quality C", "Poor",
+                  "How are we doing?", "How long did people wait?",
+                  "What pulled the index down?", "Who needs a conversation?", "What is due?",
+                  "against the previous week", "(weakest)", "Requirements", "Counters",
+                  "How to read the officer figures", "Adjusted values",
+                  "the lowest scores first", "Monday 16/11 at 9:00 AM", "08:00",
                   "Sample adequacy for November 2026", "Enter people served per counter and day",
-                  "Response rate",
-                  "A (88.31), B (76.61), and C (65.00)", "Week (date of its Monday)",
-                  "weakest"):
+                  "Response rate", "Respondents by profile",
+                  "A (88.31), B (76.61), and C (65.00)", "Fees reported for free services"):
         assert words in text, words
-    assert "<title" in main and "Waiting time as citizens report it" in main  # chart texts
-    assert '<span lang="id">Loket Satu Perekaman</span>' in main  # names marked as such
-    assert NIP not in html
+    assert "<title" in main_of(pages["element"])  # chart texts
+    assert '<span lang="id">Loket Satu Perekaman</span>' in main_of(pages["counter"])
 
 
 def test_numbers_follow_the_page_language(app: Flask, seeded: Seeded) -> None:
     # 11 all-3, one all-1 and two all-4 answers: 25 x (297 + 9 + 72) / (9 x 14) = 75.00;
     # counter L1 (12 answers): 25 x (297 + 9) / 108 = 70.83; 1200 people served.
-    indonesian = visible_text(main_of(week_page(app, "id")))
-    english = visible_text(main_of(week_page(app, "en")))
+    def both(by: str) -> tuple[str, str]:
+        return (visible_text(main_of(week_page(app, "id", by))),
+                visible_text(main_of(week_page(app, "en", by))))
+    indonesian, english = both("element")
+    counters_id, counters_en = both("counter")
+    indonesian, english = indonesian + counters_id, english + counters_en
     for comma, point in (("75,00", "75.00"), ("70,83", "70.83"), ("1.200", "1,200"),
                          ("88,31", "88.31")):
         assert comma in indonesian and point not in indonesian, comma
         assert point in english and comma not in english, point
-    assert "Senin 16/11 pukul 09.00" in indonesian and "08.00" in indonesian
+    assert "Senin 16/11 pukul 09.00" in indonesian
+    assert "08.00" in both("wait")[0]
     assert "A (88,31), B (76,61), dan C (65,00)" in indonesian
 
 

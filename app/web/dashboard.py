@@ -181,7 +181,10 @@ def _period() -> SummaryPeriod:
     except PeriodError as error:
         raise BadWeek(str(error)) from None
     if period.first > _this_week():
-        raise FutureWeek(_("The period %(period)s has not begun; this is the week in "
+        raise FutureWeek(_("The week of %(week)s has not come yet; this is the week in "
+                           "progress instead.", week=format_week(period.first))
+                         if period.kind == "week" else
+                         _("The period %(period)s has not begun; this is the week in "
                            "progress instead.", period=period.name))
     return period
 
@@ -189,7 +192,7 @@ def _period() -> SummaryPeriod:
 def _unit_page(unit: Unit, period: SummaryPeriod, by: str) -> ResponseReturnValue:
     back_office = staff().role in ("admin", "unit_head")
     report_label = period_start("quarter", period.first)
-    return render_unit_summary(unit, period, by=by, this_week=_this_week(), extra={
+    return render_unit_summary(unit, period, by=by, this_week=_this_week(), now=utcnow(), extra={
         "report_form": ReportForm(formdata=None, data={
             "period": period_name("quarter", report_label), "format": "pdf"}),
         "report_periods": _report_periods(period.first), "signs_reports": back_office,

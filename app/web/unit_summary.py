@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import render_template
@@ -14,7 +14,6 @@ from markupsafe import Markup
 
 from app import charts
 from app.auth import can_view_officer, scores_shown_from, sees_officer_detail
-from app.db import utcnow
 from app.extensions import db_session, settings
 from app.head_summary import HeadSummary, head_summary
 from app.kiosks import alerts as kiosk_alerts_of
@@ -86,12 +85,12 @@ def _periods_offered(period: SummaryPeriod) -> list[str]:
 
 
 def render_unit_summary(unit: Unit, period: SummaryPeriod, *, by: str, this_week: date,
-                        extra: dict[str, Any]) -> ResponseReturnValue:
-    """Render the summary of ``unit`` over ``period`` for the signed-in reader."""
+                        now: datetime, extra: dict[str, Any]) -> ResponseReturnValue:
+    """Render the summary of ``unit`` over ``period`` for the signed-in reader at ``now``."""
     user, session = staff(), db_session()
     officer_detail = sees_officer_detail(user)
     back_office = user.role in ("admin", "unit_head")
-    today = utcnow().astimezone(settings().tz).date()
+    today = now.astimezone(settings().tz).date()
     summary = head_summary(session, UnitRef(unit.id, unit.code, unit.name), period,
                            officer_min_n=settings().officer_min_n,
                            officer_detail=officer_detail, today=today, show_due=back_office)
@@ -102,7 +101,7 @@ def render_unit_summary(unit: Unit, period: SummaryPeriod, *, by: str, this_week
     comments = comments_between(session, settings().tz, unit_id=unit.id, first=period.first,
                                 last=period.last, limit=COMMENT_PREVIEW,
                                 with_scores=officer_detail, with_place=officer_detail)
-    kiosk_alerts = kiosk_alerts_of(session, [unit.id], now=utcnow(), tz=settings().tz) \
+    kiosk_alerts = kiosk_alerts_of(session, [unit.id], now=now, tz=settings().tz) \
         if back_office else []
     min_n = settings().officer_min_n
     rates = counter_rates(session, unit.id, period.first, period.last,
@@ -118,7 +117,7 @@ def render_unit_summary(unit: Unit, period: SummaryPeriod, *, by: str, this_week
         title=period_title(period), switch_to=switch_to, period_title=period_title,
         trend_chart=_trend_chart(summary), comments=comments, linked=linked,
         show_officers=officer_detail, back_office=back_office, allow_range=back_office,
-        in_progress=period.last >= today,
+        in_progress=period.last >= today, last_allowed=this_week + timedelta(days=6),
         can_go_next=period.next().first <= this_week + timedelta(days=6),
         kiosk_alerts=kiosk_alerts, tz=settings().tz, today=today,
         periods_offered=_periods_offered(period),
