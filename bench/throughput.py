@@ -52,6 +52,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 16
@@ -130,11 +131,15 @@ def wait_for(port: int, path: str = "/healthz", timeout: float = 30) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
-def gunicorn(app_spec: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+def gunicorn(app_spec: str, port: int, env: dict[str, str], cwd: Path,
+             log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    """``app_spec`` served by gunicorn with WORKERS sync workers, as the container starts it;
+    its messages go to ``log`` when one is given."""
     return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind",
          f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
-        cwd=cwd, env={**os.environ, **env},
+        cwd=cwd, env={**os.environ, **env}, stdout=log,
+        stderr=subprocess.STDOUT if log is not None else None,
     )
 
 
@@ -359,6 +364,18 @@ def export_revision(revision: str, target: Path) -> Path:
     return target
 
 
+def cli_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment of a ``flask`` command beside a server started with ``env``."""
+    return {**os.environ, **env, "APP_ENV": "development"}
+
+
+def flask_cli(tree: Path, run_env: dict[str, str], *args: str) -> bytes:
+    """``flask --app app ARGS`` run with the code of ``tree``; what it printed."""
+    return subprocess.run(  # noqa: S603 (our own interpreter and arguments)
+        [sys.executable, "-m", "flask", "--app", "app", *args], cwd=tree, env=run_env,
+        check=True, capture_output=True).stdout
+
+
 def prepare_app(workdir: Path, database_url: str, tree: Path = ROOT
                 ) -> tuple[dict[str, str], str]:
     """Migrate and seed a database with the code of ``tree``; its server's environment and
@@ -367,12 +384,10 @@ def prepare_app(workdir: Path, database_url: str, tree: Path = ROOT
     env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(workdir / "instance"),
            "SECRET_KEY": "bench-secret-key-0123456789", "APP_ENV": "production",
            "RATE_LIMIT_SUBMIT": "1000000 per minute", "PYTHONPATH": str(tree)}
-    run_env = {**os.environ, **env, "APP_ENV": "development"}
+    run_env = cli_env(env)
 
     def flask(*args: str) -> bytes:
-        return subprocess.run(  # noqa: S603 (our own interpreter and arguments)
-            [sys.executable, "-m", "flask", "--app", "app", *args], cwd=tree, env=run_env,
-            check=True, capture_output=True).stdout
+        return flask_cli(tree, run_env, *args)
 
     where = subprocess.run(  # noqa: S603
         [sys.executable, "-c", "import app; print(app.__file__)"], cwd=tree, env=run_env,
