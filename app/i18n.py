@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from fractions import Fraction
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, format_decimal, get_locale
 
+from app.scoring import round_half_up
 from app.surveys import Text
 
 LOCALES = ("id", "en")
@@ -76,11 +78,14 @@ def fill(message: str, params: Mapping[str, object]) -> str:
     return str(message) % localized if localized else str(message)
 
 
-def decimal(value: float | Decimal | None, digits: int = 2) -> str:
+def decimal(value: float | Decimal | Fraction | None, digits: int = 2) -> str:
     """A number with ``digits`` decimals in the page's language: 91,48 in Indonesian,
-    91.48 in English; an empty string for None."""
+    91.48 in English; an empty string for None. An exact value (a Fraction) is rounded
+    exactly, half up (Babel cannot read one)."""
     if value is None:
         return ""
+    if isinstance(value, Fraction):
+        value = round_half_up(value, digits)
     return str(format_decimal(value, "#,##0." + "0" * digits if digits else "#,##0"))
 
 

@@ -463,6 +463,22 @@ def test_the_new_form_is_seeded_with_the_weakest_element(app: Flask, session: Se
     assert "Weakest elements, 2026-03-02 to 2026-03-29" in text(page)
 
 
+def test_the_new_form_writes_an_element_score_that_is_not_a_whole_number(
+    app: Flask, session: Session, world: World
+) -> None:
+    """Three responses: U8's NRR is 4/3, written to four decimals (was a 500: Babel cannot
+    read a Fraction)."""
+    survey = skm_survey(app)
+    for u8 in (1, 1, 2):
+        add_response(session, survey, world.home.counter, (3, 3, 3, 3, 3, 3, 3, u8, 3),
+                     _at(date(2026, 3, 10)))
+    session.commit()
+    aggregate(app, NOW)
+    page = signed_in(app, HEAD).get(f"/admin/units/{world.home_unit}/actions/new")
+    assert page.status_code == 200
+    assert re.search(r"U8 — [^:]+: 1\.3333\b", text(page))
+
+
 @pytest.mark.parametrize(("changes", "field"), [
     ({"what": ""}, "what"),
     ({"what": "x" * 2001}, "what"),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
+from conftest import PG_URL
 from factories import aggregate, make_officer, make_unit, make_user, put_on_duty, record
 from flask import Flask
 from hypothesis import HealthCheck
@@ -20,6 +21,12 @@ from sqlalchemy.orm import Session
 
 from app.auth import create_api_token
 from app.config import Settings
+
+# One engine, bounded: PostgreSQL when there is one (the production engine, and the one
+# that refuses the NUL bytes the generator likes to send), else SQLite. Both engines' answers
+# to hostile input are proved by tests/test_boundary.py.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql" if PG_URL else "sqlite"],
+                                     indirect=True)
 
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)  # Monday 09.30 WIB
 # Few examples, always the same ones (no example database): well under a minute.
