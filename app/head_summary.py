@@ -54,7 +54,7 @@ from app.surveys import reference_survey
 
 # How many periods the trend shows, by kind.
 TREND_LENGTH = {"week": 12, "month": 12, "quarter": 8, "semester": 6, "year": 5}
-HOTSPOTS = 3
+HOTSPOTS = 2
 # A run of hours is a hotspot from this many citizens who waited past the standard.
 HOTSPOT_MIN_LATE = 2
 # The standard time of a service that has none: the national indicator's 60 minutes.
