@@ -491,9 +491,11 @@ def _hotspots(places: dict[tuple[int, int, int], _PlaceHour], names: dict[int, s
     return tuple(spots[:HOTSPOTS])
 
 
-def _profile(session: Session, unit_id: int, period: SummaryPeriod, *, min_n: int
-             ) -> tuple[ProfileRow, ...]:
-    """Responses and the IKM per answer to each profile question (one grouped scan)."""
+def _profile(session: Session, unit_id: int, period: SummaryPeriod, *, min_n: int,
+             unit_n: int) -> tuple[ProfileRow, ...]:
+    """Responses and the IKM per answer to each profile question (one grouped scan), each
+    answer scored from ``min_n`` responses, and none of a question's answers when the
+    unit's ``unit_n`` minus those scored would leave fewer than ``min_n`` responses."""
     total = sum((getattr(Response, f"u{i}") for i in range(2, 10)), Response.u1)
     query = (select(Response.sex, Response.age_band, Response.education, Response.occupation,
                     func.count(), func.sum(total))
@@ -512,10 +514,17 @@ def _profile(session: Session, unit_id: int, period: SummaryPeriod, *, min_n: in
     for item in reference_survey().profile:
         if item.code not in items:
             continue
-        for option in item.options:
-            n, score = sums.get((item.code, option.code), (0, 0))
+        found = [(option, *sums.get((item.code, option.code), (0, 0)))
+                 for option in item.options]
+        scored = {option.code for option, n, _score in found if n >= max(min_n, 1)}
+        # The unit's figure minus the scored answers is the figure of those who did not
+        # answer (or gave a withheld answer): below the minimum, no answer is scored.
+        rest = unit_n - sum(n for option, n, _score in found if option.code in scored)
+        if 0 < rest < min_n:
+            scored = set()
+        for option, n, score in found:
             ikm = (round_half_up(Fraction(score * 25, n * 9), 2)
-                   if n and n >= max(min_n, 1) else None)
+                   if option.code in scored else None)
             rows.append(ProfileRow(item.code, item.label.get(locale), option.code,
                                    option.label.get(locale), n, ikm))
     return tuple(rows)
@@ -634,7 +643,7 @@ def head_summary(session: Session, unit: UnitRef, period: SummaryPeriod, *,
         hotspots=hotspots, pulled=_pulled(elements, counters, services),
         counters=counters, services=services, officers=rows,
         officer_elements=officer_elements, shrinkage=shrinkage, invitations=invitations,
-        profile=_profile(session, unit.id, period, min_n=officer_min_n),
+        profile=_profile(session, unit.id, period, min_n=officer_min_n, unit_n=this.n),
         paid_free=this.paid_free,
         cases_overdue=tuple(overdue_cases(session, [unit.id], today)) if show_due else (),
         actions_due=tuple(actions_due(session, unit.id, today, within_days=0))

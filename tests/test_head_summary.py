@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.answers import Answers
 from app.feedback import Submission, record_response
-from app.head_summary import HeadSummary, head_summary
+from app.head_summary import HeadSummary, ProfileRow, head_summary
 from app.models import Case, Counter, Response
 from app.org import create_counter, create_service
 from app.period_totals import Totals, period_totals
@@ -318,8 +318,20 @@ def test_profile_answers_are_scored_from_enough_responses(app: Flask, session: S
         put(app, session, seeded.counter, local(WEEK, 10, i), (1,) * 9, profile={"sex": "P"})
     session.commit()
     aggregate(app, AGGREGATED)
-    rows = {(r.item, r.code): r for r in summary_of(session, seeded,
-                                                     SummaryPeriod.of("week", WEEK)).profile}
-    assert rows[("sex", "L")].n == 12 and rows[("sex", "L")].ikm is not None
-    assert rows[("sex", "P")].n == 2 and rows[("sex", "P")].ikm is None  # too few: hidden
-    assert rows[("age_band", "lt20")].n == 0
+
+    def rows() -> dict[tuple[str, str], ProfileRow]:
+        found = summary_of(session, seeded, SummaryPeriod.of("week", WEEK)).profile
+        return {(r.item, r.code): r for r in found}
+
+    first = rows()
+    # "L" has 12 responses, but the unit's 14 minus them are the 2 "P": none is scored.
+    assert first[("sex", "L")].n == 12 and first[("sex", "L")].ikm is None
+    assert first[("sex", "P")].n == 2 and first[("sex", "P")].ikm is None
+    for i in range(10):  # ten more without a profile: the rest is 12, enough
+        put(app, session, seeded.counter, local(WEEK, 11, i), (2,) * 9)
+    session.commit()
+    aggregate(app, AGGREGATED)
+    second = rows()
+    assert second[("sex", "L")].ikm == 75
+    assert second[("sex", "P")].ikm is None
+    assert second[("age_band", "lt20")].n == 0
