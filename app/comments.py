@@ -49,7 +49,8 @@ class CommentFilters:
     """What the reader asks for. ``element`` is a code (U1-U9) or None for the response's
     mean of the nine scores; with ``at_most`` (1-3) only responses where it is at most that
     remain. ``words`` must all appear in the comment (case-insensitive, taken literally).
-    ``order`` is ``newest`` first or ``lowest`` mean score first."""
+    ``order`` is ``newest`` first or ``lowest`` mean score first (for readers without
+    officer detail, the newest week first and the comments of a week by their words)."""
 
     period: SummaryPeriod
     counter_id: int | None = None
@@ -181,6 +182,10 @@ def _filtered(unit_id: int, filters: CommentFilters, *, officer_detail: bool
         query = query.where(score)
     for word in filters.words:
         query = query.where(Response.comment.icontains(word, autoescape=True))
+    if not officer_detail:
+        # Newest week first, then by the words: an order by time within a week would tell
+        # the day, and with it who was on duty.
+        return query.order_by(Response.local_week.desc(), Response.comment, Response.id)
     if filters.order == "lowest":
         return query.order_by(_total(), Response.created_at.desc(), Response.id.desc())
     return query.order_by(Response.created_at.desc(), Response.id.desc())

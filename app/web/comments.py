@@ -23,6 +23,7 @@ from app.comments import (
     WORDS_MAX_LENGTH,
     Choice,
     CommentFilters,
+    CommentPage,
     csv_lines,
     filter_choices,
     iter_comments,
@@ -127,8 +128,7 @@ class CommentFilterForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no
         self._fine(field, _values(field), _("Choose one of this unit's services."))
 
     def validate_element(self, field: Field) -> None:
-        if field.data and field.data not in ELEMENT_CODES:
-            raise ValidationError(_("Choose an element from U1 to U9."))
+        self._fine(field, ELEMENT_CODES, _("Choose an element from U1 to U9."))
         if field.data and not self.at_most.data:
             raise ValidationError(_("Choose the highest score as well."))
 
@@ -218,7 +218,7 @@ def _filter_form(unit: Unit) -> tuple[CommentFilterForm, bool]:
     return form, form.validate()
 
 
-def _page(unit: Unit, form: CommentFilterForm, found: Any) -> str:
+def _page(unit: Unit, form: CommentFilterForm, found: CommentPage | None) -> str:
     period = form.chosen or form.default
     return render_template(
         "dashboard_comments.html", unit=unit, form=form, page=found, period=period,
