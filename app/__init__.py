@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api,
         api_indicators,
         api_kiosk,
+        comments,  # noqa: F401 (adds its views to the dashboard blueprint)
         dashboard,
         duty,
         errors,

@@ -24,9 +24,11 @@ from app.actions import actions_due
 from app.aggregation import WITHIN_MINUTES
 from app.charts import format_number, format_share
 from app.config import PROJECT_ROOT, Settings
+from app.illegal_fees import PaidForFree, paid_for_free
 from app.kiosks import KioskStatus, alerts
 from app.models import Digest, ImprovementAction, Unit, User
 from app.summary import WeeklySummary, weekly_summary
+from app.summary_period import SummaryPeriod
 from app.surveys import reference_survey
 
 EMAIL_TEMPLATES = PROJECT_ROOT / "app" / "templates" / "email"
@@ -92,11 +94,12 @@ def digest_text(summary: WeeklySummary, *, locale: str = Settings.default_locale
                 translations_dir: Path = Settings.translations_dir,
                 kiosk_alerts: Sequence[KioskStatus] = (), tz: ZoneInfo | None = None,
                 summary_url: str | None = None,
-                actions_due: Sequence[ImprovementAction] = (), today: date | None = None
-                ) -> str:
+                actions_due: Sequence[ImprovementAction] = (), today: date | None = None,
+                paid_free: Sequence[PaidForFree] = ()) -> str:
     """The weekly summary as the digest's plain text in ``locale`` (about 60 lines, no NIP),
     with the unit's kiosks that need someone (their times in ``tz``, by default the
-    service's zone).
+    service's zone) and the services and counters where citizens said they paid for a free
+    service (``paid_free``; the digest goes to unit heads only).
 
     Element names and waiting-time bands are the survey's, in that language."""
     survey = reference_survey()
@@ -104,7 +107,7 @@ def digest_text(summary: WeeklySummary, *, locale: str = Settings.default_locale
         s=summary, within_minutes=WITHIN_MINUTES,
         element_names=survey.element_names(locale), wait_labels=survey.wait_labels(locale),
         kiosk_alerts=kiosk_alerts, tz=tz or ZoneInfo(Settings.timezone),
-        summary_url=summary_url, actions_due=actions_due, today=today)
+        summary_url=summary_url, actions_due=actions_due, today=today, paid_free=paid_free)
 
 
 def digest_subject(unit: Unit, week_start: date, *, locale: str = Settings.default_locale,
@@ -127,7 +130,9 @@ def compose_digest(session: Session, unit: Unit, week_start: date, settings: Set
     (reads only: ``digest preview`` prints it).
 
     In the service's language (users have no language of their own yet). The kiosks' state
-    and the dialogues due are as of ``now``, not of the past week."""
+    and the dialogues due are as of ``now``, not of the past week. Its recipients are the
+    unit's heads only (``digest_recipients``): the illegal-fee signal per counter points to
+    the officer who staffs it."""
     locale, translations_dir = settings.default_locale, settings.translations_dir
     today = now.astimezone(settings.tz).date()
     summary = weekly_summary(session, unit.id, week_start,
@@ -140,7 +145,9 @@ def compose_digest(session: Session, unit: Unit, week_start: date, settings: Set
     return (digest_subject(unit, week_start, locale=locale, translations_dir=translations_dir),
             digest_text(summary, locale=locale, translations_dir=translations_dir,
                         kiosk_alerts=kiosk_alerts, tz=settings.tz, summary_url=link,
-                        actions_due=due, today=today))
+                        actions_due=due, today=today,
+                        paid_free=paid_for_free(session, unit.id,
+                                                SummaryPeriod.of("week", week_start))))
 
 
 def prepare_digest(session: Session, unit: Unit, week_start: date, settings: Settings, *,
