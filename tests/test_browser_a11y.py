@@ -43,6 +43,7 @@ EXCLUDED = {
     "home.open_data": "the open data CSV",
     "dashboard.report": "a PDF or XLSX report; its bare address redirects to the unit "
                         "page's report form (checked there)",
+    "dashboard.comments_csv": "the comments as CSV",
     # JSON
     "api.openapi": "the OpenAPI document",
     "api_indicators.indicators": "the indicators API",
@@ -64,7 +65,12 @@ ALSO_AS = {
     "dashboard.units": ("viewer",),
     "dashboard.unit_week": ("unit_head", "viewer"),  # viewers: no officer detail
     "dashboard.officer": ("officer",),  # the officer's own page
+    "dashboard.comments": ("unit_head", "viewer"),  # viewers: words and week only
 }
+# The unit summary's other views (one breakdown at a time, longer periods, a custom range),
+# as the unit head reads them.
+SUMMARY_VIEWS = ("by=counter", "by=service", "by=profile", "by=officer", "by=wait",
+                 "period=2026-Q4&by=element", "period=2026", "from=2026-10-01&to=2026-11-15")
 DESK = {"width": 1280, "height": 900}
 
 # Pages that answer an error, which people read too.
@@ -210,6 +216,9 @@ def check_pages(live: Live, pages: dict[str, Page]) -> tuple[list[str], list[str
         roles = dict.fromkeys((first, *ALSO_AS.get(endpoint, ())))
         visits += [(endpoint, role, path, 200) for role in roles]
     visits += [("error page", role, path, status) for role, path, status in ERROR_PAGES]
+    code = live.world.params["code"]
+    visits += [("unit summary", "unit_head", f"/dashboard/units/{code}?{query}", 200)
+               for query in SUMMARY_VIEWS]
     checked = []
     for endpoint, role, path, status in visits:
         page = pages[role]
