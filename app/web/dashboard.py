@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
@@ -60,12 +61,14 @@ from app.summary import (
     last_complete_week,
     officer_summary,
     parse_week,
-    unit_overview,
     weekday_name,
     weekly_summary,
 )
+from app.summary_period import SummaryPeriod
 from app.surveys import reference_survey
+from app.unit_comparison import UnitComparison, compare_units
 from app.web.auth import staff, staff_required
+from app.web.period_nav import BadPeriod, FuturePeriod, period_nav, requested_period
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -91,6 +94,21 @@ def _future_week(error: FutureWeek) -> ResponseReturnValue:
     flash(str(error))
     return redirect(url_for(request.endpoint, **(request.view_args or {}),
                             week=_this_week().isoformat()), 303)
+
+
+@bp.errorhandler(BadPeriod)
+def _bad_period(error: Exception) -> ResponseReturnValue:
+    return render_template("dashboard_error.html", message=str(error)), 400
+
+
+@bp.errorhandler(FuturePeriod)
+def _future_period(error: FuturePeriod) -> ResponseReturnValue:
+    """A period that has not begun: the one of its kind in progress instead."""
+    if request.method != "GET" or request.endpoint is None:
+        return _bad_period(error)
+    flash(str(error))
+    args: dict[str, Any] = {**(request.view_args or {}), **error.query}
+    return redirect(url_for(request.endpoint, **args), 303)
 
 
 # One wording for "not yours" and "not there": a page never confirms what it hides.
@@ -141,6 +159,18 @@ def _week(raw: str | None) -> date:
     return week
 
 
+def _today() -> date:
+    return utcnow().astimezone(settings().tz).date()
+
+
+def _period() -> SummaryPeriod:
+    """The period the query asks for (``period=``, ``from=``/``to=`` for unit heads and
+    administrators, the older ``week=``); the last complete local week by default."""
+    default = SummaryPeriod.of("week", last_complete_week(utcnow(), settings().tz))
+    return requested_period(request.args.to_dict(), today=_today(), default=default,
+                            allow_range=staff().role in ("admin", "unit_head"))
+
+
 def _visible_unit(code: str) -> Unit:
     # Only what could be a code reaches the database (a NUL byte upsets PostgreSQL).
     unit = unit_by_code(db_session(), code) if CODE_PATTERN.fullmatch(code) else None
@@ -189,6 +219,29 @@ def _unit_charts(summary: WeeklySummary) -> dict[str, Markup]:
                           shares=reported)),
         "grid": charts.heat_grid(summary.grid),
     }
+
+
+def _units_chart(comparison: UnitComparison) -> Markup:
+    def value(number: Decimal | None) -> float | None:
+        return float(number) if number is not None else None
+
+    rows = [(line.unit.name, value(line.index.ikm), value(line.index.low),
+             value(line.index.high)) for line in comparison.lines]
+    regency = comparison.regency
+    reference = ((float(regency.low), float(regency.high))
+                 if regency is not None and regency.low is not None and regency.high is not None
+                 else None)
+    desc = ngettext("%(num)d unit in the order of the names, each IKM with its 95%% interval.",
+                    "%(num)d units in the order of their names, each IKM with its 95%% "
+                    "interval.", len(rows))
+    if reference is not None:
+        desc += " " + _("The shaded band is the regency's interval, %(low)s to %(high)s.",
+                        low=charts.format_number(reference[0]),
+                        high=charts.format_number(reference[1]))
+    return charts.interval_rows(
+        rows, _("IKM per unit with its %(share)s interval", share=charts.format_share(0.95)),
+        desc + " " + _("The figures are in the table below the chart."), reference=reference,
+        reference_label=_("Shaded: the regency's interval") if reference else "")
 
 
 def _unit_page(unit: Unit, week: date) -> ResponseReturnValue:
@@ -252,11 +305,17 @@ def home() -> ResponseReturnValue:
 @bp.get("/units")
 @staff_required("admin", "viewer", "unit_head")
 def units() -> ResponseReturnValue:
-    """The units this user may see, with the week's IKM and its change."""
-    week = _week(request.args.get("week"))
-    rows = unit_overview(db_session(), unit_scope(db_session(), staff()), week,
-                         min_n=unit_scores_from(staff(), settings().officer_min_n))
-    return render_template("dashboard_units.html", rows=rows, week=week)
+    """The units this user may see side by side over a period, ordered by name: each one's
+    IKM with its 95 % interval and n; for administrators the regency's too, and which units
+    lie wholly below it."""
+    user, session = staff(), db_session()
+    period = _period()
+    comparison = compare_units(session, unit_scope(session, user), period,
+                               min_n=unit_scores_from(user, settings().officer_min_n),
+                               with_regency=user.role == "admin")
+    return render_template("dashboard_units.html", c=comparison, chart=_units_chart(comparison),
+                           nav=period_nav("dashboard.units", period, _today()),
+                           can_range=user.role in ("admin", "unit_head"))
 
 
 @bp.get("/units/<code>")
