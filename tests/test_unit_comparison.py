@@ -201,6 +201,8 @@ def test_a_unit_head_sees_their_unit_only_and_may_choose_days(
     ranged = client.get("/dashboard/units?from=2026-10-01&to=2026-11-30")
     assert ranged.status_code == 200
     assert " 16 " in rows(ranged)["MID"]  # October's 4 and November's 12
+    assert "Custom range 1 October – 30 November 2026" in \
+        visible_text(ranged.get_data(as_text=True))
     assert 'href="/dashboard/units/MID?from=2026-10-01&amp;to=2026-11-30"' in \
         ranged.get_data(as_text=True)
 
@@ -228,7 +230,7 @@ def test_a_quarter_scores_its_months_together(app: Flask, world: dict[str, Seede
     scores = scores_of(HIGH, WEEK) + scores_of(HIGH, OCTOBER_WEEK)
     low, high = expected_interval(scores)
     assert f"{number(low)} – {number(high)}" in rows(page)["MID"]
-    assert "Quarter IV 2026 (28 September 2026 – 3 January 2027)" in \
+    assert "Quarter 2026-Q4 (28 September 2026 – 3 January 2027)" in \
         visible_text(page.get_data(as_text=True))
 
 
@@ -255,7 +257,7 @@ def test_a_period_not_begun_shows_the_one_in_progress(
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/dashboard/units?period=2026-11"
     page = visible_text(client.get(answer.headers["Location"]).get_data(as_text=True))
-    assert "December 2026 (30 November 2026 – 3 January 2027) has not come yet" in page
+    assert "Month 2026-12 (30 November 2026 – 3 January 2027) has not come yet" in page
 
 
 def test_a_viewer_cannot_choose_a_custom_range(app: Flask, world: dict[str, SeededUnit]

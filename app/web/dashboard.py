@@ -159,18 +159,6 @@ def _week(raw: str | None) -> date:
     return week
 
 
-def _today() -> date:
-    return utcnow().astimezone(settings().tz).date()
-
-
-def _period() -> SummaryPeriod:
-    """The period the query asks for (``period=``, ``from=``/``to=`` for unit heads and
-    administrators, the older ``week=``); the last complete local week by default."""
-    default = SummaryPeriod.of("week", last_complete_week(utcnow(), settings().tz))
-    return requested_period(request.args.to_dict(), today=_today(), default=default,
-                            allow_range=staff().role in ("admin", "unit_head"))
-
-
 def _visible_unit(code: str) -> Unit:
     # Only what could be a code reaches the database (a NUL byte upsets PostgreSQL).
     unit = unit_by_code(db_session(), code) if CODE_PATTERN.fullmatch(code) else None
@@ -309,13 +297,17 @@ def units() -> ResponseReturnValue:
     IKM with its 95 % interval and n; for administrators the regency's too, and which units
     lie wholly below it."""
     user, session = staff(), db_session()
-    period = _period()
+    today = utcnow().astimezone(settings().tz).date()
+    back_office = user.role in ("admin", "unit_head")
+    period = requested_period(
+        request.args.to_dict(), today=today, allow_range=back_office,
+        default=SummaryPeriod.of("week", last_complete_week(utcnow(), settings().tz)))
     comparison = compare_units(session, unit_scope(session, user), period,
                                min_n=unit_scores_from(user, settings().officer_min_n),
                                with_regency=user.role == "admin")
     return render_template("dashboard_units.html", c=comparison, chart=_units_chart(comparison),
-                           nav=period_nav("dashboard.units", period, _today()),
-                           can_range=user.role in ("admin", "unit_head"))
+                           nav=period_nav("dashboard.units", period, today),
+                           can_range=back_office)
 
 
 @bp.get("/units/<code>")

@@ -12,18 +12,20 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.summary import format_month, format_span, format_week
+from app.summary import format_span, format_week
 from app.summary_period import (
     FIRST_YEAR,
+    RANGE,
     SUMMARY_KINDS,
     PeriodError,
     SummaryPeriod,
     period_from_args,
 )
 
+# The same labels and titles as the unit's summary (``web.unit_summary`` on main): one
+# wording for a period on every staff page.
 KIND_LABELS = {"week": _l("Week"), "month": _l("Month"), "quarter": _l("Quarter"),
-               "semester": _l("Semester"), "year": _l("Year")}
-ROMAN = ("I", "II", "III", "IV")  # quarters and semesters, as the SKM report names them
+               "semester": _l("Semester"), "year": _l("Year"), RANGE: _l("Custom range")}
 
 
 class BadPeriod(Exception):
@@ -39,22 +41,13 @@ class FuturePeriod(Exception):
 
 
 def period_title(period: SummaryPeriod) -> str:
-    """The period in words with its exact days: "16–22 November 2026", "November 2026
-    (2–29 November 2026)", "Quarter IV 2026 (28 September 2026 – 3 January 2027)"."""
-    if period.label is None or period.kind == "week":
-        return format_span(period.first, period.last)
-    if period.kind == "month":
-        return format_month(period.label)
-    year = period.label.year
-    if period.kind == "quarter":
-        name = _("Quarter %(number)s %(year)d", number=ROMAN[(period.label.month - 1) // 3],
-                 year=year)
-    elif period.kind == "semester":
-        name = _("Semester %(number)s %(year)d", number=ROMAN[(period.label.month - 1) // 6],
-                 year=year)
-    else:
-        name = _("Year %(year)d", year=year)
-    return f"{name} ({format_span(period.first, period.last)})"
+    """"Minggu 2026-W48 (23–29 November 2026)", "Rentang 3 Agustus – 1 November 2026", in
+    the page's language."""
+    days = format_span(period.first, period.last)
+    if period.kind == RANGE:
+        return str(_("Custom range %(days)s", days=days))
+    return str(_("%(kind)s %(name)s (%(days)s)", kind=KIND_LABELS[period.kind],
+                 name=period.name, days=days))
 
 
 def requested_period(args: Mapping[str, str], *, today: date, default: SummaryPeriod,
