@@ -209,29 +209,6 @@ def _unit_charts(summary: WeeklySummary) -> dict[str, Markup]:
     }
 
 
-def _units_chart(comparison: UnitComparison) -> Markup:
-    def value(number: Decimal | None) -> float | None:
-        return float(number) if number is not None else None
-
-    rows = [(line.unit.name, value(line.index.ikm), value(line.index.low),
-             value(line.index.high)) for line in comparison.lines]
-    regency = comparison.regency
-    reference = ((float(regency.low), float(regency.high))
-                 if regency is not None and regency.low is not None and regency.high is not None
-                 else None)
-    desc = ngettext("%(num)d unit in the order of the names, each IKM with its 95%% interval.",
-                    "%(num)d units in the order of their names, each IKM with its 95%% "
-                    "interval.", len(rows))
-    if reference is not None:
-        desc += " " + _("The shaded band is the regency's interval, %(low)s to %(high)s.",
-                        low=charts.format_number(reference[0]),
-                        high=charts.format_number(reference[1]))
-    return charts.interval_rows(
-        rows, _("IKM per unit with its %(share)s interval", share=charts.format_share(0.95)),
-        desc + " " + _("The figures are in the table below the chart."), reference=reference,
-        reference_label=_("Shaded: the regency's interval") if reference else "")
-
-
 def _unit_page(unit: Unit, week: date) -> ResponseReturnValue:
     user, session = staff(), db_session()
     # Viewers never receive figures finer than the unit's, not even hidden in the page.
@@ -288,6 +265,29 @@ def home() -> ResponseReturnValue:
     if user.role == "unit_head" and user.unit is not None:
         return redirect(url_for("dashboard.unit_week", code=user.unit.code))
     return redirect(url_for("dashboard.units"))
+
+
+def _units_chart(comparison: UnitComparison) -> Markup:
+    def value(number: Decimal | None) -> float | None:
+        return float(number) if number is not None else None
+
+    rows = [(line.unit.name, value(line.index.ikm), value(line.index.low),
+             value(line.index.high)) for line in comparison.lines]
+    regency = comparison.regency
+    reference = ((float(regency.low), float(regency.high))
+                 if regency is not None and regency.low is not None and regency.high is not None
+                 else None)
+    desc = ngettext("%(num)d unit in the order of the names, each IKM with its 95%% interval.",
+                    "%(num)d units in the order of their names, each IKM with its 95%% "
+                    "interval.", len(rows))
+    if reference is not None:
+        desc += " " + _("The shaded band is the regency's interval, %(low)s to %(high)s.",
+                        low=charts.format_number(reference[0]),
+                        high=charts.format_number(reference[1]))
+    return charts.interval_rows(
+        rows, _("IKM per unit with its %(share)s interval", share=charts.format_share(0.95)),
+        desc + " " + _("The figures are in the table below the chart."), reference=reference,
+        reference_label=_("Shaded: the regency's interval") if reference else "")
 
 
 @bp.get("/units")
