@@ -259,6 +259,55 @@ def element_bars(nrr: Mapping[str, float | None], weakest: Collection[str], titl
     return _svg(ident, width, height, title, desc, body)
 
 
+def interval_rows(rows: Sequence[tuple[str, float | None, float | None, float | None]],
+                  title: str, desc: str, *, reference: tuple[float, float] | None = None,
+                  reference_label: str = "", ident: str | None = None) -> Markup:
+    """Each row's (label, value, low, high) on the IKM scale: a dot on its 95 % interval, in
+    the order given, never ranked. ``reference`` (the regency's interval) is a shaded band
+    across every row, so an interval wholly to its left reads at a glance."""
+    ident = ident or _ident("intervals", title, desc)
+    row_h, label_w, plot_w = 24, 230, 380
+    width, height = label_w + plot_w + 60, 24 + row_h * len(rows) + 40
+    bottom = height - 36
+    known = [v for _label, *bounds in rows for v in bounds if v is not None]
+    low = 25.0 if (known and min(known) < 50) or reference and reference[0] < 50 else 50.0
+
+    def x_of(value: float) -> float:
+        return label_w + plot_w * (value - low) / (100 - low)
+
+    body: list[str] = []
+    if reference is not None:
+        left, right = x_of(reference[0]), x_of(reference[1])
+        body.append(f'<rect x="{left:.1f}" y="14" width="{max(right - left, 1):.1f}" '
+                    f'height="{bottom - 14}" fill="#dfe5ee" stroke="{INK}" stroke-width="0.5" '
+                    f'stroke-dasharray="3 2"/>')
+        body.append(_text(label_w, height - 4, reference_label, size=10))
+    for tick in range(int(low), 101, 25 if low < 50 else 10):
+        x = x_of(tick)
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="14" y2="{bottom}" stroke="{GRID}"/>')
+        body.append(_text(x, bottom + 14, tick, anchor="middle", size=11))
+    # The categories' bounds, dashed and lettered (D from the left edge), as on the trend.
+    for bound, letter in (*IKM_BANDS, (low, "D")):
+        if bound > low:
+            body.append(f'<line x1="{x_of(bound):.1f}" x2="{x_of(bound):.1f}" y1="4" '
+                        f'y2="{bottom}" stroke="{INK}" stroke-dasharray="4 3"/>')
+        body.append(_text(x_of(bound) + 3, 11, letter, size=10, weight="bold"))
+    for index, (label, value, lower, upper) in enumerate(rows):
+        y = 20 + row_h * index + row_h / 2
+        short = label if len(label) <= 34 else label[:33] + "…"
+        body.append(_text(label_w - 8, y + 4, short, anchor="end"))
+        if value is None:
+            body.append(_text(label_w + 4, y + 4, "–", size=11))
+            continue
+        if lower is not None and upper is not None:
+            body.append(f'<line x1="{x_of(lower):.1f}" x2="{x_of(upper):.1f}" y1="{y:.1f}" '
+                        f'y2="{y:.1f}" stroke="{INK}" stroke-width="2"/>')
+        body.append(f'<circle cx="{x_of(value):.1f}" cy="{y:.1f}" r="4" fill="{INK}"/>')
+        body.append(_text(x_of(max(value, upper or value)) + 8, y + 4,
+                          format_number(value, 2), size=10))
+    return _svg(ident, width, height, title, desc, body)
+
+
 def band_bars(shares: Mapping[str, float | None], labels: Mapping[str, str], *,
               title: str | None = None, desc: str | None = None,
               ident: str | None = None) -> Markup:

@@ -310,17 +310,6 @@ class OfficerSummary:
         return self.week_start + timedelta(days=6)
 
 
-@dataclass(frozen=True)
-class UnitOverview:
-    """A line of the unit list: the week's IKM, category, n and change."""
-
-    unit: UnitRef
-    n: int
-    ikm: Decimal | None
-    category: Category | None
-    delta: Decimal | None
-
-
 # Merging stored rows (one per survey version) -----------------------------------------------
 
 
@@ -761,35 +750,6 @@ def officer_summary(session: Session, officer_id: int, week_start: date, *,
         comments=_comments(session, tz, unit_id=officer.unit_id, week=week,
                            officer_id=officer_id, with_scores=row.shown),
     )
-
-
-def unit_overview(session: Session, unit_ids: Iterable[int] | None, week: date, *,
-                  min_n: int = 0) -> list[UnitOverview]:
-    """The unit list: each visible unit's IKM for ``week`` and the change from the week before.
-
-    ``unit_ids`` None means every unit. A week with fewer than ``min_n`` responses is not
-    scored (for readers who may not see one officer's scores, see ``weekly_summary``).
-    """
-    week = monday_of(week)
-    query = select(Unit).order_by(Unit.code)
-    if unit_ids is not None:
-        query = query.where(Unit.id.in_(list(unit_ids)))
-    units = list(session.scalars(query))
-    rows = session.scalars(select(Indicator).where(
-        Indicator.scope == "unit", Indicator.period_kind == "week",
-        Indicator.period_start.in_([week, week - timedelta(weeks=1)]),
-        Indicator.scope_id.in_([u.id for u in units] or [-1])))
-    merged = _merge(rows)
-    result = []
-    for unit in units:
-        this = merged.get(("unit", unit.id, week), _Totals())
-        before = merged.get(("unit", unit.id, week - timedelta(weeks=1)), _Totals())
-        ikm = this.ikm if this.n >= min_n else None
-        previous = before.ikm if before.n >= min_n else None
-        result.append(UnitOverview(
-            UnitRef(unit.id, unit.code, unit.name), this.n, ikm, _category(ikm),
-            ikm - previous if ikm is not None and previous is not None else None))
-    return result
 
 
 # The dashboards' note, also the Monday digest's closing line ----------------------------------

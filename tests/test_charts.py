@@ -20,6 +20,7 @@ from app.charts import (
     format_number,
     format_share,
     heat_grid,
+    interval_rows,
     trend_line,
     wait_shade,
 )
@@ -151,7 +152,31 @@ def test_wait_shades_darken_with_the_wait_and_keep_text_readable() -> None:
     assert len({wait_shade(m)[0] for m in (5, 20, 45, 90, 200)}) == 5
 
 
-@pytest.mark.parametrize("chart", ["trend", "elements", "bands", "grid"])
+def test_interval_rows_keep_the_order_and_draw_each_interval_and_the_reference() -> None:
+    rows = [("Unit B", 62.5, 45.98, 79.02), ("Unit A", None, None, None),
+            ("Unit C", 37.5, 30.11, 44.89), ("Unit D", 75.0, None, None)]
+    root = parse(interval_rows(rows, "IKM", "IKM per unit.", reference=(54.86, 72.07),
+                               reference_label="Shaded: the regency"))
+    written = texts(root)
+    # The order given (by name, not by score); a unit without a value reads "–".
+    labels = [t for t in written if t.startswith("Unit")]
+    assert labels == ["Unit B", "Unit A", "Unit C", "Unit D"]
+    assert written[written.index("Unit A") + 1] == "–"
+    assert {"62,50", "37,50", "75,00"} <= set(written) and "Shaded: the regency" in written
+    # One line per interval (Unit D, a single response, has none); a dot per value.
+    intervals = [line for line in root.iter(f"{SVG}line") if line.get("stroke-width") == "2"]
+    assert len(intervals) == 2
+    assert len(list(root.iter(f"{SVG}circle"))) == 3
+    # The reference band spans the regency's interval; C's interval ends left of it.
+    band = child(root, "rect")
+    left = float(band.get("x") or 0)
+    assert max(float(line.get("x2") or 0) for line in intervals) > left
+    assert min(float(line.get("x2") or 0) for line in intervals) < left
+    # On a scale from 25 (a bound below 50), every category lettered.
+    assert {"25", "100", "A", "B", "C", "D"} <= set(written)
+
+
+@pytest.mark.parametrize("chart", ["trend", "elements", "bands", "grid", "intervals"])
 def test_hostile_text_is_escaped_everywhere(chart: str) -> None:
     if chart == "trend":
         svg = trend_line([(HOSTILE, 80.0)], HOSTILE, HOSTILE)
@@ -160,8 +185,11 @@ def test_hostile_text_is_escaped_everywhere(chart: str) -> None:
                            names={"U1": HOSTILE})
     elif chart == "bands":
         svg = band_bars({"x": 0.5}, {"x": HOSTILE}, title=HOSTILE, desc=HOSTILE)
-    else:
+    elif chart == "grid":
         svg = heat_grid([GridCell(0, 8, 1, 1, 3)], title=HOSTILE, desc=HOSTILE)
+    else:
+        svg = interval_rows([(HOSTILE, 80.0, 70.0, 90.0)], HOSTILE, HOSTILE,
+                            reference=(60.0, 70.0), reference_label=HOSTILE)
     assert "<script>" not in svg
     root = parse(svg)
     assert child(root, "title").text == HOSTILE

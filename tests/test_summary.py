@@ -37,7 +37,6 @@ from app.summary import (
     last_complete_week,
     officer_summary,
     parse_week,
-    unit_overview,
     weekly_summary,
 )
 from app.surveys import Text, reference_survey
@@ -459,19 +458,6 @@ def test_a_week_counts_toward_the_month_of_its_thursday() -> None:
     assert adequacy_month(date(2026, 8, 31)) == date(2026, 9, 1)
     assert adequacy_month(date(2026, 9, 28)) == date(2026, 10, 1)
     assert adequacy_month(date(2026, 9, 27)) == date(2026, 9, 1)  # a Sunday: week of 21 Sept
-
-
-def test_the_unit_list_shows_each_units_week(app: Flask, session: Session) -> None:
-    seeded = make_unit(session)
-    seed(app, session, seeded, [ALL_3], WEEK - timedelta(weeks=1))
-    seed(app, session, seeded, [ALL_4], WEEK)
-    aggregate(app, NOW)
-    (row,) = unit_overview(session, None, WEEK)
-    nobody = unit_overview(session, set(), WEEK)
-    release(session)
-    assert (row.unit.code, row.n, row.ikm, row.delta) == (
-        "DUKCAPIL", 1, Decimal("100.00"), Decimal("25.00"))
-    assert nobody == []
 
 
 def test_the_digest_text_is_short_and_plain(app: Flask, session: Session) -> None:

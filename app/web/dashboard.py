@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
@@ -56,11 +57,12 @@ from app.summary import (
     last_complete_week,
     officer_summary,
     parse_week,
-    unit_overview,
     weekday_name,
 )
-from app.summary_period import PeriodError, SummaryPeriod, period_from_args
+from app.summary_period import SummaryPeriod
+from app.unit_comparison import UnitComparison, compare_units
 from app.web.auth import staff, staff_required
+from app.web.period_nav import BadPeriod, FuturePeriod, period_nav, requested_period
 from app.web.unit_summary import BREAKDOWNS, render_unit_summary
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -87,6 +89,21 @@ def _future_week(error: FutureWeek) -> ResponseReturnValue:
     flash(str(error))
     return redirect(url_for(request.endpoint, **(request.view_args or {}),
                             week=_this_week().isoformat()), 303)
+
+
+@bp.errorhandler(BadPeriod)
+def _bad_period(error: Exception) -> ResponseReturnValue:
+    return render_template("dashboard_error.html", message=str(error)), 400
+
+
+@bp.errorhandler(FuturePeriod)
+def _future_period(error: FuturePeriod) -> ResponseReturnValue:
+    """A period that has not begun: the one of its kind in progress instead."""
+    if request.method != "GET" or request.endpoint is None:
+        return _bad_period(error)
+    flash(str(error))
+    args: dict[str, Any] = {**(request.view_args or {}), **error.query}
+    return redirect(url_for(request.endpoint, **args), 303)
 
 
 # One wording for "not yours" and "not there": a page never confirms what it hides.
@@ -174,19 +191,10 @@ def _element_chart(elements: Sequence[ElementScore], title: str) -> Markup:
 def _period() -> SummaryPeriod:
     """The period asked for (``period=``, ``from=``/``to=`` for heads and administrators,
     or the older ``week=``); the last complete local week when none is given."""
-    default = SummaryPeriod.of("week", last_complete_week(utcnow(), settings().tz))
-    try:
-        period = period_from_args(request.args, default=default,
-                                  allow_range=staff().role in ("admin", "unit_head"))
-    except PeriodError as error:
-        raise BadWeek(str(error)) from None
-    if period.first > _this_week():
-        raise FutureWeek(_("The week of %(week)s has not come yet; this is the week in "
-                           "progress instead.", week=format_week(period.first))
-                         if period.kind == "week" else
-                         _("The period %(period)s has not begun; this is the week in "
-                           "progress instead.", period=period.name))
-    return period
+    return requested_period(
+        request.args.to_dict(), today=utcnow().astimezone(settings().tz).date(),
+        allow_range=staff().role in ("admin", "unit_head"),
+        default=SummaryPeriod.of("week", last_complete_week(utcnow(), settings().tz)))
 
 
 def _unit_page(unit: Unit, period: SummaryPeriod, by: str) -> ResponseReturnValue:
@@ -228,14 +236,47 @@ def home() -> ResponseReturnValue:
     return redirect(url_for("dashboard.units"))
 
 
+def _units_chart(comparison: UnitComparison) -> Markup:
+    def value(number: Decimal | None) -> float | None:
+        return float(number) if number is not None else None
+
+    rows = [(line.unit.name, value(line.index.ikm), value(line.index.low),
+             value(line.index.high)) for line in comparison.lines]
+    regency = comparison.regency
+    reference = ((float(regency.low), float(regency.high))
+                 if regency is not None and regency.low is not None and regency.high is not None
+                 else None)
+    desc = ngettext("%(num)d unit in the order of the names, each IKM with its 95%% interval.",
+                    "%(num)d units in the order of their names, each IKM with its 95%% "
+                    "interval.", len(rows))
+    if reference is not None:
+        desc += " " + _("The shaded band is the regency's interval, %(low)s to %(high)s.",
+                        low=charts.format_number(reference[0]),
+                        high=charts.format_number(reference[1]))
+    return charts.interval_rows(
+        rows, _("IKM per unit with its %(share)s interval", share=charts.format_share(0.95)),
+        desc + " " + _("The figures are in the table below the chart."), reference=reference,
+        reference_label=_("Shaded: the regency's interval") if reference else "")
+
+
 @bp.get("/units")
 @staff_required("admin", "viewer", "unit_head")
 def units() -> ResponseReturnValue:
-    """The units this user may see, with the week's IKM and its change."""
-    week = _week(request.args.get("week"))
-    rows = unit_overview(db_session(), unit_scope(db_session(), staff()), week,
-                         min_n=unit_scores_from(staff(), settings().officer_min_n))
-    return render_template("dashboard_units.html", rows=rows, week=week)
+    """The units this user may see side by side over a period, ordered by name: each one's
+    IKM with its 95 % interval and n; for administrators the regency's too, and which units
+    lie wholly below it."""
+    user, session = staff(), db_session()
+    today = utcnow().astimezone(settings().tz).date()
+    back_office = user.role in ("admin", "unit_head")
+    period = requested_period(
+        request.args.to_dict(), today=today, allow_range=back_office,
+        default=SummaryPeriod.of("week", last_complete_week(utcnow(), settings().tz)))
+    comparison = compare_units(session, unit_scope(session, user), period,
+                               min_n=unit_scores_from(user, settings().officer_min_n),
+                               with_regency=user.role == "admin")
+    return render_template("dashboard_units.html", c=comparison, chart=_units_chart(comparison),
+                           nav=period_nav("dashboard.units", period, today),
+                           can_range=back_office)
 
 
 @bp.get("/units/<code>")

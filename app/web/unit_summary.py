@@ -24,9 +24,8 @@ from app.response_rates import counter_rates, officer_rates
 from app.summary import comments_between, format_span
 from app.summary_period import RANGE, SUMMARY_KINDS, SummaryPeriod
 from app.web.auth import staff
+from app.web.period_nav import KIND_LABELS, period_title
 
-KIND_LABELS = {"week": _l("Week"), "month": _l("Month"), "quarter": _l("Quarter"),
-               "semester": _l("Semester"), "year": _l("Year"), RANGE: _l("Custom range")}
 PREVIOUS_LABELS = {"week": _l("the previous week"), "month": _l("the previous month"),
                    "quarter": _l("the previous quarter"),
                    "semester": _l("the previous semester"), "year": _l("the previous year"),
@@ -37,15 +36,6 @@ BREAKDOWN_LABELS = {"element": _l("Elements"), "counter": _l("Counters"),
                     "service": _l("Services"), "profile": _l("Respondents"),
                     "officer": _l("Officers"), "wait": _l("Waits by day and hour")}
 COMMENT_PREVIEW = 5
-
-
-def period_title(period: SummaryPeriod) -> str:
-    """"Minggu 2026-W48 (23–29 November 2026)", in the page's language."""
-    days = format_span(period.first, period.last)
-    if period.kind == RANGE:
-        return str(_("Custom range %(days)s", days=days))
-    return str(_("%(kind)s %(name)s (%(days)s)", kind=KIND_LABELS[period.kind],
-                 name=period.name, days=days))
 
 
 def switch_to(period: SummaryPeriod, kind: str) -> SummaryPeriod:
