@@ -127,8 +127,8 @@ class _UnitRule:
 
 
 def _labels(kind: str, year: date) -> list[Key]:
-    return [(kind, label) for label in dict.fromkeys(period_start(kind, m)
-                                                     for m in months_of("year", year))]
+    return [(kind, label) for label in dict.fromkeys(
+        period_start(kind, first_day("month", month)) for month in months_of("year", year))]
 
 
 def visible_of_unit(weeks: Mapping[date, Parts], months: Mapping[date, Parts],
@@ -201,7 +201,7 @@ def readable_rows(session: Session, rows: list[dict[str, Any]], scope: str,
         return shown, withheld
     codes = {row["unit"] for row in shown}
     ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(sorted(codes))))
-               .tuples().all())
+               .all())
     visible = viewer_periods(session, set(ids.values()),
                              min(date.fromisoformat(row["first_day"]) for row in shown),
                              max(date.fromisoformat(row["last_day"]) for row in shown),
