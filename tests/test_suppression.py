@@ -8,17 +8,21 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from factories import aggregate, make_unit, make_user, record, release
+from factories import aggregate, make_unit, make_user, record, release, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
+from i18n_helpers import visible_text
 from sqlalchemy.orm import Session
 
 from app.aggregation import METRICS, SUM_COLUMNS
 from app.auth import create_api_token
 from app.config import Settings
+from app.head_summary import HeadSummary, head_summary
 from app.models import Indicator, SurveyVersion
 from app.periods import first_day, months_of, period_start, weeks_of
+from app.refs import UnitRef
 from app.scoring import category_of_hundredths, ikm_hundredths
+from app.summary_period import SummaryPeriod
 from app.suppression import visible_of_unit
 
 MIN_N = 5
@@ -300,3 +304,56 @@ def test_brute_force_over_every_row_a_viewer_reads_through_the_api(
     assert everything == {key: summed(weeks, *key) for key in every_period([year])
                           if summed(weeks, *key)}
     assert _figures(client, tokens["head"]) == everything
+
+
+# The unit head's summary, as viewers read it ----------------------------------------------------
+
+
+def test_the_viewers_summary_shows_no_withheld_week_in_its_change_or_trend(
+        app: Flask, session: Session) -> None:
+    seeded = make_unit(session)
+    march = weeks_of("month", date(2026, 3, 1))
+    for week, count, score in zip(march, (6, 6, 6, 2), (4, 3, 2, 1), strict=True):
+        for i in range(count):
+            record(app, session, seeded.counter,
+                   datetime.combine(week + timedelta(days=1), datetime.min.time(), UTC)
+                   + timedelta(hours=2, minutes=i), scores=(score,) * 9)
+    aggregate(app, datetime(2026, 4, 6, 3, 0, tzinfo=UTC))
+    unit = UnitRef(seeded.unit.id, seeded.unit.code, seeded.unit.name)
+
+    def summary(kind: str, label: date, *, officer_detail: bool) -> HeadSummary:
+        return head_summary(session, unit, SummaryPeriod.of(kind, label), officer_min_n=MIN_N,
+                            officer_detail=officer_detail, today=date(2026, 4, 6),
+                            show_due=False)
+
+    first, second, _third, last = march  # first: withheld so that March - weeks is not 2
+    for week in (first, last):
+        hidden = summary("week", week, officer_detail=False)
+        assert hidden.hidden and hidden.ikm is None and hidden.category is None
+        assert all(e.nrr is None and e.change is None for e in hidden.elements)
+        assert not [p for p in hidden.pulled if p.kind == "element"]
+    after = summary("week", second, officer_detail=False)
+    assert after.ikm is not None and after.previous_ikm is None and after.change is None
+    assert all(e.change is None for e in after.elements)
+    trend = {point.label: point.ikm for point in summary("week", last, officer_detail=False)
+             .trend}
+    assert [trend[w] is not None for w in march] == [False, True, True, False]
+    # Heads and administrators still see every week, its change and its trend.
+    full = summary("week", second, officer_detail=True)
+    assert full.previous_ikm is not None and full.change is not None
+    assert all(point.ikm is not None for point in summary("week", last, officer_detail=True)
+               .trend if point.n)
+    # March itself stays, and so does its quarter (nothing else in it).
+    assert summary("month", date(2026, 3, 15), officer_detail=False).ikm is not None
+    assert summary("quarter", date(2026, 2, 15), officer_detail=False).ikm is not None
+    # The page: the viewer reads no score of the first week (all 4s: 100), the head does.
+    make_user(session, "viewer@suara.example.id", "viewer")
+    make_user(session, "kepala@suara.example.id", "unit_head", unit=seeded.unit)
+    release(session)
+    for email, shown in (("viewer@suara.example.id", False), ("kepala@suara.example.id", True)):
+        client = app.test_client()
+        assert sign_in(client, email).status_code == 303
+        page = client.get("/dashboard/units/DUKCAPIL?period=2026-W10")
+        assert page.status_code == 200
+        text = visible_text(page.get_data(as_text=True))
+        assert any(figure in text for figure in ("100,00", "100.00")) is shown
