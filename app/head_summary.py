@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -50,6 +50,7 @@ from app.scoring import (
 from app.served import month_served
 from app.summary import OfficerRow, Shrinkage, officer_table
 from app.summary_period import SummaryPeriod
+from app.suppression import viewer_periods
 from app.surveys import reference_survey
 
 # How many periods the trend shows, by kind.
@@ -630,7 +631,7 @@ def head_summary(session: Session, unit: UnitRef, period: SummaryPeriod, *,
     labels = reference_survey().wait_labels(current_locale())
     bands = tuple((code, labels.get(code, code), count)
                   for code, count in zip(WAIT_COLUMNS, this.bands, strict=True))
-    return HeadSummary(
+    summary = HeadSummary(
         unit=unit, period=period, previous=previous, officer_detail=officer_detail,
         officer_min_n=officer_min_n, n=this.n, flagged=this.flagged, comments=this.comments,
         hidden=hidden and this.n > 0, ikm=None if hidden else this.ikm,
@@ -652,6 +653,38 @@ def head_summary(session: Session, unit: UnitRef, period: SummaryPeriod, *,
         if show_due and officer_detail else (),
         adequacy=_adequacy(session, unit.id, period, this),
     )
+    return summary if officer_detail else _withhold_for_viewers(session, summary)
+
+
+# Viewers: no difference of the figures they see singles out a few responses ------------------
+
+
+def _withhold_for_viewers(session: Session, summary: HeadSummary) -> HeadSummary:
+    """The summary with the unit's scores blanked, as withheld, for the period, the
+    previous period (so no change either) and the trend points that the suppression rule
+    (``app.suppression``) withholds from viewers."""
+    unit_id, period, previous = summary.unit.id, summary.period, summary.previous
+    if period.label is None or previous.label is None:
+        return summary  # custom ranges are for heads and administrators only
+    first = min([previous.first, *(point.first for point in summary.trend)])
+    visible = viewer_periods(session, [unit_id], first, period.last,
+                             min_n=summary.officer_min_n)
+    hide = not visible.shown(unit_id, period.kind, period.label)
+    hide_before = not visible.shown(unit_id, previous.kind, previous.label)
+    trend = tuple(point if point.ikm is None or visible.shown(unit_id, period.kind, point.label)
+                  else replace(point, ikm=None) for point in summary.trend)
+    if not hide and not hide_before:
+        return replace(summary, trend=trend)
+    elements = tuple(replace(e, change=None) if not hide else
+                     replace(e, nrr=None, shares=(None,) * len(e.shares), change=None,
+                             weakest=False)
+                     for e in summary.elements)
+    blanked = replace(summary, trend=trend, elements=elements, change=None,
+                      previous_ikm=None if hide_before else summary.previous_ikm,
+                      pulled=_pulled(elements, summary.counters, summary.services))
+    if not hide:
+        return blanked
+    return replace(blanked, hidden=summary.n > 0, ikm=None, category=None, interval=None)
 
 
 def default_period(today: date) -> SummaryPeriod:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from app.api_schemas import ErrorMessage, FieldErrors, indicator_page
-from app.auth import scores_shown_from, sees_officer_detail, shown_rows, unit_scope
+from app.auth import scores_shown_from, sees_officer_detail, unit_scope
 from app.extensions import db_session, settings
 from app.i18n import api_locale
 from app.indicators import indicator_rows
@@ -24,6 +24,7 @@ from app.models import User
 from app.models.indicators import SCOPES
 from app.org import unit_by_code
 from app.periods import PERIOD_KINDS
+from app.suppression import readable_rows
 from app.web.auth import staff
 from app.web.common import bearer_token
 
@@ -168,7 +169,9 @@ def indicators() -> ResponseReturnValue:
     (and counted in ``withheld``): with so few answers an officer could tell who gave which
     score, and a counter's score is the officer's on duty there. For
     viewers the same holds for unit rows: a unit served by one officer, or a day when one
-    officer served, scores that officer, and viewers may not see one officer's few answers.
+    officer served, scores that officer, and viewers may not see one officer's few answers;
+    nor a period whose figures minus those of the periods inside it would single out a few
+    (``app.suppression``: those rows are withheld and counted too).
     """
     if not current_user.is_authenticated:
         bearer = bearer_token(request.headers.get("Authorization", "")) is not None
@@ -186,8 +189,8 @@ def indicators() -> ResponseReturnValue:
                           officer_id=allowed.officer_id, locale=api_locale(),
                           rates_min_n=scores_shown_from(query.scope, settings().officer_min_n),
                           tz=settings().tz)
-    shown, withheld = shown_rows(rows, query.scope, settings().officer_min_n,
-                                 officer_detail=sees_officer_detail(staff()))
+    shown, withheld = readable_rows(session, rows, query.scope, settings().officer_min_n,
+                                    officer_detail=sees_officer_detail(staff()))
     response = jsonify(indicator_page(_body(query, shown, withheld=withheld)))
     response.headers["Cache-Control"] = "private, no-store"  # personal data of officers
     response.vary.update(("Authorization", "Cookie"))
