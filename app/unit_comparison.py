@@ -19,6 +19,7 @@ from app.period_totals import Totals, period_totals
 from app.refs import UnitRef
 from app.scoring import Category, category
 from app.summary_period import SummaryPeriod
+from app.suppression import viewer_periods
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,17 @@ def _regency(found: dict[int, Totals]) -> IndexInterval:
 
 
 def compare_units(session: Session, unit_ids: Collection[int] | None, period: SummaryPeriod,
-                  *, min_n: int = 0, with_regency: bool = False) -> UnitComparison:
+                  *, min_n: int = 0, with_regency: bool = False,
+                  no_subtraction: bool = False) -> UnitComparison:
     """Each unit of ``unit_ids`` (None: every unit) over ``period``: its IKM, 95 % interval
     and n; units with fewer than ``min_n`` responses are not scored (for readers who may not
     see one officer's figures, see ``auth.unit_scores_from``).
 
     ``with_regency`` (administrators, who see every unit) adds the regency's index, from
     every unit's totals summed, and marks each unit whose interval lies wholly below it.
+    ``no_subtraction`` (readers without officer detail) also withholds a period that the
+    rule of ``app.suppression`` withholds, so that no difference of figures they see
+    describes fewer than ``min_n`` responses.
     """
     query = select(Unit.id, Unit.code, Unit.name)
     if unit_ids is not None:
@@ -102,9 +107,15 @@ def compare_units(session: Session, unit_ids: Collection[int] | None, period: Su
     scope = None if with_regency else [u.id for u in units]
     found = period_totals(session, period, "unit", unit_ids=scope)
     regency = _regency(found) if with_regency else None
+    visible = (viewer_periods(session, [u.id for u in units], period.first, period.last,
+                              min_n=min_n)
+               if no_subtraction and period.label is not None else None)
     lines = []
     for unit in units:
         index = _index(found.get(unit.id), min_n)
+        if visible is not None and period.label is not None and index.ikm is not None \
+                and not visible.shown(unit.id, period.kind, period.label):
+            index = IndexInterval(index.n)
         lines.append(UnitLine(
             unit, index, withheld=index.n > 0 and index.ikm is None,
             below_regency=regency is not None and index.wholly_below(regency)))

@@ -357,3 +357,30 @@ def test_the_viewers_summary_shows_no_withheld_week_in_its_change_or_trend(
         assert page.status_code == 200
         text = visible_text(page.get_data(as_text=True))
         assert any(figure in text for figure in ("100,00", "100.00")) is shown
+
+
+def test_the_viewers_unit_list_withholds_the_same_week(app: Flask, session: Session) -> None:
+    """The units side by side follow the rule too: the week withheld so that March minus
+    its weeks gives nothing back shows no score to a viewer; the head still sees it."""
+    seeded = make_unit(session)
+    march = weeks_of("month", date(2026, 3, 1))
+    for week, count, score in zip(march, (6, 6, 6, 2), (4, 3, 2, 1), strict=True):
+        for i in range(count):
+            record(app, session, seeded.counter,
+                   datetime.combine(week + timedelta(days=1), datetime.min.time(), UTC)
+                   + timedelta(hours=2, minutes=i), scores=(score,) * 9)
+    aggregate(app, datetime(2026, 4, 6, 3, 0, tzinfo=UTC))
+    make_user(session, "viewer@suara.example.id", "viewer")
+    make_user(session, "kepala@suara.example.id", "unit_head", unit=seeded.unit)
+    release(session)
+    for email, shown in (("viewer@suara.example.id", False), ("kepala@suara.example.id", True)):
+        client = app.test_client()
+        assert sign_in(client, email).status_code == 303
+        page = client.get("/dashboard/units?period=2026-W10")
+        assert page.status_code == 200
+        text = visible_text(page.get_data(as_text=True))
+        assert any(figure in text for figure in ("100,00", "100.00")) is shown, email
+        # The next week (all 3s: 75) is no hole: both see it.
+        later = visible_text(client.get("/dashboard/units?period=2026-W11").get_data(
+            as_text=True))
+        assert "75,00" in later or "75.00" in later

@@ -34,6 +34,7 @@ from app import charts
 from app.auth import (
     can_view_officer,
     can_view_unit,
+    sees_officer_detail,
     unit_scope,
     unit_scores_from,
 )
@@ -273,7 +274,8 @@ def units() -> ResponseReturnValue:
         default=SummaryPeriod.of("week", last_complete_week(utcnow(), settings().tz)))
     comparison = compare_units(session, unit_scope(session, user), period,
                                min_n=unit_scores_from(user, settings().officer_min_n),
-                               with_regency=user.role == "admin")
+                               with_regency=user.role == "admin",
+                               no_subtraction=not sees_officer_detail(user))
     return render_template("dashboard_units.html", c=comparison, chart=_units_chart(comparison),
                            nav=period_nav("dashboard.units", period, today),
                            can_range=back_office)
