@@ -40,6 +40,7 @@ from app.scoring import (
     ikm_hundredths,
     round_half_up,
 )
+from app.suppression import viewer_periods
 
 SNAPSHOT_FORMAT = 1
 # The figures ``changes`` compares, in the order a page lists them.
@@ -224,6 +225,13 @@ def preview(session: Session, unit: Unit, kind: str, label: date, *, now: dateti
         refusal = PublishError(_l("%(period)s has %(n)d responses; at least %(min)d are "
                                   "needed to publish it.", period=name, n=snapshot["n"],
                                   min=min_n))
+    elif min_n > 0 and not viewer_periods(session, [unit.id], first_day(kind, label), ends,
+                                          min_n=min_n).shown(unit.id, kind, label):
+        # The public sees what a viewer sees: with the periods around it, this one would
+        # give back fewer than min_n responses (app/suppression.py).
+        refusal = PublishError(_l("%(period)s cannot be published: with the periods around "
+                                  "it, its figures would give back fewer than %(min)d "
+                                  "responses.", period=name, min=min_n))
     elif last is not None and last.withdrawn_at is None and last_snapshot is not None \
             and not changes(last_snapshot, snapshot):
         refusal = PublishError(_l("Revision %(revision)d of %(period)s already shows these "

@@ -54,6 +54,7 @@ from app.scoring import (
     round_half_up,
 )
 from app.served import months_served
+from app.suppression import VisiblePeriods, viewer_periods
 from app.surveys import Text, reference_survey
 from app.workdays import overrides, working_days_between
 
@@ -313,6 +314,15 @@ def build_report(session: Session, unit: Unit, kind: str, label: date, *, now: d
         raise NoData(_l("%(unit)s has %(n)d scored responses in %(period)s; a public "
                         "report needs at least %(min)d."), unit=unit.code, n=n,
                      period=period_name(kind, label), min=min_n)
+    # The public version follows the no-subtraction rule (app/suppression.py): a period,
+    # or an earlier one in its trend, that a viewer may not see is not shown either.
+    visible = (viewer_periods(session, [unit.id], _trend_start(kind, label), last, min_n=min_n)
+               if public and min_n > 0 else None)
+    if visible is not None and not visible.shown(unit.id, kind, label):
+        raise NoData(_l("%(unit)s's figures of %(period)s are withheld from the public "
+                        "version: with the periods around it they would give back fewer "
+                        "than %(min)d responses."), unit=unit.code,
+                     period=period_name(kind, label), min=min_n)
     today = now.astimezone(tz).date()
     totals = [sum(getattr(ind, column) for ind in figures) for column in SUM_COLUMNS]
     names = {element.code: element.name for element in reference_survey().elements}
@@ -343,7 +353,7 @@ def build_report(session: Session, unit: Unit, kind: str, label: date, *, now: d
         previous_name=period_name(kind, previous),
         previous_rtl=_actions(session, unit.id, first_day(kind, previous),
                               last_day(kind, previous), today, tz),
-        trend=_trend(session, unit.id, kind, label),
+        trend=_trend(session, unit.id, kind, label, visible=visible),
         signature=None if public else unit_head(session, unit.id),
     )
 
@@ -449,8 +459,18 @@ def _actions(session: Session, unit_id: int, first: date, last: date, today: dat
     return tuple(rows)
 
 
-def _trend(session: Session, unit_id: int, kind: str, label: date) -> tuple[TrendRow, ...]:
-    """Up to TREND_PERIODS earlier periods that have responses, then this one."""
+def _trend_start(kind: str, label: date) -> date:
+    """The first day of the earliest period of the trend."""
+    earliest = label
+    for _ in range(TREND_PERIODS):
+        earliest = previous_period(kind, earliest)
+    return first_day(kind, earliest)
+
+
+def _trend(session: Session, unit_id: int, kind: str, label: date, *,
+           visible: VisiblePeriods | None = None) -> tuple[TrendRow, ...]:
+    """Up to TREND_PERIODS earlier periods that have responses, then this one; with
+    ``visible``, the index of a period it withholds is left out (its n stays)."""
     earliest = label
     for _ in range(TREND_PERIODS):
         earliest = previous_period(kind, earliest)
@@ -465,7 +485,8 @@ def _trend(session: Session, unit_id: int, kind: str, label: date) -> tuple[Tren
     while current <= label:
         n, total = sums.get(current, (0, 0))
         if n or current == label:
-            hundredths = ikm_hundredths(total, n) if n else None
+            withheld = visible is not None and not visible.shown(unit_id, kind, current)
+            hundredths = ikm_hundredths(total, n) if n and not withheld else None
             rows.append(TrendRow(
                 period_name(kind, current), first_day(kind, current), last_day(kind, current),
                 n, Decimal(hundredths).scaleb(-2) if hundredths is not None else None,

@@ -14,13 +14,16 @@ from flask.testing import FlaskClient
 from i18n_helpers import visible_text
 from sqlalchemy.orm import Session
 
+from app import publishing
 from app.aggregation import METRICS, SUM_COLUMNS
 from app.auth import create_api_token
 from app.config import Settings
 from app.head_summary import HeadSummary, head_summary
 from app.models import Indicator, SurveyVersion
 from app.periods import first_day, months_of, period_start, weeks_of
+from app.publishing import PublishError
 from app.refs import UnitRef
+from app.report import NoData, build_report
 from app.scoring import category_of_hundredths, ikm_hundredths
 from app.summary_period import SummaryPeriod
 from app.suppression import visible_of_unit
@@ -384,3 +387,37 @@ def test_the_viewers_unit_list_withholds_the_same_week(app: Flask, session: Sess
         later = visible_text(client.get("/dashboard/units?period=2026-W11").get_data(
             as_text=True))
         assert "75,00" in later or "75.00" in later
+
+
+def test_the_public_report_withholds_what_a_viewer_may_not_see(
+        app: Flask, session: Session) -> None:
+    """January 20, February 20, March 3 responses: the quarter minus its visible months is
+    March's 3, so the quarter's public report is refused (the signed one is not), and the
+    public report of April shows March's n in its trend but not its index."""
+    seeded = make_unit(session)
+    for month, count in ((1, 20), (2, 20), (3, 3), (4, 10)):
+        monday = weeks_of("month", date(2026, month, 1))[1]
+        for i in range(count):
+            record(app, session, seeded.counter,
+                   datetime.combine(monday + timedelta(days=1), datetime.min.time(), UTC)
+                   + timedelta(hours=2, minutes=i))
+    aggregate(app, datetime(2026, 5, 11, 3, 0, tzinfo=UTC))
+    now = datetime(2026, 5, 11, 3, 0, tzinfo=UTC)
+    tz = app.extensions["suara.settings"].tz
+    quarter = date(2026, 1, 1)
+    with app.test_request_context():
+        with pytest.raises(NoData, match="withheld"):
+            build_report(session, seeded.unit, "quarter", quarter, now=now, tz=tz,
+                         public=True, min_n=MIN_N)
+        signed = build_report(session, seeded.unit, "quarter", quarter, now=now, tz=tz)
+        assert signed.trend[-1].n == 43 and signed.trend[-1].ikm is not None
+        april = build_report(session, seeded.unit, "month", date(2026, 4, 1), now=now, tz=tz,
+                             public=True, min_n=MIN_N)
+        march = next(row for row in april.trend if row.first_day == first_day(
+            "month", date(2026, 3, 1)))
+        assert march.n == 3 and march.ikm is None
+        assert april.trend[-1].ikm is not None
+        # Nor can the quarter be published: the public would subtract March back.
+        with pytest.raises(PublishError, match="cannot be published"):
+            publishing.publish(session, seeded.unit, "quarter", quarter, user_id=None,
+                               now=now, min_n=MIN_N, tz=tz)
