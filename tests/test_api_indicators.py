@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.config import Settings
 from app.db import Database
 from app.indicators import indicator_rows
@@ -464,7 +464,7 @@ def test_an_unknown_token_is_a_401(client: FlaskClient, world: World, token: str
     response = api(client, token, scope="unit", period="week")
     assert response.status_code == 401
     assert response.get_json() == {
-        "error": "the token is unknown, revoked, or its account is inactive"}
+        "error": "the token is unknown, revoked or expired, or its account is inactive"}
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 

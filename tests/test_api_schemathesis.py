@@ -18,7 +18,7 @@ from schemathesis.checks import (
 )
 from sqlalchemy.orm import Session
 
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.config import Settings
 
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)  # Monday 09.30 WIB

@@ -36,7 +36,7 @@ from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 from werkzeug.test import TestResponse
 
 from app import kiosks
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.models import Officer, User
 
 NUL = "\x00"

@@ -36,7 +36,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app import migrate
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.db import Database
 from app.models import Assignment, AuditEntry, Counter, Officer, ServedDay, Unit, User
 from app.org import create_counter
