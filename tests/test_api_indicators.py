@@ -126,7 +126,8 @@ def world(app: Flask, session: Session) -> World:
         "citra": make_user(session, "citra@suara.example.id", "officer", unit=puskesmas.unit,
                            officer=citra),
     }
-    tokens = {key: create_api_token(session, user, "test", now=NOW)
+    # Ten years: valid on the real clock the API reads, long after the seed's NOW.
+    tokens = {key: create_api_token(session, user, "test", now=NOW, days=3650)
               for key, user in users.items()}
     session.commit()
     return World(dukcapil, kecamatan, puskesmas, tokens)
