@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from app import audit
+from app.api_tokens import revoke_api_tokens
 from app.auth import ROLE_LABELS, end_sessions, unit_scope
 from app.models import Officer, PasswordLink, Unit, UnitRole, User
 from app.models.people import ROLES
@@ -221,28 +222,34 @@ def set_password_with_link(session: Session, token: str, password: str, *,
         return None
     user = session.get(User, link.user_id)
     assert user is not None  # noqa: S101 (valid_link checked it)
-    _store_password(session, user, password, via=link.purpose)
+    _store_password(session, user, password, via=link.purpose, now=now)
     session.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id,
                                                PasswordLink.used_at.is_(None)))
     session.flush()
     return user
 
 
-def change_own_password(session: Session, user: User, current: str, new: str) -> None:
-    """Change one's own password: the current one is needed; every session ends."""
+def change_own_password(session: Session, user: User, current: str, new: str, *,
+                        now: datetime) -> None:
+    """Change one's own password: the current one is needed; every session ends and every
+    personal API token is revoked."""
     if not verify_password(user, current):
         raise AccountError(_l("The current password is wrong."), "current")
     check_password(new, "new")
     if new == current:
         raise AccountError(_l("Choose a password different from the current one."), "new")
-    _store_password(session, user, new, via="own")
+    _store_password(session, user, new, via="own", now=now)
 
 
-def _store_password(session: Session, user: User, password: str, *, via: str) -> None:
+def _store_password(session: Session, user: User, password: str, *, via: str,
+                    now: datetime) -> None:
+    """A new password ends the account's sessions and revokes its personal API tokens:
+    whoever knew the old password may have made one."""
     user.password_hash = generate_password_hash(password)
     session.flush()
     audit.record(session, "user.password_set", "user", user.id, after={"via": via})
     end_sessions(session, user.id)
+    revoke_api_tokens(session, user, now=now)
 
 
 def _active_admins(session: Session) -> int:
@@ -284,9 +291,10 @@ def change_role(session: Session, actor: User | None, user: User, role: str, *,
     return True
 
 
-def set_active(session: Session, actor: User | None, user: User, active: bool) -> bool:
-    """Deactivate (its sessions end, it cannot sign in) or reactivate an account. False when
-    it already was so."""
+def set_active(session: Session, actor: User | None, user: User, active: bool, *,
+               now: datetime) -> bool:
+    """Deactivate (its sessions end, its personal API tokens are revoked, it cannot sign
+    in) or reactivate an account (its tokens stay revoked). False when it already was so."""
     if not may_manage(session, actor, user):
         raise AccountHidden(user.id)
     if user.active == active:
@@ -303,6 +311,7 @@ def set_active(session: Session, actor: User | None, user: User, active: bool) -
                  before={"active": not active}, after={"active": active})
     if not active:
         end_sessions(session, user.id)
+        revoke_api_tokens(session, user, now=now)
     return True
 
 

@@ -37,7 +37,8 @@ from app.feedback import MAX_CLOCK_SKEW, MAX_LATE_SYNC
 COMMENT_MAX_LENGTH = 1000
 
 # Message keys of the submission's own fields (the text is in app.web.api.API_MESSAGES).
-ENVELOPE_FIELDS = ("id", "token", "answers", "submitted_at", "channel", "survey", "complaint")
+ENVELOPE_FIELDS = ("id", "token", "unit", "counter", "answers", "submitted_at", "channel",
+                   "survey", "complaint")
 
 
 def _blank_to_none(value: object) -> object:
@@ -79,8 +80,14 @@ def _within_sync_window(value: datetime | None, info: ValidationInfo) -> datetim
 Score = Annotated[int, Strict(), Field(ge=1, le=4)]
 ClientId = Annotated[UUID, Field(description="Chosen by the client; resending it is a safe "
                                              "retry.")]
-Token = Annotated[str, Strict(), Field(min_length=1,
-                                       description="The counter's public QR token.")]
+Token = Annotated[str, Strict(), Field(
+    min_length=1, description="The counter's public QR token (or name the counter by "
+                              "`unit` and `counter`).")]
+CODE_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+UnitCode = Annotated[str, Strict(), Field(
+    pattern=CODE_REGEX, description="The unit's code, with `counter` instead of `token`.")]
+CounterCode = Annotated[str, Strict(), Field(
+    pattern=CODE_REGEX, description="The counter's code within `unit`, instead of `token`.")]
 Instant = Annotated[datetime, BeforeValidator(_iso_instant)]
 SubmittedAt = Annotated[
     Instant | None, AfterValidator(_within_sync_window),
@@ -117,15 +124,18 @@ class SubmittedAnswers(BaseModel):
 
 
 class ResponseSubmission(BaseModel):
-    """The body of POST /responses. The response counts for the officer checked in at the
-    token's counter at ``submitted_at`` (else the time received); with several on duty
-    there, for the counter only (the API takes no pick); with nobody, for the officer the
-    roster plans there."""
+    """The body of POST /responses with an integration token. The counter is named either
+    by its poster's ``token`` or by ``unit`` and ``counter`` codes (exactly one of the
+    two). The response counts for the officer checked in at that counter at
+    ``submitted_at`` (else the time received); with several on duty there, for the counter
+    only (the API takes no pick); with nobody, for the officer the roster plans there."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: ClientId
-    token: Token
+    token: Token | None = None
+    unit: UnitCode | None = None
+    counter: CounterCode | None = None
     answers: SubmittedAnswers
     wait_band: Annotated[WaitBand | None, BeforeValidator(_blank_to_none)] = None
     service: Annotated[str | None, BeforeValidator(_blank_to_none),
@@ -284,10 +294,13 @@ class ParsedSubmission:
     answers: dict[str, Any] = field(default_factory=dict)
     survey: str | None = None
     complaint: bool = False
+    unit: str | None = None
+    counter: str | None = None
 
 
 _FIELD_TYPES: dict[str, TypeAdapter[Any]] = {
-    "id": TypeAdapter(ClientId), "token": TypeAdapter(Token),
+    "id": TypeAdapter(ClientId), "token": TypeAdapter(Token | None),
+    "unit": TypeAdapter(UnitCode | None), "counter": TypeAdapter(CounterCode | None),
     "submitted_at": TypeAdapter(SubmittedAt), "channel": TypeAdapter(Channel),
     "survey": TypeAdapter(SurveyRef), "complaint": TypeAdapter(Complaint | None),
 }
@@ -341,6 +354,7 @@ def parse_submission(body: dict[str, Any], now: datetime
         channel=valid.get("channel") or "api", submitted_at=valid.get("submitted_at"),
         answers=answers if isinstance(answers, dict) else {},
         survey=valid.get("survey"), complaint=valid.get("complaint") is True,
+        unit=valid.get("unit"), counter=valid.get("counter"),
     ), problems
 
 
@@ -349,7 +363,7 @@ def parse_submission(body: dict[str, Any], now: datetime
 BATCH_MAX = 100
 KIOSK_FIELDS = ("id", "counter", "survey", "answers", "started_at", "submitted_at", "channel")
 
-KioskCounter = Annotated[str, Strict(), Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+KioskCounter = Annotated[str, Strict(), Field(pattern=CODE_REGEX,
                                               description="The counter's code (never a "
                                                           "poster token).")]
 KioskInstant = Annotated[Instant | None, Field(description=(

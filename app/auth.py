@@ -1,10 +1,8 @@
-"""Who may see what: staff authentication, unit scopes, officer privacy and API tokens."""
+"""Who may see what: staff authentication, unit scopes and officer privacy."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -13,11 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import audit
-from app.models import ApiToken, Officer, Unit, UnitRole, User
+from app.models import Officer, Unit, UnitRole, User
 from app.users import verify_password
-
-API_TOKEN_PREFIX = "sw_"  # noqa: S105 (a prefix that makes leaked tokens greppable)
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -144,57 +139,3 @@ def can_view_officer(session: Session, user: User, officer: Officer) -> bool:
         scope = unit_scope(session, user)
         return scope is not None and officer.unit_id in scope
     return False
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_api_token(session: Session, user: User, label: str, *, now: datetime) -> str:
-    """Create a personal API token; the plain token is returned once and never stored."""
-    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=_token_hash(token),
-                   label=label.strip()[:100] or "token", created_at=now)
-    session.add(row)
-    session.flush()
-    audit.record(session, "token.create", "api_token", row.id,
-                 after={"user_id": user.id, "label": row.label})
-    return token
-
-
-def revoke_api_tokens(session: Session, user: User, *, now: datetime) -> int:
-    """Revoke every live token of a user (they stop working at once); return how many."""
-    live = session.scalars(select(ApiToken).where(
-        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
-    for token in live:
-        token.revoked_at = now
-    session.flush()
-    audit.record(session, "token.revoke", "user", user.id,
-                 after={"revoked": [token.id for token in live]})
-    return len(live)
-
-
-def user_for_token(session: Session, token: str) -> tuple[User, ApiToken] | None:
-    """The active user a bearer token belongs to, with the token's row; None for an unknown,
-    revoked or inactive one. Reads only."""
-    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 100:
-        return None
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
-                               ApiToken.revoked_at.is_(None))
-    ).one_or_none()
-    if row is None:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    return user, row
-
-
-def record_token_use(session: Session, token_id: int, *, now: datetime) -> None:
-    """Note when a token was last used (callers do it at most hourly, to spare writes)."""
-    session.execute(update(ApiToken).where(ApiToken.id == token_id)
-                    .values(last_used_at=now).execution_options(synchronize_session=False))
-
-
-TOKEN_USE_RESOLUTION = timedelta(hours=1)

@@ -197,6 +197,8 @@ class Settings:
     # Failed pairings from all addresses together.
     rate_limit_pair_failures: str = "20 per minute;100 per hour"
     trusted_proxies: int = 0
+    # Days a new API token (personal or integration) lasts unless its creator says otherwise.
+    api_token_days: int = 90
 
     @property
     def tz(self) -> ZoneInfo:
@@ -263,6 +265,7 @@ class Settings:
             rate_limit_pair_failures=_rate_limit(env, "RATE_LIMIT_PAIR_FAILURES",
                                                  "20 per minute;100 per hour"),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, 0, 5),
+            api_token_days=_int(env, "API_TOKEN_DAYS", 90, 1, 3650),
         )
 
     def with_secret_key(self) -> Settings:

@@ -103,8 +103,9 @@ def _indicators_path() -> dict[str, Any]:
         ],
         "responses": {
             "200": _json(IndicatorPage, "The rows, oldest period first, then by unit code."),
-            "401": _json(ErrorMessage, "Not signed in, or the token is unknown, revoked or its "
-                                       "account inactive (WWW-Authenticate: Bearer)."),
+            "401": _json(ErrorMessage, "Not signed in, or the token is unknown, revoked, "
+                                       "expired, not a personal token, or its account "
+                                       "inactive (WWW-Authenticate: Bearer)."),
             "403": _json(ErrorMessage, "The role may not read this scope, or the unit is "
                                        "outside the caller's scope (an unknown unit code gets "
                                        "the same answer)."),
@@ -117,7 +118,17 @@ def _indicators_path() -> dict[str, Any]:
 SECURITY_SCHEMES = {
     "bearerToken": {"type": "http", "scheme": "bearer",
                     "description": "A personal token `sw_…` from `flask --app app tokens "
-                                   "create --email …`."},
+                                   "create --email …`: it reads what its user may read and "
+                                   "cannot submit. It expires (API_TOKEN_DAYS, 90 days by "
+                                   "default) and is revoked when its user's password changes "
+                                   "or the account is deactivated, or in the back office."},
+    "integrationToken": {"type": "http", "scheme": "bearer",
+                         "description": "An integration token `swi_…` from `flask --app app "
+                                        "tokens create --integration NAME [--unit CODE]`, "
+                                        "to submit responses (with --unit: to that unit's "
+                                        "counters only). It expires (API_TOKEN_DAYS, 90 "
+                                        "days by default) and is revoked with `tokens "
+                                        "revoke --integration NAME` or in the back office."},
     "kioskCredential": {"type": "http", "scheme": "bearer",
                         "description": "A kiosk's device credential `ksk_…`, received by "
                                        "pairing (POST /kiosk/pair) with a code from the back "
@@ -128,16 +139,19 @@ SECURITY_SCHEMES = {
 
 
 def _responses_path() -> dict[str, Any]:
-    """POST /responses (a counter's public token in the body, no CSRF)."""
+    """POST /responses (an integration token or a kiosk's credential, no CSRF)."""
     return {"post": {
         "summary": "Submit one survey response (idempotent by id)",
         "operationId": "createResponse",
-        "description": "Without a credential: one response at a counter named by its poster "
-                       "token. With a kiosk's credential: one KioskAnswer (the channel is "
+        "description": "With an integration token: one ResponseSubmission at a counter named "
+                       "by its poster token or by `unit` and `counter` codes. With a kiosk's "
+                       "credential: one KioskAnswer (the channel is "
                        "kiosk, the counter named by its code, times corrected by the kiosk's "
                        "clock offset, up to 30 days late), or a KioskBatch of up to 100, "
-                       "answered 200 with one result per answer (body limit 512 KB).",
-        "security": [{}, {"kioskCredential": []}],
+                       "answered 200 with one result per answer (body limit 512 KB). Nothing "
+                       "is taken without one of the two: citizens answer through the form "
+                       "behind the counter's QR poster (/s/<token>), which is not this API.",
+        "security": [{"integrationToken": []}, {"kioskCredential": []}],
         "parameters": [LANG],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "oneOf": [_ref(ResponseSubmission), _ref(KioskAnswer), _ref(KioskBatch)]}}}},
@@ -148,9 +162,15 @@ def _responses_path() -> dict[str, Any]:
                                    "per answer.",
                     "content": {"application/json": {"schema": {
                         "oneOf": [_ref(ResponseStored), _ref(BatchResults)]}}}},
-            "401": _json(ErrorMessage, "A kiosk credential that is unknown (pair again)."),
-            "403": _json(ErrorMessage, "A revoked kiosk's answer made after its revocation "
-                                       "or not reported in a heartbeat before it."),
+            "401": _json(ErrorMessage, "No credential, or an integration token that is "
+                                       "unknown, revoked or expired (WWW-Authenticate: "
+                                       "Bearer), or a kiosk credential that is unknown "
+                                       "(pair again)."),
+            "403": _json(ErrorMessage, "A personal token (it reads, it does not submit); an "
+                                       "integration token bound to a unit, naming a counter "
+                                       "of another unit; a revoked kiosk's answer made "
+                                       "after its revocation or not reported in a heartbeat "
+                                       "before it."),
             "400": _json(ErrorMessage, "The body is not a JSON object."),
             "404": _json(ErrorMessage, "Unknown or revoked counter token."),
             "410": _json(ErrorMessage, "The counter (or its unit) is no longer in use; "
@@ -162,7 +182,9 @@ def _responses_path() -> dict[str, Any]:
             "415": _json(ErrorMessage, "The body was not sent as Content-Type: "
                                        "application/json (which no page on another site "
                                        "can make a browser send without a CORS preflight)."),
-            "422": _json(FieldErrors, "Invalid fields."),
+            "422": _json(FieldErrors, "Invalid fields; the counter named twice (a token and "
+                                      "codes) or not at all; an unknown unit code, or no "
+                                      "counter of that code in the unit."),
             "429": TOO_MANY,
         },
     }}

@@ -66,9 +66,10 @@ def best(measure: Callable[[], float]) -> float:
     return min(measure() for _ in range(ROUNDS))
 
 
-def post_json(path: str, body: object) -> Environ:
+def post_json(path: str, body: object, auth: dict[str, str] | None = None) -> Environ:
     return EnvironBuilder(path=path, method="POST", data=json.dumps(body),
-                          headers=[("Content-Type", "application/json")],
+                          headers=[("Content-Type", "application/json"),
+                                   *(auth or {}).items()],
                           environ_base=CLIENT).get_environ()
 
 
@@ -104,7 +105,7 @@ def floor_cpu(workdir: Path, count: int) -> float:
 
 
 def app_cpu(label: str, database_url: str, workdir: Path, count: int) -> dict[str, float]:
-    env, token = prepare_app(workdir, database_url)
+    env, token, auth = prepare_app(workdir, database_url)
     os.environ.update(env)
     from app import create_app
 
@@ -114,7 +115,7 @@ def app_cpu(label: str, database_url: str, workdir: Path, count: int) -> dict[st
     def api() -> float:
         return cpu_per_request(app, [post_json("/api/v1/responses", {
             "id": str(uuid.uuid4()), "token": token, "answers": answers,
-            "wait_band": "15-30"}) for _ in range(count)], "201")
+            "wait_band": "15-30"}, auth) for _ in range(count)], "201")
 
     figures = {
         f"API POST ({label})": best(api),

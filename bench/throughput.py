@@ -225,13 +225,15 @@ def floor_op(conn: http.client.HTTPConnection, i: int) -> None:
     expect(conn.getresponse(), 201)
 
 
-def api_op(token: str) -> Callable[[http.client.HTTPConnection, int], None]:
+def api_op(token: str, auth: dict[str, str]
+           ) -> Callable[[http.client.HTTPConnection, int], None]:
+    """POST one answer to the API at ``token``'s counter, as an integration (``auth``)."""
     def op(conn: http.client.HTTPConnection, i: int) -> None:
         body = {"id": str(uuid.uuid4()), "token": token,
                 "answers": {f"U{k}": 1 + (i + k) % 4 for k in range(1, 10)},
                 "wait_band": "15-30", "comment": None}
         conn.request("POST", "/api/v1/responses", body=json.dumps(body),
-                     headers={"Content-Type": "application/json"})
+                     headers={"Content-Type": "application/json", **auth})
         expect(conn.getresponse(), 201)
     return op
 
@@ -377,9 +379,10 @@ def flask_cli(tree: Path, run_env: dict[str, str], *args: str) -> bytes:
 
 
 def prepare_app(workdir: Path, database_url: str, tree: Path = ROOT
-                ) -> tuple[dict[str, str], str]:
-    """Migrate and seed a database with the code of ``tree``; its server's environment and
-    the demo's first counter token. ``app`` resolves to ``tree`` (cwd and PYTHONPATH)."""
+                ) -> tuple[dict[str, str], str, dict[str, str]]:
+    """Migrate and seed a database with the code of ``tree``; its server's environment, the
+    demo's first counter token and the headers of an integration that submits through the
+    API. ``app`` resolves to ``tree`` (cwd and PYTHONPATH)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {"DATABASE_URL": database_url, "INSTANCE_DIR": str(workdir / "instance"),
            "SECRET_KEY": "bench-secret-key-0123456789", "APP_ENV": "production",
@@ -398,7 +401,20 @@ def prepare_app(workdir: Path, database_url: str, tree: Path = ROOT
     flask("demo")
     counters = json.loads(flask("counters", "--json"))
     token = counters[0]["url"].rsplit("/", 1)[1]
-    return env, token
+    return env, token, integration_headers(tree, run_env)
+
+
+def integration_headers(tree: Path, run_env: dict[str, str]) -> dict[str, str]:
+    """The Authorization header of a new integration token; none for a revision before
+    integration tokens (its API took submissions without a credential)."""
+    made = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
+        [sys.executable, "-m", "flask", "--app", "app", "tokens", "create", "--integration",
+         "bench"], cwd=tree, env=run_env, check=False, capture_output=True, text=True)
+    if made.returncode != 0 and "no such option" in made.stderr.lower():
+        return {}
+    if made.returncode != 0:
+        raise RuntimeError(f"bench: tokens create --integration failed: {made.stderr}")
+    return {"Authorization": f"Bearer {made.stdout.strip()}"}
 
 
 @dataclass
@@ -415,11 +431,11 @@ class Served:
 
 def serve_app(label: str, database_url: str, workdir: Path, tree: Path = ROOT,
               goal: bool = True) -> Served:
-    env, token = prepare_app(workdir, database_url, tree)
+    env, token, auth = prepare_app(workdir, database_url, tree)
     port = free_port()
     server = gunicorn("app:create_app()", port, env, tree)
     wait_for(port)
-    return Served(label, server, port, api_op(token), form_op(f"/s/{token}"), goal)
+    return Served(label, server, port, api_op(token, auth), form_op(f"/s/{token}"), goal)
 
 
 def warm_up(port: int, *ops: Callable[[http.client.HTTPConnection, int], None]) -> None:

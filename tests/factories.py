@@ -20,6 +20,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
 from app.answers import Answers
+from app.api_tokens import create_integration_token
 from app.feedback import DEFAULT_SURVEY_ID, Submission, record_response
 from app.jobs import AggregationRun, run_aggregation
 from app.models import Counter, Officer, Response, ServedDay, Service, Unit, User
@@ -163,6 +164,25 @@ def make_user(
     user.active = active
     session.commit()
     return user
+
+
+# Made long before and lasting ten years: valid at whatever instant a test's clock shows.
+INTEGRATION_MADE_AT = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def integration_token(session: Session, name: str = "uji", *, unit: Unit | None = None,
+                      now: datetime = INTEGRATION_MADE_AT, days: int = 3650) -> str:
+    """Create an integration token (what POST /api/v1/responses needs, besides a kiosk's
+    credential), commit, and return it."""
+    token = create_integration_token(session, name, unit=unit, now=now, days=days)
+    session.commit()
+    return token
+
+
+def as_integration(client: FlaskClient, token: str) -> FlaskClient:
+    """``client``, sending ``Authorization: Bearer <token>`` with every request."""
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 def record(

@@ -335,7 +335,7 @@ def test_the_last_active_administrator_is_protected(app: Flask, session: Session
         accounts.change_role(session, None, admin, "viewer", unit=None)
     session.rollback()
     with pytest.raises(accounts.AccountError, match="last active administrator"):
-        accounts.set_active(session, None, admin, False)
+        accounts.set_active(session, None, admin, False, now=datetime.now(UTC))
     session.rollback()
     sign_in(client, "admin@example.id")
     asked = client.get(f"/admin/accounts/{admin_id}/deactivate")
@@ -344,7 +344,7 @@ def test_the_last_active_administrator_is_protected(app: Flask, session: Session
     assert "cannot deactivate your own account" in refused.get_data(as_text=True)
     assert fresh_user(session, "admin@example.id").active
     second = make_user(session, "kedua@example.id", "admin")
-    assert accounts.set_active(session, None, second, False)
+    assert accounts.set_active(session, None, second, False, now=datetime.now(UTC))
     session.rollback()
     assert accounts.change_role(session, None, admin, "viewer", unit=None)
     session.commit()

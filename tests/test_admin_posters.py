@@ -18,6 +18,7 @@ from factories import (
     SeededUnit,
     cached_password_hash,
     csrf_token_of,
+    integration_token,
     make_other_unit,
     make_unit,
     make_user,
@@ -362,11 +363,12 @@ def test_submissions_to_an_inactive_counter_are_refused_and_nothing_is_stored(
     deactivate(session, world, what)
     posted = client.post(f"/s/{world.home.token}", data=survey_form(opened))
     assert posted.status_code == 410 and INACTIVE_ID in html(posted)
-    api = client.post("/api/v1/responses", json={
+    integration = {"Authorization": f"Bearer {integration_token(session)}"}
+    api = client.post("/api/v1/responses", headers=integration, json={
         "id": str(uuid.uuid4()), "token": world.home.token, "answers": ANSWERS})
     assert api.status_code == 410
     assert api.get_json() == {"error": "this counter is no longer in use; nothing was stored"}
-    indonesian = client.post("/api/v1/responses?lang=id", json={
+    indonesian = client.post("/api/v1/responses?lang=id", headers=integration, json={
         "id": str(uuid.uuid4()), "token": world.home.token, "answers": ANSWERS})
     assert indonesian.status_code == 410
     assert indonesian.get_json() == {

@@ -1,4 +1,8 @@
-"""JSON API v1: POST /api/v1/responses (idempotent by id) and the OpenAPI document."""
+"""JSON API v1: POST /api/v1/responses (idempotent by id) and the OpenAPI document.
+
+Every submission here carries an integration token (the ``client`` fixture sends one); what
+happens without one, or with a token bound to a unit, is in tests/test_api_credentials.py.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ import pytest
 from factories import (
     NIP,
     SeededUnit,
+    as_integration,
+    integration_token,
     make_officer,
     make_other_unit,
     make_unit,
@@ -67,6 +73,18 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
     monkeypatch.setattr("app.web.api.utcnow", lambda: NOW)
     monkeypatch.setattr("app.web.public.utcnow", lambda: NOW)
     return NOW
+
+
+@pytest.fixture
+def credential(session: Session) -> str:
+    """An integration token, unbound (any unit's counters)."""
+    return integration_token(session)
+
+
+@pytest.fixture
+def client(app: Flask, credential: str) -> FlaskClient:
+    """A test client of an integration: every request carries its token."""
+    return as_integration(app.test_client(), credential)
 
 
 @pytest.fixture
@@ -311,7 +329,13 @@ INVALID = [
 
     ("unknown-field", {"nik": "1803012345670001"}, "nik", "unknown field", "isian tidak dikenal"),
     ("missing-token", {"token": None}, "token",
-     "required: the counter's QR token", "wajib diisi: token QR loket"),
+     "required: the counter's QR token, or unit and counter codes",
+     "wajib diisi: token QR loket, atau kode unit dan kode loket"),
+    ("empty-token", {"token": ""}, "token",
+     "must be the counter's QR token", "harus berupa token QR loket"),
+    ("token-and-codes", {"unit": "DUKCAPIL", "counter": "L1"}, "token",
+     "name the counter once: its QR token, or unit and counter codes",
+     "sebut loket sekali saja: token QR-nya, atau kode unit dan kode loket"),
 ]
 
 @pytest.mark.parametrize("lang", ["en", "id"])
@@ -593,7 +617,7 @@ def test_a_body_over_the_global_limit_is_a_json_413(
 @pytest.mark.parametrize("threads", [2, 8])
 @pytest.mark.parametrize("ready", ["nothing", "salt", "salt-and-version"])
 def test_concurrent_posts_of_one_id_store_one_row(
-    app: Flask, session: Session, world: World, threads: int, ready: str
+    app: Flask, session: Session, world: World, credential: str, threads: int, ready: str
 ) -> None:
     """``ready``: what exists before the race. With nothing, the first request inserts the
     day's salt and the others wait on its lock, so the response insert itself barely races;
@@ -609,7 +633,7 @@ def test_concurrent_posts_of_one_id_store_one_row(
     barrier = threading.Barrier(threads)
 
     def send() -> tuple[int, Any]:
-        client = app.test_client()
+        client = as_integration(app.test_client(), credential)
         barrier.wait(timeout=30)
         answer = client.post(URL, json=payload)
         return answer.status_code, answer.get_json()
@@ -628,13 +652,13 @@ def test_concurrent_posts_of_one_id_store_one_row(
 
 
 def test_concurrent_posts_of_different_ids_are_all_stored(
-    app: Flask, session: Session, world: World
+    app: Flask, session: Session, world: World, credential: str
 ) -> None:
     payloads = [body(world) for _ in range(6)]
     barrier = threading.Barrier(len(payloads))
 
     def send(payload: dict[str, Any]) -> int:
-        client = app.test_client()
+        client = as_integration(app.test_client(), credential)
         barrier.wait(timeout=30)
         return client.post(URL, json=payload).status_code
 
@@ -657,9 +681,9 @@ def limited_app(settings: Settings) -> Iterator[Flask]:
 
 
 def test_the_fourth_post_in_a_minute_gets_a_json_429(
-    limited_app: Flask, session: Session, world: World
+    limited_app: Flask, session: Session, world: World, credential: str
 ) -> None:
-    client = limited_app.test_client()
+    client = as_integration(limited_app.test_client(), credential)
     for _ in range(3):
         assert post(client, body(world)).status_code == 201
     blocked = post(client, body(world))
@@ -674,12 +698,12 @@ def test_the_fourth_post_in_a_minute_gets_a_json_429(
 
 
 def test_a_request_the_short_limit_refuses_does_not_spend_the_long_one(
-    settings: Settings, world: World
+    settings: Settings, world: World, credential: str
 ) -> None:
     """Limits apply shortest window first, however the setting lists them."""
     application = create_app(settings.replace(rate_limit_submit="3 per hour;2 per minute"))
     application.config.update(TESTING=True)
-    client = application.test_client()
+    client = as_integration(application.test_client(), credential)
     statuses = [post(client, body(world)).status_code for _ in range(4)]
     assert statuses == [201, 201, 429, 429]
     assert "(limit 2 per minute)" in post(client, body(world)).get_json()["error"]
@@ -710,7 +734,9 @@ def test_the_openapi_document_describes_the_responses_endpoint(
     assert {"201", "200", "409", "413", "415", "422"} <= set(post_operation["responses"])
     choices = post_operation["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
     schema, kiosk, batch = (resolve(document, choice) for choice in choices)
-    assert set(schema["required"]) == {"id", "token", "answers"}
+    assert set(schema["required"]) == {"id", "answers"}  # and a token, or unit and counter
+    assert {"token", "unit", "counter"} <= set(schema["properties"])
+    assert post_operation["security"] == [{"integrationToken": []}, {"kioskCredential": []}]
     assert set(kiosk["required"]) == {"id", "counter", "answers"}
     assert set(batch["required"]) == {"responses"}
     assert document["servers"] == [{"url": f"{settings.public_base_url}/api/v1"}]
@@ -824,7 +850,7 @@ ERRORS: list[tuple[str, int, Send]] = [
 
 
 @pytest.fixture
-def failing_client(app: Flask) -> FlaskClient:
+def failing_client(app: Flask, credential: str) -> FlaskClient:
     """A client of an app with one more API path, failing with the status it is given
     (500: an exception, answered by the handler of unexpected errors)."""
 
@@ -835,7 +861,7 @@ def failing_client(app: Flask) -> FlaskClient:
 
     app.add_url_rule("/api/v1/test-failure/<int:status>", view_func=fail)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    return app.test_client()
+    return as_integration(app.test_client(), credential)
 
 
 @pytest.mark.parametrize(("status", "send"), [case[1:] for case in ERRORS],
@@ -894,9 +920,9 @@ def test_a_limit_is_worded_in_each_language(
 
 
 def test_the_429_names_the_limit_and_the_wait_in_each_language(
-    limited_app: Flask, session: Session, world: World
+    limited_app: Flask, session: Session, world: World, credential: str
 ) -> None:
-    client = limited_app.test_client()
+    client = as_integration(limited_app.test_client(), credential)
     for _ in range(3):
         assert post(client, body(world)).status_code == 201
     english = post(client, body(world), query_string={"lang": "en"})

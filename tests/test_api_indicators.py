@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.config import Settings
 from app.db import Database
 from app.indicators import indicator_rows
@@ -126,7 +126,8 @@ def world(app: Flask, session: Session) -> World:
         "citra": make_user(session, "citra@suara.example.id", "officer", unit=puskesmas.unit,
                            officer=citra),
     }
-    tokens = {key: create_api_token(session, user, "test", now=NOW)
+    # Ten years: valid on the real clock the API reads, long after the seed's NOW.
+    tokens = {key: create_api_token(session, user, "test", now=NOW, days=3650)
               for key, user in users.items()}
     session.commit()
     return World(dukcapil, kecamatan, puskesmas, tokens)
@@ -464,7 +465,7 @@ def test_an_unknown_token_is_a_401(client: FlaskClient, world: World, token: str
     response = api(client, token, scope="unit", period="week")
     assert response.status_code == 401
     assert response.get_json() == {
-        "error": "the token is unknown, revoked, or its account is inactive"}
+        "error": "the token is unknown, revoked or expired, or its account is inactive"}
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 

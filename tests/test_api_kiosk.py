@@ -13,6 +13,7 @@ import pytest
 from factories import (
     SeededUnit,
     aggregate,
+    integration_token,
     make_officer,
     make_other_unit,
     make_unit,
@@ -455,12 +456,14 @@ def test_a_batch_holds_one_to_a_hundred_answers(
 
 
 def test_the_body_limit_fits_a_batch_only_with_a_credential(
-    client: FlaskClient, world: World, credential: str
+    client: FlaskClient, session: Session, world: World, credential: str
 ) -> None:
     big = json.dumps({"responses": [answer()] * 60}).encode()
     assert len(big) > 16 * 1024
-    anonymous = client.post(URL, data=big, content_type="application/json")
-    assert anonymous.status_code == 413
+    integration = integration_token(session)  # one response at a time: 16 KB
+    single = client.post(URL, data=big, content_type="application/json",
+                         headers=auth(integration))
+    assert single.status_code == 413
     huge = b'{"responses": [' + b" " * (520 * 1024) + b"]}"
     assert client.post(URL, data=huge, content_type="application/json",
                        headers=auth(credential)).status_code == 413

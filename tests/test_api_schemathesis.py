@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import schemathesis
 from conftest import PG_URL
-from factories import aggregate, make_officer, make_unit, make_user, put_on_duty, record
+from factories import (
+    aggregate,
+    integration_token,
+    make_officer,
+    make_unit,
+    make_user,
+    put_on_duty,
+    record,
+)
 from flask import Flask
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -19,7 +27,7 @@ from schemathesis.checks import (
 )
 from sqlalchemy.orm import Session
 
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.config import Settings
 
 # One engine, bounded: PostgreSQL when there is one (the production engine, and the one
@@ -40,6 +48,7 @@ EXAMPLES = hypothesis_settings(
 class Credentials:
     counter_token: str  # a counter's live QR token, so submissions get past the lookup
     staff_token: str  # an admin's personal API token, so /indicators answers with rows
+    integration: str  # an integration token, so /responses takes submissions
 
 
 @pytest.fixture
@@ -65,9 +74,10 @@ def credentials(app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch) -
                service="KK", comment="Cepat")
     aggregate(app, NOW)
     admin = make_user(session, "admin@suara.example.id", "admin")
-    staff_token = create_api_token(session, admin, "schemathesis", now=NOW)
+    # Ten years: valid on the real clock /indicators reads, long after NOW.
+    staff_token = create_api_token(session, admin, "schemathesis", now=NOW, days=3650)
     session.commit()
-    return Credentials(seeded.token, staff_token)
+    return Credentials(seeded.token, staff_token, integration_token(session))
 
 
 @pytest.fixture
@@ -94,5 +104,7 @@ def test_every_answer_is_documented_and_none_is_a_server_error(
     headers = {"Accept-Encoding": "identity"}
     if case.operation.path == "/indicators":
         headers["Authorization"] = f"Bearer {credentials.staff_token}"
+    if case.operation.path == "/responses":
+        headers["Authorization"] = f"Bearer {credentials.integration}"
     case.call_and_validate(headers=headers, checks=[
         not_a_server_error, response_schema_conformance, status_code_conformance])

@@ -33,7 +33,10 @@ def test_api_tokens_created_and_revoked_from_the_cli_are_audited(
     [create] = _entries(session, "token.create")
     assert create.actor == f"cli:{getpass.getuser()}"
     assert create.user_id is None
-    assert json.loads(create.after or "{}") == {"label": "excel", "user_id": user.id}
+    after = json.loads(create.after or "{}")
+    assert {key: after[key] for key in ("kind", "label", "user_id", "unit_id")} == {
+        "kind": "personal", "label": "excel", "user_id": user.id, "unit_id": None}
+    assert after["expires_at"] and after["revoked_at"] is None
     assert token not in (create.after or "")  # the secret never enters the log
     [revoke] = _entries(session, "token.revoke")
     assert revoke.object_type == "user" and revoke.object_id == str(user.id)

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app import kiosks
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.web.common import bearer_token
 
 NOW = datetime.now(UTC)

@@ -36,7 +36,7 @@ from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 from werkzeug.test import TestResponse
 
 from app import kiosks
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.models import Officer, User
 
 NUL = "\x00"
@@ -277,7 +277,7 @@ def test_a_unit_code_with_a_nul_on_the_dashboard_is_a_staff_page_naming_it(
 def test_a_nul_in_the_indicators_query_is_a_400_in_the_apis_shape(
         app: Flask, session: Session, world: World) -> None:
     admin = session.scalars(select(User).where(User.email == "admin@example.id")).one()
-    token = create_api_token(session, admin, "test", now=NOW)
+    token = create_api_token(session, admin, "test", now=NOW, days=3650)  # real clock
     session.commit()
     for scheme in ("Bearer", "bearer"):
         response = app.test_client().get(

@@ -13,6 +13,8 @@ import pytest
 from case_world import COMMENT, GOOD, NOW, WIB, open_complaint
 from factories import (
     SCORES,
+    as_integration,
+    integration_token,
     make_unit,
     make_user,
     open_and_submit,
@@ -448,6 +450,7 @@ def test_the_api_takes_a_complaint_flag_and_returns_the_reference(
     app: Flask, client: FlaskClient, session: Session
 ) -> None:
     home = make_unit(session)
+    as_integration(client, integration_token(session))
     release(session)
     body = {"id": str(uuid.uuid4()), "token": home.token,
             "answers": {f"U{i}": 4 for i in range(1, 10)}, "complaint": True}

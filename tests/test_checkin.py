@@ -15,6 +15,7 @@ from factories import (
     WIB_ZONE,
     SeededUnit,
     csrf_token_of,
+    integration_token,
     make_officer,
     make_other_unit,
     make_unit,
@@ -409,9 +410,10 @@ def test_the_api_attributes_by_created_at_with_the_same_rule(
                            starts_at=on_duty_at - timedelta(minutes=30),
                            ends_at=on_duty_at + timedelta(minutes=30), source="checkin"))
     session.commit()
+    integration = {"Authorization": f"Bearer {integration_token(session)}"}
 
     def send(at: datetime) -> None:
-        answer = client.post("/api/v1/responses", json={
+        answer = client.post("/api/v1/responses", headers=integration, json={
             "id": str(uuid.uuid4()), "token": world.home.token,
             "answers": {f"U{i}": 3 for i in range(1, 10)},
             "submitted_at": at.isoformat()})

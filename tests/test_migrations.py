@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import migrate
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.db import Base, Database
 from app.models import Assignment, Counter, Officer, Unit
 from app.org import assign_officer, create_counter, create_officer, create_unit

@@ -21,6 +21,7 @@ from conftest import PG_URL
 from factories import (
     SeededUnit,
     csrf_token_of,
+    integration_token,
     make_officer,
     make_unit,
     make_user,
@@ -47,6 +48,7 @@ ADMIN = "admin@example.id"
 @dataclass
 class World:
     seeded: SeededUnit
+    auth: dict[str, str]  # an integration's Authorization header, for the API
 
 
 @pytest.fixture
@@ -55,9 +57,9 @@ def world(session: Session) -> World:
     officer = make_officer(session, seeded)
     put_on_duty(session, officer, seeded.counter, NOW)
     make_user(session, ADMIN, "admin")
-    session.commit()
+    integration = integration_token(session)
     session.close()
-    return World(seeded)
+    return World(seeded, {"Authorization": f"Bearer {integration}"})
 
 
 def api_answer(world: World) -> dict[str, object]:
@@ -149,7 +151,8 @@ def test_sqlite_read_only_at_start_then_writable_recovers_without_restart(
     token = world.seeded.token
     # Reading still works: the survey opens; the answer cannot be stored.
     assert_not_saved_page(open_and_submit(citizen, token, query="?lang=en"))
-    assert_api_unavailable(citizen.post("/api/v1/responses?lang=en", json=api_answer(world)))
+    assert_api_unavailable(citizen.post("/api/v1/responses?lang=en", json=api_answer(world),
+                                        headers=world.auth))
     assert_staff_unavailable(admin.post("/keluar?lang=en", data={"csrf_token": csrf}))
     health = citizen.get("/healthz")
     assert health.status_code == 503
@@ -159,7 +162,8 @@ def test_sqlite_read_only_at_start_then_writable_recovers_without_restart(
     assert citizen.get("/healthz").get_json() == {"status": "ok", "database": "ok",
                                                   "database_write": "ok"}
     assert open_and_submit(citizen, token).status_code == 303
-    assert citizen.post("/api/v1/responses", json=api_answer(world)).status_code == 201
+    assert citizen.post("/api/v1/responses", json=api_answer(world),
+                        headers=world.auth).status_code == 201
     assert admin.get("/admin/").status_code == 200
     assert response_count(session) == 2
 
@@ -268,7 +272,8 @@ def test_postgresql_unreachable_then_back_recovers_without_restart(
     assert_not_saved_page(citizen.post(f"/s/{token}?lang=en", data=survey_form(page)))
     # A form whose CSRF token expired meanwhile: its refusal page reads the database too.
     assert_not_saved_page(citizen.post(f"/s/{token}?lang=en", data={"U1": "3"}))
-    assert_api_unavailable(citizen.post("/api/v1/responses?lang=en", json=api_answer(world)))
+    assert_api_unavailable(citizen.post("/api/v1/responses?lang=en", json=api_answer(world),
+                                        headers=world.auth))
     # Staff pages read the signed-in account first: that read fails, and so would a page
     # whose header names the account or whose navigation asks the account's role.
     assert_staff_unavailable(admin.get("/admin/?lang=en"))
@@ -282,7 +287,8 @@ def test_postgresql_unreachable_then_back_recovers_without_restart(
     relay.restore()  # the server is back: the same application, no restart
     assert citizen.get("/healthz").status_code == 200
     assert open_and_submit(citizen, token).status_code == 303
-    assert citizen.post("/api/v1/responses", json=api_answer(world)).status_code == 201
+    assert citizen.post("/api/v1/responses", json=api_answer(world),
+                        headers=world.auth).status_code == 201
     assert admin.get("/admin/").status_code == 200
     assert response_count(session) == 2
 
@@ -306,7 +312,8 @@ def test_postgresql_connections_terminated_are_replaced(
         killer.dispose()
         assert killed  # the pool's connections, now dead in the pool
         assert open_and_submit(citizen, world.seeded.token).status_code == 303
-        assert citizen.post("/api/v1/responses", json=api_answer(world)).status_code == 201
+        assert citizen.post("/api/v1/responses", json=api_answer(world),
+                            headers=world.auth).status_code == 201
         assert citizen.get("/healthz").status_code == 200
     finally:
         app.extensions["suara.db"].dispose()
@@ -327,7 +334,7 @@ def test_postgresql_in_read_only_mode_says_nothing_was_saved(
         citizen = app.test_client()
         assert_not_saved_page(open_and_submit(citizen, world.seeded.token, query="?lang=en"))
         assert_api_unavailable(citizen.post("/api/v1/responses?lang=en",
-                                            json=api_answer(world)))
+                                            json=api_answer(world), headers=world.auth))
         assert citizen.get("/healthz").get_json() == {
             "status": "error", "database": "ok", "database_write": "read-only"}
     finally:

@@ -36,7 +36,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app import migrate
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.db import Database
 from app.models import Assignment, AuditEntry, Counter, Officer, ServedDay, Unit, User
 from app.org import create_counter
@@ -630,7 +630,7 @@ def test_the_api_sample_and_response_rates_come_from_served_days(
     add_served(session, unit_id, MONDAY, 40, counter_id=l1)
     add_served(session, unit_id, TUESDAY, 10, counter_id=l1)
     admin = session.scalars(select(User).where(User.email == "admin@contoh.go.id")).one()
-    token = create_api_token(session, admin, "test", now=CLOCK)
+    token = create_api_token(session, admin, "test", now=CLOCK, days=3650)  # real clock
     session.commit()
     headers = {"Authorization": f"Bearer {token}"}
     months = client.get("/api/v1/indicators?scope=unit&period=month",

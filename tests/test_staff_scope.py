@@ -54,8 +54,10 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from app.actions import ActionValues, create_action
+from app.api_tokens import create_api_token
 from app.kiosks import KioskSettings, call_officer, create_kiosk, pair
 from app.models import (
+    ApiToken,
     Assignment,
     CaseHandler,
     Counter,
@@ -120,6 +122,7 @@ class Target:
     action_id: int  # an improvement action (RTL) of the unit
     case_id: int  # the complaint case the officer's commented low score opened
     handler_id: int  # a grant of the unit's complaint handler role (to an unwalked account)
+    token_id: int  # a personal API token of the officer's account
 
 
 @dataclass
@@ -231,13 +234,20 @@ def world(app: Flask, session: Session) -> World:
     officer_accounts = {key: make_user(session, f"{key}@suara.example.id", "officer",
                                        unit=seeded.unit, officer=officer)
                         for key, (seeded, officer, _) in officers.items()}
+    token_ids = {}
+    for key, account in officer_accounts.items():
+        create_api_token(session, account, f"skrip {key}", now=NOW, days=3650)
+        token_ids[key] = session.scalars(select(ApiToken.id).where(
+            ApiToken.user_id == account.id)).one()
+    session.commit()
 
     def target(unit_from: SeededUnit, key: str) -> Target:
         seeded, officer, _ = officers[key]
         return Target(unit_from.unit, seeded.counter, seeded.services[0], officer,
                       comments[key], officer_accounts[key].id, **records[key],
                       **kiosk_records[seeded.unit.code], dialogue_id=dialogues[key],
-                      case_id=case_ids[key], handler_id=handler_ids[seeded.unit.code])
+                      case_id=case_ids[key], handler_id=handler_ids[seeded.unit.code],
+                      token_id=token_ids[key])
 
     world = World(
         targets={
@@ -320,6 +330,7 @@ FILLERS: dict[str, Filler] = {
     **{name: Filler("case", lambda t: t.case_id) for name in ("case_id", "complaint_id")},
     **{name: Filler("handler", lambda t: t.handler_id)
        for name in ("handler_id", "case_handler_id")},
+    **{name: Filler("token", lambda t: t.token_id) for name in ("token_id", "api_token_id")},
     # Not resources: the period shown; the week of the seeded responses, as ISO dates.
     **{name: Filler("period", as_str=_week)
        for name in ("week", "week_start", "day", "date", "start", "period_start")},
@@ -493,7 +504,7 @@ def test_an_unknown_argument_fails_the_enumeration(app: Flask) -> None:
 
 ALL = frozenset({"unit", "officer", "counter", "service", "comment", "user", "duty", "shift",
                 "exception", "move", "served", "kiosk", "call", "dialogue", "action", "case",
-                "handler"})
+                "handler", "token"})
 # Resources that are one officer's personal data: their pages are 'officer' pages.
 OFFICER_RESOURCES = frozenset({"officer", "dialogue"})
 

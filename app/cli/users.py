@@ -129,7 +129,8 @@ def users_set_role(email: str, role: str, unit_code: str | None, nip: str | None
 
 def _set_active(email: str, active: bool) -> None:
     with _session() as session:
-        changed = accounts.set_active(session, None, _user(session, email), active)
+        changed = accounts.set_active(session, None, _user(session, email), active,
+                                      now=utcnow())
     state = "active" if active else "inactive"
     click.echo(f"{email}: {state}" if changed else f"{email}: already {state}")
 

@@ -207,16 +207,36 @@ class JobRun(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+TOKEN_KINDS = ("personal", "integration")
+
+
 class ApiToken(Base):
-    """A personal API token of a staff user; only its hash is stored."""
+    """An API token; only its hash is stored. A personal token acts as its staff user (it
+    reads what the user may read); an integration token (named ``label``, unique among the
+    live ones, and optionally bound to one unit) submits responses for a system or a
+    script. Both expire at ``expires_at`` and stop at once when revoked."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint("kind IN ('personal', 'integration')", name="kind_known"),
+        CheckConstraint("(kind = 'personal' AND user_id IS NOT NULL AND unit_id IS NULL) OR "
+                        "(kind = 'integration' AND user_id IS NULL)", name="owner_fits_kind"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        # One live integration per name: `tokens revoke --integration NAME` names one.
+        Index("uq_api_tokens_live_integration", "label", unique=True,
+              sqlite_where=text("kind = 'integration' AND revoked_at IS NULL"),
+              postgresql_where=text("kind = 'integration' AND revoked_at IS NULL")),
+    )
 
     id: Mapped[intpk]
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         index=True)
+    kind: Mapped[str] = mapped_column(String(12), default="personal",
+                                      server_default=text("'personal'"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[utc_at]
+    expires_at: Mapped[utc_at]
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,8 +1,9 @@
-"""A staff member's own password: set through a one-time link, or changed when signed in."""
+"""A staff member's own account: the password (set through a one-time link, or changed when
+signed in) and their personal API tokens."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,10 +12,10 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from app import accounts
+from app import accounts, api_tokens
 from app.db import start_writing, utcnow
-from app.extensions import db_session
-from app.models import User
+from app.extensions import db_session, settings
+from app.models import ApiToken, User
 from app.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.web.auth import staff, staff_required
 from app.web.common import limiter
@@ -100,7 +101,8 @@ def change_password() -> ResponseReturnValue:
         session = db_session()
         start_writing(session)
         try:
-            accounts.change_own_password(session, staff(), form.current.data, form.new.data)
+            accounts.change_own_password(session, staff(), form.current.data, form.new.data,
+                                         now=utcnow())
         except accounts.AccountError as error:
             session.rollback()
             _field_error(form, error, "new")
@@ -112,3 +114,39 @@ def change_password() -> ResponseReturnValue:
             return redirect(url_for("auth.login"), 303)
     return render_template("account_change_password.html", form=form), \
         400 if form.errors else 200, {"Cache-Control": "no-store"}
+
+
+# Personal API tokens ------------------------------------------------------------------------
+
+MAX_ID = 2**31 - 1
+
+
+class RevokeTokenForm(FlaskForm):  # type: ignore[misc]  # (Flask-WTF ships no type information)
+    """Revoking one of one's tokens: only the CSRF token (the token is in the address)."""
+
+
+@bp.get("/token")
+@staff_required()
+def tokens() -> ResponseReturnValue:
+    """One's personal API tokens that are not revoked, with their expiry and last use."""
+    rows = api_tokens.list_tokens(db_session(), user=staff())
+    return render_template("account_tokens.html", rows=rows, now=utcnow(), tz=settings().tz), \
+        {"Cache-Control": "no-store"}
+
+
+@bp.post("/token/<int:token_id>/cabut")
+@staff_required()
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    """Revoke one of one's own tokens (another's is a 404: nothing says it exists)."""
+    if not RevokeTokenForm().validate_on_submit():
+        abort(400)
+    session = db_session()
+    start_writing(session)
+    token = session.get(ApiToken, token_id) if token_id <= MAX_ID else None
+    if token is None or token.user_id != staff().id:
+        abort(404)
+    revoked = api_tokens.revoke_token(session, token, now=utcnow())
+    session.commit()
+    flash(_("Token revoked: it no longer works.") if revoked
+          else _("This token was already revoked."))
+    return redirect(url_for("account.tokens"), 303)

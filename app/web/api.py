@@ -1,24 +1,28 @@
-"""JSON API v1 for kiosks, integrations and load tests (token-authenticated, no CSRF)."""
+"""JSON API v1 for kiosks and integrations (credential-authenticated, no CSRF)."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
+from sqlalchemy.orm import Session
 
 from app.answers import Answers, FieldError, parse_answers
 from app.api_schemas import (
     ErrorMessage,
     FieldErrors,
+    ParsedSubmission,
     ResponseFlags,
     ResponseStored,
     parse_submission,
 )
+from app.api_tokens import PERSONAL_PREFIX, integration_for_token
 from app.db import start_writing, utcnow
 from app.extensions import db_session, settings, surveys
 from app.feedback import (
@@ -27,13 +31,17 @@ from app.feedback import (
     Outcome,
     Submission,
     TokenLookup,
+    lookup_counter_code,
     lookup_token,
     store_response,
 )
 from app.i18n import fill
+from app.models import ApiToken, Unit
 from app.openapi import openapi_document
+from app.org import unit_by_code
 from app.surveys import Survey, by_reference
-from app.web.common import limiter, shortest_first
+from app.web.auth import note_token_use
+from app.web.common import bearer_token, limiter, shortest_first
 from app.web.public import current_survey
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -44,7 +52,21 @@ MAX_BODY_BYTES = 16 * 1024
 # messages come from app.answers); each is translated when the view turns it into text.
 API_MESSAGES = {
     "id": _l("must be a UUID"),
-    "token": _l("required: the counter's QR token"),
+    "token": _l("must be the counter's QR token"),
+    "unit": _l("must be a unit code"),
+    "counter": _l("must be a counter code"),
+    "no_counter": _l("required: the counter's QR token, or unit and counter codes"),
+    "two_counters": _l("name the counter once: its QR token, or unit and counter codes"),
+    "needs_counter": _l("required with 'unit': the counter's code in that unit"),
+    "needs_unit": _l("required with 'counter': the code of the counter's unit"),
+    "unknown_unit": _l("unknown unit code"),
+    "unknown_counter": _l("no counter with this code in this unit"),
+    "no_credential": _l("send Authorization: Bearer <token> with an integration token or a "
+                        "kiosk's credential (citizens answer through the form behind the "
+                        "counter's QR poster)"),
+    "invalid_credential": _l("the integration token is unknown, revoked or expired"),
+    "personal_token": _l("a personal token reads indicators only; submitting responses "
+                         "needs an integration token"),
     "answers": _l("must be an object {\"U1\": 1-4, …}"),
     "answer_key": _l("unknown element"),
     "submitted_at": _l("must be an ISO 8601 time with an offset, e.g. "
@@ -121,13 +143,93 @@ def _parse_answers(survey: Survey, lookup: TokenLookup, answers: dict[Any, Any],
     return None if field_errors else parsed
 
 
+def _refuse_credential(status: int, key: str, *, sent: bool = False) -> ResponseReturnValue:
+    """A 401 (with the challenge of RFC 6750) or 403 for the request's credential."""
+    response = jsonify(ErrorMessage(error=_msg(key)).model_dump())
+    if status == 401:
+        challenge = 'Bearer realm="suara-warga"'
+        response.headers["WWW-Authenticate"] = challenge + (
+            ', error="invalid_token"' if sent else "")
+    return response, status
+
+
+def _integration(now: datetime) -> ApiToken | ResponseReturnValue:
+    """The integration token the request authenticates with, its use noted; else the
+    refusal: 401 without a credential or with an unknown, revoked or expired one, 403 for
+    a personal token (it reads, it does not submit)."""
+    sent = bearer_token(request.headers.get("Authorization", ""))
+    if sent is None:
+        return _refuse_credential(401, "no_credential")
+    if sent.startswith(PERSONAL_PREFIX):
+        return _refuse_credential(403, "personal_token")
+    token = integration_for_token(db_session(), sent, now=now)
+    if token is None:
+        return _refuse_credential(401, "invalid_credential", sent=True)
+    note_token_use(token, now)
+    return token
+
+
+def _check_naming(parsed: ParsedSubmission, errors: dict[str, str]) -> None:
+    """Exactly one way of naming the counter: the poster's token, or unit and counter."""
+    if any(name in errors for name in ("token", "unit", "counter")):
+        return
+    by_codes = parsed.unit is not None or parsed.counter is not None
+    if parsed.token is not None and by_codes:
+        errors["token"] = _msg("two_counters")
+    elif parsed.token is None and not by_codes:
+        errors["token"] = _msg("no_counter")
+    elif by_codes and parsed.unit is None:
+        errors["unit"] = _msg("needs_unit")
+    elif by_codes and parsed.counter is None:
+        errors["counter"] = _msg("needs_counter")
+
+
+def _find_counter(session: Session, integration: ApiToken, parsed: ParsedSubmission,
+                  survey: Survey, service: object, at: datetime
+                  ) -> TokenLookup | ResponseReturnValue:
+    """The counter the body names, looked up for a response at ``at``; else the refusal:
+    403 outside a unit-bound token's unit, 404 an unknown poster token, 410 a counter no
+    longer in use, 422 unknown codes."""
+    tz = settings().tz
+    bound = None if integration.unit_id is None else session.get(Unit, integration.unit_id)
+    if parsed.token is not None:
+        lookup = lookup_token(session, parsed.token, survey, service, at, tz)
+    else:
+        assert parsed.unit is not None and parsed.counter is not None  # noqa: S101
+        unit = unit_by_code(session, parsed.unit)
+        if bound is not None and (unit is None or unit.id != bound.id):
+            return _other_unit(bound)
+        if unit is None:
+            return invalid_response({"unit": _msg("unknown_unit")})
+        lookup = lookup_counter_code(session, unit.id, parsed.counter, survey, service, at, tz)
+        if lookup.counter is None and not lookup.inactive:
+            return invalid_response({"counter": _msg("unknown_counter")})
+    if lookup.inactive:
+        return error_response(410, _msg("inactive_counter"))
+    if lookup.counter is None:
+        return error_response(404, _msg("unknown_token"))
+    if bound is not None and lookup.counter.unit_id != bound.id:
+        return _other_unit(bound)
+    return lookup
+
+
+def _other_unit(unit: Unit) -> ResponseReturnValue:
+    return error_response(403, _("this integration token may submit only to the counters "
+                                 "of unit %(unit)s", unit=unit.code))
+
+
 @bp.post("/responses")
 @limiter.limit(lambda: shortest_first(settings().rate_limit_submit))
 def create_response() -> ResponseReturnValue:
     """Store one response; a retried id is answered, never stored twice. With a kiosk's
-    credential, one kiosk answer or a batch of them (app.web.api_kiosk)."""
+    credential, one kiosk answer or a batch of them (app.web.api_kiosk); else with an
+    integration token, one response at a counter named by its poster token or its codes."""
     if api_kiosk.kiosk_credential() is not None:
         return api_kiosk.kiosk_responses()
+    now = utcnow()
+    integration = _integration(now)
+    if not isinstance(integration, ApiToken):
+        return integration
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return error_response(413, _msg("too_large"))
     if not is_json(request.mimetype):
@@ -143,13 +245,13 @@ def create_response() -> ResponseReturnValue:
     if not isinstance(body, dict):
         return error_response(400, _msg("not_object"))
 
-    now = utcnow()
     parsed_body, problems = parse_submission(body, now)
     errors = {name: _msg(key) for name, key in problems.items()}
-    if "token" in errors:
+    _check_naming(parsed_body, errors)
+    if any(name in errors for name in ("token", "unit", "counter")):
         return invalid_response(errors)
 
-    token, client_id, channel = parsed_body.token, parsed_body.client_id, parsed_body.channel
+    client_id, channel = parsed_body.client_id, parsed_body.channel
     answers, submitted_at = parsed_body.answers, parsed_body.submitted_at
 
     survey = current_survey()
@@ -163,12 +265,10 @@ def create_response() -> ResponseReturnValue:
     session = db_session()
     # Attributed at the response's own instant (no pick: a kiosk or an app at a counter
     # with several officers on duty counts for the counter only, see app.duty.attribute).
-    lookup = lookup_token(session, str(token), survey, body.get("service"), created_at,
-                          settings().tz)
-    if lookup.inactive:
-        return error_response(410, _msg("inactive_counter"))
-    if lookup.counter is None:
-        return error_response(404, _msg("unknown_token"))
+    lookup = _find_counter(session, integration, parsed_body, survey, body.get("service"),
+                           created_at)
+    if not isinstance(lookup, TokenLookup):
+        return lookup
     parsed = _parse_answers(survey, lookup, answers, body, errors)
     if errors or parsed is None or client_id is None:
         return invalid_response(errors)

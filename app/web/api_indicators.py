@@ -38,7 +38,7 @@ MAX_CODE_LENGTH = 32
 # Messages by key (row_filter returns the key of a refusal); translated when shown.
 MESSAGES = {
     "unauthenticated": _l("sign in first or send an Authorization: Bearer <token> header"),
-    "invalid_token": _l("the token is unknown, revoked, or its account is inactive"),
+    "invalid_token": _l("the token is unknown, revoked or expired, or its account is inactive"),
     "required": _l("required"),
     "repeated": _l("may be given only once"),
     "unknown": _l("unknown parameter; known ones: scope, period, from, to, unit, lang"),

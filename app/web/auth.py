@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -29,18 +29,12 @@ from sqlalchemy.exc import OperationalError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from app.api_tokens import record_token_use, use_is_stale, user_for_token
 from app.audit import record
-from app.auth import (
-    TOKEN_USE_RESOLUTION,
-    authenticate,
-    end_sessions,
-    record_token_use,
-    role_label,
-    user_for_token,
-)
+from app.auth import authenticate, end_sessions, role_label
 from app.db import start_writing, utcnow
 from app.extensions import audit_apart, database, db_session
-from app.models import User
+from app.models import ApiToken, User
 from app.users import MAX_PASSWORD_LENGTH
 from app.web.common import bearer_token, limiter
 
@@ -77,19 +71,24 @@ def _load_from_token(req: Any) -> User | None:
     sent = bearer_token(req.headers.get("Authorization", ""))
     if not req.path.startswith("/api/") or sent is None:
         return None
-    found = user_for_token(db_session(), sent)
+    now = utcnow()
+    found = user_for_token(db_session(), sent, now=now)
     if found is None:
         return None
     user, token = found
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
-        # Its own short transaction: the use is recorded even when the request fails. The
-        # request's session only reads until a view calls start_writing, so on SQLite this
-        # never waits for a lock the same request holds.
-        with database().session_scope() as write:
-            record_token_use(write, token.id, now=now)
+    note_token_use(token, now)
     g.token_auth = True
     return user
+
+
+def note_token_use(token: ApiToken, now: datetime) -> None:
+    """Record that ``token`` was used ``now``, at most once a minute. Its own short
+    transaction: the use is recorded even when the request fails. The request's session
+    only reads until a view calls start_writing, so on SQLite this never waits for a lock
+    the same request holds."""
+    if use_is_stale(token, now):
+        with database().session_scope() as write:
+            record_token_use(write, token.id, now=now)
 
 
 def staff() -> User:

@@ -2,8 +2,8 @@
 
 One blueprint; each area lives in its own module (organisation, officers, accounts, duty,
 people served, working days, performance dialogues, kiosks, improvement actions, audit
-log, complaint cases) and registers its views on ``bp``. The navigation lists the areas
-whose pages exist.
+log, complaint cases, API tokens) and registers its views on ``bp``. The navigation lists
+the areas whose pages exist.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ NAV = (
     ("admin.kiosks_list", _l("Kiosks")),
     ("admin.officers", _l("Officers")),
     ("admin.accounts", _l("Staff accounts")),
+    ("admin.tokens_list", _l("API tokens")),
     ("admin.board", _l("Today's board")),
     ("admin.rosters", _l("Rosters")),
     ("admin.duties", _l("Duty corrections")),
@@ -161,4 +162,5 @@ from app.web.admin import (  # noqa: E402
     posters,  # noqa: F401
     publish,  # noqa: F401
     served,  # noqa: F401
+    tokens,  # noqa: F401
 )

@@ -212,15 +212,15 @@ def _set_active(user_id: int, active: bool) -> ResponseReturnValue:
         user, (_("Reactivate %(email)s", email=user.email) if active
                else _("Deactivate %(email)s", email=user.email)),
         (_("The account will be able to sign in again.") if active
-         else _("The account will no longer be able to sign in, and its sessions end now. "
-                "Nothing it did is deleted.")),
+         else _("The account will no longer be able to sign in, its sessions end now and "
+                "its personal API tokens are revoked. Nothing it did is deleted.")),
         _("Reactivate") if active else _("Deactivate"), url_for(endpoint, user_id=user_id))
     if asked is not None:
         return asked
     session = db_session()
     start_writing(session)
     try:
-        accounts.set_active(session, staff(), _account(user_id), active)
+        accounts.set_active(session, staff(), _account(user_id), active, now=utcnow())
     except accounts.AccountError as error:
         session.rollback()
         flash(str(error))
