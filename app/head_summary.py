@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from statistics import NormalDist
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,6 +45,7 @@ from app.scoring import (
     krejcie_morgan,
     nearest_rank,
     round_half_up,
+    t_quantile,
 )
 from app.served import month_served
 from app.summary import OfficerRow, Shrinkage, officer_table
@@ -60,8 +60,6 @@ HOTSPOTS = 2
 HOTSPOT_MIN_LATE = 2
 # The standard time of a service that has none: the national indicator's 60 minutes.
 WITHIN_MINUTES = 60
-# The normal quantile for a two-sided 95 % family of nine intervals (1 - 0.025/9).
-ELEMENT_Z = NormalDist().inv_cdf(1 - 0.025 / len(ELEMENT_CODES))
 
 
 @dataclass(frozen=True)
@@ -297,7 +295,8 @@ def _place_rows(found: dict[int, Totals], before: dict[int, Totals],
         rows.append(PlaceRow(
             place_id, code, name, this.n, None if hidden else this.ikm,
             None if hidden else _category(this.ikm), None if hidden else this.interval(),
-            change, hidden and this.n > 0, this.paid_free if scored else 0, this.measured(),
+            change, hidden and this.n > 0, this.paid_free if scored else 0,
+            this.measured() if scored or this.n >= min_n else MeasuredWait(0, None, None, None),
             weakest, standard, fee))
     return tuple(rows)
 
@@ -332,14 +331,19 @@ def _pulled(elements: tuple[ElementRow, ...], counters: tuple[PlaceRow, ...],
     return tuple(found)
 
 
-def _element_upper(group: GroupTotals) -> float | None:
-    """The upper bound of an element mean's interval at 95 % over all nine elements at once
-    (Bonferroni: each at 1 - 0.05/9), so that nine looks at one officer do not find a
-    difference by chance."""
+def _element_half_width(group: GroupTotals) -> float | None:
+    """The half-width of an element mean's interval at 95 % for the nine elements at once
+    (Bonferroni: each two-sided at 1 - 0.05/9, Student t with n - 1 degrees of freedom),
+    so that nine looks at one officer do not find a difference by chance."""
     if group.n < 2:
         return None
     variance = (Fraction(group.sum_squares) - Fraction(group.total ** 2, group.n)) / (group.n - 1)
-    return group.total / group.n + ELEMENT_Z * math.sqrt(float(variance) / group.n)
+    return _element_t(group.n - 1) * math.sqrt(float(variance) / group.n)
+
+
+def _element_t(df: int) -> float:
+    """The t quantile of the nine-element family at ``df`` degrees of freedom."""
+    return t_quantile(1 - 0.05 / len(ELEMENT_CODES), df)
 
 
 def _invitations(officers: dict[int, Totals], rows: tuple[OfficerRow, ...], unit: Totals,
@@ -356,8 +360,9 @@ def _invitations(officers: dict[int, Totals], rows: tuple[OfficerRow, ...], unit
         if not row.shown or row.shrunk is None:
             continue
         mine = officers[row.officer_id]
-        overall = (unit_ikm is not None and row.interval is not None
-                   and row.shrunk < unit_ikm and row.interval[1] < unit_ikm)
+        # The shrunk estimate, with the raw mean's half-width, wholly below the unit's.
+        overall = (unit_ikm is not None and row.interval is not None and row.ikm is not None
+                   and row.shrunk + (row.interval[1] - row.ikm) < unit_ikm)
         gap: tuple[Fraction, int] | None = None
         clear_element = None
         for i in range(len(ELEMENT_CODES)):
@@ -369,9 +374,9 @@ def _invitations(officers: dict[int, Totals], rows: tuple[OfficerRow, ...], unit
             difference = own - unit_nrr
             if gap is None or difference < gap[0]:
                 gap = (difference, i)
-            upper = _element_upper(group)
             shrunk = (group.total + shrinkage.k * float(unit_nrr)) / (group.n + shrinkage.k)
-            if upper is not None and upper < unit_nrr and shrunk < unit_nrr and (
+            half = _element_half_width(group)
+            if half is not None and shrunk + half < unit_nrr and (
                     clear_element is None or difference < clear_element[0]):
                 clear_element = (difference, i)
         if not overall and clear_element is None:
@@ -402,10 +407,12 @@ def _as_date(value: date | str) -> date:
 
 
 def _wait_cells(session: Session, unit_id: int, period: SummaryPeriod, *,
-                by_counter: bool) -> tuple[tuple[WaitCell, ...], tuple[Hotspot, ...]]:
+                by_counter: bool, min_n: int = 0
+                ) -> tuple[tuple[WaitCell, ...], tuple[Hotspot, ...]]:
     """The unit's weekday × hour grid of measured waits, and where and when the waits were
     longest against each service's standard time: by counter (or, for readers who may not
-    see a counter, by the unit) × weekday × hours."""
+    see a counter, by the unit) × weekday × hours. Cells and hotspots of fewer than
+    ``min_n`` responses are left out (readers without officer detail)."""
     standards = dict(session.execute(
         select(Service.id, Service.standard_minutes).where(Service.unit_id == unit_id)).all())
     names = dict(session.execute(
@@ -436,8 +443,10 @@ def _wait_cells(session: Session, unit_id: int, period: SummaryPeriod, *,
         WaitCell(weekday, hour, sum(c for _m, c in found),
                  sum(c for m, c in found if m is not None),
                  nearest_rank([(m, c) for m, c in found if m is not None], 1, 2))
-        for (weekday, hour), found in sorted(grid.items()))
-    return cells, _hotspots(places, names if by_counter else None)
+        for (weekday, hour), found in sorted(grid.items())
+        if sum(c for _m, c in found) >= min_n)
+    spots = _hotspots(places, names if by_counter else None)
+    return cells, tuple(spot for spot in spots if spot.n >= min_n)
 
 
 @dataclass
@@ -449,7 +458,7 @@ class _PlaceHour:
 
     @property
     def mostly_late(self) -> bool:
-        return self.late > 0 and self.late * 2 >= self.n
+        return self.late > 0 and self.late * 2 > self.n
 
 
 def _hotspots(places: dict[tuple[int, int, int], _PlaceHour], names: dict[int, str] | None
@@ -493,10 +502,12 @@ def _hotspots(places: dict[tuple[int, int, int], _PlaceHour], names: dict[int, s
 
 
 def _profile(session: Session, unit_id: int, period: SummaryPeriod, *, min_n: int,
-             unit_n: int) -> tuple[ProfileRow, ...]:
+             scored: bool = True) -> tuple[ProfileRow, ...]:
     """Responses and the IKM per answer to each profile question (one grouped scan), each
     answer scored from ``min_n`` responses, and none of a question's answers when the
-    unit's ``unit_n`` minus those scored would leave fewer than ``min_n`` responses."""
+    period's responses minus those scored would leave fewer than ``min_n``. Without
+    ``scored`` (readers without officer detail: the no-subtraction rule of
+    ``app.suppression`` would have to follow every answer through the weeks) n only."""
     total = sum((getattr(Response, f"u{i}") for i in range(2, 10)), Response.u1)
     query = (select(Response.sex, Response.age_band, Response.education, Response.occupation,
                     func.count(), func.sum(total))
@@ -505,7 +516,9 @@ def _profile(session: Session, unit_id: int, period: SummaryPeriod, *, min_n: in
                        Response.occupation))
     items = ("sex", "age_band", "education", "occupation")
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    unit_n = 0
     for row in session.execute(query):
+        unit_n += int(row[4])
         for code, value in zip(items, row[:4], strict=True):
             if value is not None:
                 sums[(code, value)][0] += int(row[4])
@@ -517,15 +530,16 @@ def _profile(session: Session, unit_id: int, period: SummaryPeriod, *, min_n: in
             continue
         found = [(option, *sums.get((item.code, option.code), (0, 0)))
                  for option in item.options]
-        scored = {option.code for option, n, _score in found if n >= max(min_n, 1)}
+        scored_codes = {option.code for option, n, _score in found
+                        if scored and n >= max(min_n, 1)}
         # The unit's figure minus the scored answers is the figure of those who did not
         # answer (or gave a withheld answer): below the minimum, no answer is scored.
-        rest = unit_n - sum(n for option, n, _score in found if option.code in scored)
+        rest = unit_n - sum(n for option, n, _score in found if option.code in scored_codes)
         if 0 < rest < min_n:
-            scored = set()
+            scored_codes = set()
         for option, n, score in found:
             ikm = (round_half_up(Fraction(score * 25, n * 9), 2)
-                   if option.code in scored else None)
+                   if option.code in scored_codes else None)
             rows.append(ProfileRow(item.code, item.label.get(locale), option.code,
                                    option.label.get(locale), n, ikm))
     return tuple(rows)
@@ -627,7 +641,8 @@ def head_summary(session: Session, unit: UnitRef, period: SummaryPeriod, *,
                 for i in range(len(ELEMENT_CODES))))
             for r in rows)
         invitations = _invitations(officers, rows, this, shrinkage)
-    grid, hotspots = _wait_cells(session, unit.id, period, by_counter=officer_detail)
+    grid, hotspots = _wait_cells(session, unit.id, period, by_counter=officer_detail,
+                                 min_n=0 if officer_detail else officer_min_n)
     labels = reference_survey().wait_labels(current_locale())
     bands = tuple((code, labels.get(code, code), count)
                   for code, count in zip(WAIT_COLUMNS, this.bands, strict=True))
@@ -644,7 +659,8 @@ def head_summary(session: Session, unit: UnitRef, period: SummaryPeriod, *,
         hotspots=hotspots, pulled=_pulled(elements, counters, services),
         counters=counters, services=services, officers=rows,
         officer_elements=officer_elements, shrinkage=shrinkage, invitations=invitations,
-        profile=_profile(session, unit.id, period, min_n=officer_min_n, unit_n=this.n),
+        profile=_profile(session, unit.id, period, min_n=officer_min_n,
+                         scored=officer_detail),
         paid_free=this.paid_free,
         cases_overdue=tuple(overdue_cases(session, [unit.id], today)) if show_due else (),
         actions_due=tuple(actions_due(session, unit.id, today, within_days=0))
@@ -664,6 +680,8 @@ def _withhold_for_viewers(session: Session, summary: HeadSummary) -> HeadSummary
     previous period (so no change either) and the trend points that the suppression rule
     (``app.suppression``) withholds from viewers."""
     unit_id, period, previous = summary.unit.id, summary.period, summary.previous
+    if summary.hidden:
+        summary = _without_counts(summary)
     if period.label is None or previous.label is None:
         return summary  # custom ranges are for heads and administrators only
     first = min([previous.first, *(point.first for point in summary.trend)])
@@ -684,7 +702,17 @@ def _withhold_for_viewers(session: Session, summary: HeadSummary) -> HeadSummary
                       pulled=_pulled(elements, summary.counters, summary.services))
     if not hide:
         return blanked
-    return replace(blanked, hidden=summary.n > 0, ikm=None, category=None, interval=None)
+    return _without_counts(replace(blanked, hidden=summary.n > 0, ikm=None, category=None,
+                                   interval=None))
+
+
+def _without_counts(summary: HeadSummary) -> HeadSummary:
+    """A withheld period for a reader without officer detail: its waits, fee signal and
+    profile describe the same few responses as its score, so they go too (n stays)."""
+    return replace(summary, measured=MeasuredWait(0, None, None, None),
+                   bands=tuple((code, label, 0) for code, label, _count in summary.bands),
+                   grid=(), hotspots=(), paid_free=0,
+                   profile=tuple(replace(row, ikm=None) for row in summary.profile))
 
 
 def default_period(today: date) -> SummaryPeriod:

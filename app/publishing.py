@@ -232,6 +232,16 @@ def preview(session: Session, unit: Unit, kind: str, label: date, *, now: dateti
         refusal = PublishError(_l("%(period)s cannot be published: with the periods around "
                                   "it, its figures would give back fewer than %(min)d "
                                   "responses.", period=name, min=min_n))
+    elif last_snapshot is not None and min_n > 0 \
+            and 0 < abs(snapshot["n"] - last_snapshot["n"]) < min_n:
+        # The public reads what changed between revisions: a few responses more or fewer
+        # would be had by subtraction.
+        refusal = PublishError(_l("Since revision %(revision)d, %(period)s has %(change)d "
+                                  "responses more or fewer: publish again once at least "
+                                  "%(min)d have changed, so that no few responses can be "
+                                  "told apart.", revision=last.revision if last else 0,
+                                  period=name, change=abs(snapshot["n"] - last_snapshot["n"]),
+                                  min=min_n))
     elif last is not None and last.withdrawn_at is None and last_snapshot is not None \
             and not changes(last_snapshot, snapshot):
         refusal = PublishError(_l("Revision %(revision)d of %(period)s already shows these "

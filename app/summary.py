@@ -502,17 +502,20 @@ def comments_between(session: Session, tz: ZoneInfo, *, unit_id: int, first: dat
     and stripped as ``_comments`` does."""
     return _comments(session, tz, unit_id=unit_id, week=monday_of(first),
                      last_week=monday_of(last), days=(first, last), limit=limit,
-                     with_scores=with_scores, with_place=with_place)
+                     with_scores=with_scores, with_place=with_place,
+                     by_words=not with_place)
 
 
 def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
               officer_id: int | None = None, with_scores: bool = True,
               with_place: bool = True, last_week: date | None = None,
               days: tuple[date, date] | None = None,
-              limit: int = COMMENT_LIMIT) -> tuple[Comment, ...]:
+              limit: int = COMMENT_LIMIT, by_words: bool = False) -> tuple[Comment, ...]:
     """The week's comments (to ``last_week``, within ``days``), at most ``limit``: lowest
     total score first, or, when the scores are withheld, in time order (an order by score
-    would tell them). Without ``with_place``, no counter and no time: the week only."""
+    would tell them). Without ``with_place``, no counter and no time: the week only.
+    ``by_words``: the newest week first and a week's comments by their words, as the
+    comments page orders them for the same readers (time order could point to the day)."""
     total = Response.u1 + Response.u2 + Response.u3 + Response.u4 + Response.u5 \
         + Response.u6 + Response.u7 + Response.u8 + Response.u9
     query = (
@@ -522,7 +525,9 @@ def _comments(session: Session, tz: ZoneInfo, *, unit_id: int, week: date,
                Response.local_week <= (last_week or week),
                Response.comment.is_not(None),
                Response.unflagged())
-        .order_by(*([total] if with_scores else []), Response.created_at, Response.id)
+        .order_by(*([total] if with_scores else []),
+                  *([Response.local_week.desc(), Response.comment] if by_words else []),
+                  Response.created_at, Response.id)
         .limit(limit)
     )
     if days is not None:

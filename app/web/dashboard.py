@@ -104,6 +104,8 @@ def _future_period(error: FuturePeriod) -> ResponseReturnValue:
         return _bad_period(error)
     flash(str(error))
     args: dict[str, Any] = {**(request.view_args or {}), **error.query}
+    if request.args.get("by"):  # the summary's breakdown is kept
+        args["by"] = request.args["by"]
     return redirect(url_for(request.endpoint, **args), 303)
 
 
