@@ -348,9 +348,10 @@ def _element_t(df: int) -> float:
 
 def _invitations(officers: dict[int, Totals], rows: tuple[OfficerRow, ...], unit: Totals,
                  shrinkage: Shrinkage) -> tuple[Invitation, ...]:
-    """Officers whose shrunk estimate sits clearly below the unit's (shrunk below the unit's
-    IKM and their 95 % interval wholly below it), or one of whose elements does (the same
-    shrinkage weight toward the unit's NRR, the element's interval wholly below it)."""
+    """Officers whose shrunk estimate sits clearly below the unit's (the shrunk estimate
+    plus the half-width of their 95 % interval still below the unit's IKM), or one of whose
+    elements does (the element's mean and its interval for the nine elements together,
+    Student t, wholly below the unit's NRR)."""
     if not unit.n:
         return ()
     names = reference_survey().element_names(current_locale())
@@ -374,9 +375,11 @@ def _invitations(officers: dict[int, Totals], rows: tuple[OfficerRow, ...], unit
             difference = own - unit_nrr
             if gap is None or difference < gap[0]:
                 gap = (difference, i)
-            shrunk = (group.total + shrinkage.k * float(unit_nrr)) / (group.n + shrinkage.k)
+            # The raw element mean with its interval for the nine-element family: the
+            # shrinkage weight is estimated from officers' whole scores, which hardly
+            # differ when one element alone does, and would hide that element.
             half = _element_half_width(group)
-            if half is not None and shrunk + half < unit_nrr and (
+            if half is not None and own + half < unit_nrr and (
                     clear_element is None or difference < clear_element[0]):
                 clear_element = (difference, i)
         if not overall and clear_element is None:

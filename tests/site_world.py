@@ -21,13 +21,15 @@ from factories import (
 )
 from flask import Flask
 from report_world import store
+from sqlalchemy import select
 
 from app import cases, dialogues, kiosks, publishing, rosters, workdays
 from app.accounts import create_account, grant_acting
 from app.actions import ActionValues, create_action
+from app.api_tokens import create_api_token
 from app.case_contact import Contact
 from app.db import utcnow
-from app.models import CaseHandler
+from app.models import ApiToken, CaseHandler
 from app.org import assign_officer
 from app.periods import first_day, period_name, period_start, previous_period
 from app.summary import last_complete_week
@@ -156,7 +158,9 @@ def seed_site(app: Flask) -> SiteWorld:
         aggregate(app, now)
         publishing.publish(session, home.unit, "quarter", quarter, user_id=admin_id, now=now,
                            min_n=min_n, tz=tz)
+        create_api_token(session, users["admin"], "uji", now=now)
         session.commit()
+        token_id = session.scalars(select(ApiToken.id)).first()
         return SiteWorld(
             params={
                 "code": home.unit.code, "unit_id": home.unit.id, "officer_id": officer.id,
@@ -170,6 +174,7 @@ def seed_site(app: Flask) -> SiteWorld:
                 "period": period_name("quarter", quarter),
                 "period_name": period_name("quarter", quarter),
                 "token": home.token, "checkin_token": home.counter.checkin_token,
+                "token_id": token_id or 0,
             },
             by_endpoint={"public.arrival": {"token": home.unit.arrival_token},
                          "account.set_password": {"token": link.token}},

@@ -405,7 +405,7 @@ def test_a_viewer_sees_every_unit_but_no_officer(app: Flask, session: Session,
     comments = body[body.index('id="komentar"'):]
     assert LOW_COMMENT in comments and "Cepat 0" in comments  # the citizens' words stay
     assert 'class="score"' not in comments and " pukul " not in comments
-    assert "urut waktu" in comments
+    assert "menurut kata" in comments
     # The Puskesmas had three responses (all 2s: 50,00): too few to show a viewer, since so
     # few may be one officer's; its own head sees the score.
     small = html(client.get(unit_url(world, "PKM-KTB2")))

@@ -197,10 +197,11 @@ def test_no_page_shows_an_officer_a_comment_a_contact_or_anything_unpublished(
 
 def test_the_unit_page_shows_the_trend_and_what_changed(
         app: Flask, client: FlaskClient, session: Session, world: World) -> None:
-    # Three answers synced late into Q3: nothing changes until the head publishes again.
+    # Ten answers synced late into Q3: nothing changes until the head publishes again
+    # (fewer than OFFICER_MIN_N could not be published again: they would be told apart).
     before = body(client, "/publik/DUKCAPIL?lang=en")
     later = NOW + timedelta(days=3)
-    seed_responses(app, session, world.home, 3, now=later)
+    seed_responses(app, session, world.home, 10, now=later)
     assert body(client, "/publik/DUKCAPIL?lang=en") == before
     assert "77.78" in visible_text(body(client, "/?lang=en"))
     unit = session.get(Unit, world.unit_id)
@@ -210,11 +211,11 @@ def test_the_unit_page_shows_the_trend_and_what_changed(
     release(session)
     text = visible_text(body(client, "/publik/DUKCAPIL?lang=en"))
     assert "2026-Q3" in text and "revision 2" in text
-    assert "changed since the previous revision: responses 12 → 15" in text
+    assert "changed since the previous revision: responses 12 → 22" in text
     assert 'style="width:' in body(client, "/publik/DUKCAPIL")  # the bars, CSS only
     assert "Print for the notice board" in text
     front = visible_text(body(client, "/?lang=en"))
-    assert " 15" in front.split("2026-Q3", 1)[1].split("You said")[0]
+    assert " 22" in front.split("2026-Q3", 1)[1].split("You said")[0]
 
 
 def test_the_notice_is_an_a4_page_without_names(client: FlaskClient, world: World) -> None:

@@ -180,23 +180,27 @@ def test_publish_takes_a_snapshot_and_later_answers_need_a_new_revision(
     shown = publishing.latest_quarters(session)
     # ... but not the published figures.
     assert [(p.unit_code, p.revision, p.snapshot["n"]) for p in shown] == [("DUKCAPIL", 1, 12)]
+    # Three answers more would be told apart by the public (revision 2 minus revision 1).
+    early = publishing.preview(session, unit, "quarter", Q3, now=LATER, min_n=MIN_N, tz=WIB)
+    assert early.refusal is not None and "3 responses more or fewer" in str(early.refusal)
+    seed(app, session, world.home, 7, scores=(4,) * 9, now=LATER)
     preview = publishing.preview(session, unit, "quarter", Q3, now=LATER, min_n=MIN_N, tz=WIB)
     assert preview.refusal is None and preview.last is not None
-    assert preview.snapshot["n"] == 15
+    assert preview.snapshot["n"] == 22
     fields = [c.field for c in preview.changes]
     assert fields[:3] == ["n", "ikm", "category"] or fields[:2] == ["n", "ikm"]
-    assert preview.changes[0] == Change("n", 12, 15)
+    assert preview.changes[0] == Change("n", 12, 22)
     second = publishing.publish(session, unit, "quarter", Q3, user_id=None, now=LATER,
                                 min_n=MIN_N, tz=WIB)
     session.commit()
     assert second.revision == 2
     shown = publishing.latest_quarters(session)
-    assert [(p.revision, p.snapshot["n"]) for p in shown] == [(2, 15)]
+    assert [(p.revision, p.snapshot["n"]) for p in shown] == [(2, 22)]
     revised = publishing.changes_since_previous(session, shown)
-    assert revised[shown[0].id][0] == Change("n", 12, 15)
+    assert revised[shown[0].id][0] == Change("n", 12, 22)
     # Both revisions are kept, as published.
     kept = [json.loads(p.snapshot)["n"] for p in publications(session)]
-    assert kept == [12, 15]
+    assert kept == [12, 22]
 
 
 def test_changes_lists_the_figures_that_differ() -> None:
@@ -342,12 +346,12 @@ def test_a_head_publishes_after_a_confirmation_showing_what_changes(
     # Three late answers of Q3, then the list says the figures moved and the
     # confirmation shows how.
     clock.now = LATER
-    seed(app, session, world.home, 3, scores=(4,) * 9, now=LATER)
+    seed(app, session, world.home, 10, scores=(4,) * 9, now=LATER)
     listing = visible_text(client.get("/admin/publish").get_data(as_text=True))
     assert "figures changed since" in listing and "Publish again" in listing
     page = visible_text(client.get(url).get_data(as_text=True))
     assert "What changes since revision 1" in page
-    assert re.search(r"Responses 12 15", page)
+    assert re.search(r"Responses 12 22", page)
     status, _body = _confirm(client, url)
     assert status == 303
     assert [p.revision for p in publications(session)] == [1, 2]

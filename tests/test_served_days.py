@@ -366,11 +366,13 @@ def test_the_week_page_shows_counter_and_officer_response_rates(
     add_served(session, unit_id, MONDAY, 40, counter_id=l1)
     add_served(session, unit_id, TUESDAY, 10, counter_id=l1)
     release(session)
-    body = signed_in(app, "kepala@contoh.go.id").get(
-        f"/dashboard/units/DUKCAPIL?week={WEEK.isoformat()}").get_data(as_text=True)
-    counters = body[body.index('id="loket"'):body.index('id="petugas"')]
+    client = signed_in(app, "kepala@contoh.go.id")
+    url = f"/dashboard/units/DUKCAPIL?week={WEEK.isoformat()}"
+    body = client.get(url + "&by=counter").get_data(as_text=True)
+    counters = body[body.index('id="rincian"'):body.index('id="tren"')]
     assert "Response rate" in counters and ">50<" in counters and "30" in counters
-    officers = body[body.index('id="petugas"'):body.index('id="komentar"')]
+    body = client.get(url + "&by=officer").get_data(as_text=True)
+    officers = body[body.index('id="petugas"'):body.index('id="tren"')]
     assert ">30<" in officers and "40" in officers  # Ahmad: 12 of 30 people
     assert "split evenly between the officers on duty at the same time" in officers
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import publishing
 from app.aggregation import METRICS, SUM_COLUMNS
-from app.auth import create_api_token
+from app.api_tokens import create_api_token
 from app.config import Settings
 from app.head_summary import HeadSummary, head_summary
 from app.models import Indicator, SurveyVersion
@@ -405,7 +405,7 @@ def test_the_public_report_withholds_what_a_viewer_may_not_see(
     now = datetime(2026, 5, 11, 3, 0, tzinfo=UTC)
     tz = app.extensions["suara.settings"].tz
     quarter = date(2026, 1, 1)
-    with app.test_request_context():
+    with app.test_request_context("/?lang=en"):
         with pytest.raises(NoData, match="withheld"):
             build_report(session, seeded.unit, "quarter", quarter, now=now, tz=tz,
                          public=True, min_n=MIN_N)
