@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from app.cases import OverdueCase, overdue_cases
 from app.dialogues import DialogueStatus, overdue_dialogues
 from app.i18n import current_locale
 from app.models import Counter, Indicator, Officer, Response, Unit
+from app.period_totals import MeasuredWait
 from app.periods import first_day, last_day
 from app.periods import week_start as monday_of
 from app.refs import UnitRef
@@ -49,27 +49,9 @@ TREND_WEEKS = 12
 COMMENT_LIMIT = 50
 DEFAULT_TZ = ZoneInfo("Asia/Jakarta")
 ELEMENTS_PER_RESPONSE = len(ELEMENT_CODES)
-DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 # Weeks, and formatting shared by the pages and the plain-text digest ----------------------
-
-
-def parse_week(text: str) -> date:
-    """The Monday of the week containing a ``YYYY-MM-DD`` day; ValueError in the page's
-    language (Flask-Babel)."""
-    text = text.strip()
-    if not DATE_PATTERN.fullmatch(text):
-        raise ValueError(_("Write the week as a date YYYY-MM-DD, for example 2026-11-16."))
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(_("The date %(day)s is not in the calendar.", day=text)) from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValueError(_("The year must be between %(first)d and %(last)d.",
-                           first=FIRST_YEAR, last=LAST_YEAR))
-    return monday_of(day)
 
 
 # Dates are written by Babel in the current language (the request's, the application's
@@ -145,16 +127,6 @@ class BandShare:
     label: str
     count: int
     share: float | None
-
-
-@dataclass(frozen=True)
-class MeasuredWait:
-    """Measured waits (arrival poster to survey): n, median, 90th percentile, share ≤ 60 min."""
-
-    n: int
-    median: int | None
-    p90: int | None
-    within_60: float | None
 
 
 @dataclass(frozen=True)

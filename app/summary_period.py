@@ -18,7 +18,6 @@ from app.periods import (
     period_start,
     previous_period,
 )
-from app.summary import parse_week
 
 # The kinds a summary can show, shortest first; "range" is a custom span of days.
 SUMMARY_KINDS = ("week", "month", "quarter", "semester", "year")
@@ -126,6 +125,15 @@ def parse_day(text: str, what: str) -> date:
     return day
 
 
+def parse_week(text: str) -> date:
+    """The Monday of the week containing a ``YYYY-MM-DD`` day; ValueError (PeriodError) in
+    the page's language."""
+    if not DAY_PATTERN.fullmatch(text.strip()):
+        raise PeriodError(_("Write the week as a date YYYY-MM-DD, for example 2026-11-16."))
+    day = parse_day(text, _("the week"))
+    return day - timedelta(days=day.weekday())
+
+
 def parse_summary_period(text: str) -> SummaryPeriod:
     """``2026-W48``, ``2026-11``, ``2026-Q4``, ``2026-S2`` or ``2026``; PeriodError in the
     reader's language."""
@@ -154,8 +162,5 @@ def period_from_args(args: dict[str, str], *, default: SummaryPeriod, allow_rang
     if args.get("period"):
         return parse_summary_period(args["period"])
     if args.get("week"):
-        try:
-            return SummaryPeriod.of("week", parse_week(args["week"]))
-        except ValueError as error:
-            raise PeriodError(str(error)) from None
+        return SummaryPeriod.of("week", parse_week(args["week"]))
     return default

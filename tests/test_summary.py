@@ -36,9 +36,9 @@ from app.summary import (
     adequacy_month,
     last_complete_week,
     officer_summary,
-    parse_week,
     weekly_summary,
 )
+from app.summary_period import parse_week
 from app.surveys import Text, reference_survey
 
 WEEK = date(2026, 11, 16)  # a Monday

@@ -47,7 +47,6 @@ from app.periods import period_name, period_start, previous_period
 from app.report import NoData, ReportError, build_report, report_period
 from app.report_files import FORMATS, filename
 from app.summary import (
-    FIRST_YEAR,
     NOT_A_GRADE,
     ElementScore,
     OfficerSummary,
@@ -57,10 +56,9 @@ from app.summary import (
     format_week,
     last_complete_week,
     officer_summary,
-    parse_week,
     weekday_name,
 )
-from app.summary_period import SummaryPeriod
+from app.summary_period import FIRST_YEAR, SummaryPeriod, parse_week
 from app.unit_comparison import UnitComparison, compare_units
 from app.web.auth import staff, staff_required
 from app.web.period_nav import BadPeriod, FuturePeriod, period_nav, requested_period

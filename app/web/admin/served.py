@@ -28,7 +28,8 @@ from app.served import (
     save_served,
     week_grid,
 )
-from app.summary import format_day, format_week, parse_week
+from app.summary import format_day, format_week
+from app.summary_period import parse_week
 from app.web.admin import back_office, bp, require_unit, scoped_unit_ids, units_in_scope
 
 
