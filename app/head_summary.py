@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from statistics import NormalDist
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -60,6 +61,10 @@ HOTSPOTS = 2
 HOTSPOT_MIN_LATE = 2
 # The standard time of a service that has none: the national indicator's 60 minutes.
 WITHIN_MINUTES = 60
+# The two-sided level of each of the nine element intervals of a 95 % family (Bonferroni),
+# and the normal quantile below its t quantiles.
+ELEMENT_LEVEL = 1 - 0.05 / len(ELEMENT_CODES)
+ELEMENT_Z = NormalDist().inv_cdf((1 + ELEMENT_LEVEL) / 2)
 
 
 @dataclass(frozen=True)
@@ -331,19 +336,20 @@ def _pulled(elements: tuple[ElementRow, ...], counters: tuple[PlaceRow, ...],
     return tuple(found)
 
 
-def _element_half_width(group: GroupTotals) -> float | None:
-    """The half-width of an element mean's interval at 95 % for the nine elements at once
-    (Bonferroni: each two-sided at 1 - 0.05/9, Student t with n - 1 degrees of freedom),
-    so that nine looks at one officer do not find a difference by chance."""
+def _element_clearly_below(group: GroupTotals, unit_nrr: Fraction) -> bool:
+    """Whether an element's mean and its interval at 95 % for the nine elements together
+    (Bonferroni: each two-sided at 1 - 0.05/9, Student t with n - 1 degrees of freedom)
+    lie wholly below ``unit_nrr``, so that nine looks at one officer do not find a
+    difference by chance. The t quantile exceeds the normal one, so a mean that the normal
+    bound already reaches is not below (and no t quantile is computed for it)."""
     if group.n < 2:
-        return None
+        return False
     variance = (Fraction(group.sum_squares) - Fraction(group.total ** 2, group.n)) / (group.n - 1)
-    return _element_t(group.n - 1) * math.sqrt(float(variance) / group.n)
-
-
-def _element_t(df: int) -> float:
-    """The t quantile of the nine-element family at ``df`` degrees of freedom."""
-    return t_quantile(1 - 0.05 / len(ELEMENT_CODES), df)
+    error = math.sqrt(float(variance) / group.n)
+    mean = group.total / group.n
+    if mean + ELEMENT_Z * error >= unit_nrr:
+        return False
+    return mean + t_quantile(ELEMENT_LEVEL, group.n - 1) * error < unit_nrr
 
 
 def _invitations(officers: dict[int, Totals], rows: tuple[OfficerRow, ...], unit: Totals,
@@ -378,8 +384,7 @@ def _invitations(officers: dict[int, Totals], rows: tuple[OfficerRow, ...], unit
             # The raw element mean with its interval for the nine-element family: the
             # shrinkage weight is estimated from officers' whole scores, which hardly
             # differ when one element alone does, and would hide that element.
-            half = _element_half_width(group)
-            if half is not None and own + half < unit_nrr and (
+            if _element_clearly_below(group, unit_nrr) and (
                     clear_element is None or difference < clear_element[0]):
                 clear_element = (difference, i)
         if not overall and clear_element is None:
