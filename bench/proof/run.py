@@ -196,7 +196,7 @@ def faults(server: Server, engine: str, options: Options, database_url: str, beg
 def run_engine(engine: str, database_url: str, options: Options, workdir: Path) -> Outcome:
     """Prepare, serve, load with faults, count; the outcome."""
     outcome = Outcome(engine)
-    env, _token = prepare_app(workdir, database_url)
+    env, _token, _integration = prepare_app(workdir, database_url)
     unit, counter = first_counter(env)
     kiosk_id, code = add_kiosk(env, unit, counter)
     _ids, baseline = stored_rows(database_url, kiosk_id)
