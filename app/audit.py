@@ -8,14 +8,13 @@ CLI, a script) names ``cli`` and the operating-system user.
 
 from __future__ import annotations
 
-import csv
 import getpass
-import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +22,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.export import local_day_bounds, neutralise
+from app.export import csv_text, local_day_bounds
 from app.models import AuditEntry
 
 ACTOR_KEY = "audit_actor"
@@ -227,21 +226,10 @@ def _shown(values: Mapping[str, Any], name: str) -> str | None:
 def csv_lines(entries: Iterable[AuditEntry], tz: ZoneInfo) -> Iterator[str]:
     """The entries as CSV text, a header then one line each; cells that a spreadsheet would
     read as a formula (= + - @) are prefixed with a quote."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def line(cells: Iterable[object]) -> str:
-        writer.writerow([neutralise("" if cell is None else cell) for cell in cells])
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    yield line(CSV_COLUMNS)
-    for entry in entries:
-        yield line((entry.id, entry.at.isoformat(), entry.at.astimezone(tz).isoformat(),
-                    entry.actor, entry.user_id, entry.request, entry.action, entry.object_type,
-                    entry.object_id, entry.before, entry.after))
+    yield from csv_text(chain([CSV_COLUMNS], (
+        (entry.id, entry.at.isoformat(), entry.at.astimezone(tz).isoformat(), entry.actor,
+         entry.user_id, entry.request, entry.action, entry.object_type, entry.object_id,
+         entry.before, entry.after) for entry in entries)))
 
 
 def record_export(session: Session, what: str, criteria: Mapping[str, Any]) -> AuditEntry:

@@ -7,20 +7,19 @@ no filter or order by them (the filter itself would tell the same).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.export import neutralise
+from app.export import csv_text
 from app.models import Counter, Response, Service
 from app.scoring import ELEMENT_CODES, round_half_up
 from app.summary_period import SummaryPeriod
@@ -226,21 +225,13 @@ def csv_lines(rows: Iterable[CommentRow], *, officer_detail: bool) -> Iterator[s
     """The comments as CSV text, a header then one line each (COLUMNS_ALL with officer
     detail, else COLUMNS_UNIT); cells a spreadsheet would read as a formula (= + - @) are
     prefixed with a quote."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    yield from csv_text(chain([COLUMNS_ALL if officer_detail else COLUMNS_UNIT],
+                              (_csv_cells(row, officer_detail) for row in rows)))
 
-    def line(cells: Iterable[object]) -> str:
-        writer.writerow([neutralise("" if cell is None else cell) for cell in cells])
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
 
-    yield line(COLUMNS_ALL if officer_detail else COLUMNS_UNIT)
-    for row in rows:
-        if not officer_detail:
-            yield line((row.week.isoformat(), row.text))
-            continue
-        yield line((row.week.isoformat(),
-                    row.local_time.isoformat(timespec="minutes") if row.local_time else None,
-                    row.counter, row.service, row.mean_score, *(row.scores or ()), row.text))
+def _csv_cells(row: CommentRow, officer_detail: bool) -> tuple[object, ...]:
+    if not officer_detail:
+        return (row.week.isoformat(), row.text)
+    return (row.week.isoformat(),
+            row.local_time.isoformat(timespec="minutes") if row.local_time else None,
+            row.counter, row.service, row.mean_score, *(row.scores or ()), row.text)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import IO
 from zoneinfo import ZoneInfo
@@ -112,6 +113,18 @@ def neutralise(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def csv_text(rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """Each row as one line of CSV text (CRLF), for streaming a download: None is an empty
+    cell, and cells a spreadsheet would read as a formula are neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for cells in rows:
+        writer.writerow([neutralise("" if cell is None else cell) for cell in cells])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 def write_csv(rows: Iterator[dict[str, object]], out: IO[str]) -> int:

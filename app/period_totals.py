@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -170,9 +170,7 @@ def period_totals(session: Session, period: SummaryPeriod, scope: str, *,
 def _with_percentiles(totals: Totals, found: tuple[int | None, int | None] | None) -> Totals:
     if found is None:
         return totals
-    return Totals(totals.n, totals.sums, totals.sum_total_sq, totals.bands, totals.measured_n,
-                  totals.within_60, totals.flagged, totals.comments, totals.counts,
-                  totals.paid_free, found[0], found[1])
+    return replace(totals, median=found[0], p90=found[1])
 
 
 def measured_percentiles(session: Session, scope: str, scope_ids: Collection[int],

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from factories import aggregate, make_unit, make_user, record, release, sign_in
+from factories import SeededUnit, aggregate, make_unit, make_user, record, release, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from i18n_helpers import visible_text
@@ -312,9 +312,9 @@ def test_brute_force_over_every_row_a_viewer_reads_through_the_api(
 # The unit head's summary, as viewers read it ----------------------------------------------------
 
 
-def test_the_viewers_summary_shows_no_withheld_week_in_its_change_or_trend(
-        app: Flask, session: Session) -> None:
-    seeded = make_unit(session)
+def seed_march(app: Flask, session: Session, seeded: SeededUnit) -> list[date]:
+    """March 2026's four weeks with 6, 6, 6 and 2 responses, all 4s, 3s, 2s and 1s in turn,
+    aggregated; the weeks' Mondays."""
     march = weeks_of("month", date(2026, 3, 1))
     for week, count, score in zip(march, (6, 6, 6, 2), (4, 3, 2, 1), strict=True):
         for i in range(count):
@@ -322,6 +322,13 @@ def test_the_viewers_summary_shows_no_withheld_week_in_its_change_or_trend(
                    datetime.combine(week + timedelta(days=1), datetime.min.time(), UTC)
                    + timedelta(hours=2, minutes=i), scores=(score,) * 9)
     aggregate(app, datetime(2026, 4, 6, 3, 0, tzinfo=UTC))
+    return march
+
+
+def test_the_viewers_summary_shows_no_withheld_week_in_its_change_or_trend(
+        app: Flask, session: Session) -> None:
+    seeded = make_unit(session)
+    march = seed_march(app, session, seeded)
     unit = UnitRef(seeded.unit.id, seeded.unit.code, seeded.unit.name)
 
     def summary(kind: str, label: date, *, officer_detail: bool) -> HeadSummary:
@@ -366,13 +373,7 @@ def test_the_viewers_unit_list_withholds_the_same_week(app: Flask, session: Sess
     """The units side by side follow the rule too: the week withheld so that March minus
     its weeks gives nothing back shows no score to a viewer; the head still sees it."""
     seeded = make_unit(session)
-    march = weeks_of("month", date(2026, 3, 1))
-    for week, count, score in zip(march, (6, 6, 6, 2), (4, 3, 2, 1), strict=True):
-        for i in range(count):
-            record(app, session, seeded.counter,
-                   datetime.combine(week + timedelta(days=1), datetime.min.time(), UTC)
-                   + timedelta(hours=2, minutes=i), scores=(score,) * 9)
-    aggregate(app, datetime(2026, 4, 6, 3, 0, tzinfo=UTC))
+    seed_march(app, session, seeded)
     make_user(session, "viewer@suara.example.id", "viewer")
     make_user(session, "kepala@suara.example.id", "unit_head", unit=seeded.unit)
     release(session)
