@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from statistics import NormalDist
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -61,10 +60,8 @@ HOTSPOTS = 2
 HOTSPOT_MIN_LATE = 2
 # The standard time of a service that has none: the national indicator's 60 minutes.
 WITHIN_MINUTES = 60
-# The two-sided level of each of the nine element intervals of a 95 % family (Bonferroni),
-# and the normal quantile below its t quantiles.
+# The two-sided level of each of the nine element intervals of a 95 % family (Bonferroni).
 ELEMENT_LEVEL = 1 - 0.05 / len(ELEMENT_CODES)
-ELEMENT_Z = NormalDist().inv_cdf((1 + ELEMENT_LEVEL) / 2)
 
 
 @dataclass(frozen=True)
@@ -340,15 +337,12 @@ def _element_clearly_below(group: GroupTotals, unit_nrr: Fraction) -> bool:
     """Whether an element's mean and its interval at 95 % for the nine elements together
     (Bonferroni: each two-sided at 1 - 0.05/9, Student t with n - 1 degrees of freedom)
     lie wholly below ``unit_nrr``, so that nine looks at one officer do not find a
-    difference by chance. The t quantile exceeds the normal one, so a mean that the normal
-    bound already reaches is not below (and no t quantile is computed for it)."""
+    difference by chance."""
     if group.n < 2:
         return False
     variance = (Fraction(group.sum_squares) - Fraction(group.total ** 2, group.n)) / (group.n - 1)
     error = math.sqrt(float(variance) / group.n)
     mean = group.total / group.n
-    if mean + ELEMENT_Z * error >= unit_nrr:
-        return False
     return mean + t_quantile(ELEMENT_LEVEL, group.n - 1) * error < unit_nrr
 
 

@@ -42,7 +42,9 @@ class Indicator(Base):
         CheckConstraint("scope IN ('unit', 'counter', 'service', 'officer')", name="scope_known"),
         CheckConstraint("period_kind IN ('day', 'week', 'month')", name="period_known"),
         CheckConstraint("n >= 0", name="n_not_negative"),
-        Index("ix_indicators_unit_period", "unit_id", "period_kind", "period_start"),
+        # A unit's counters, services or officers over a period, grouped by scope_id.
+        Index("ix_indicators_unit_period", "unit_id", "scope", "period_kind", "period_start",
+              "scope_id"),
     )
 
     id: Mapped[intpk]
