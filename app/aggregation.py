@@ -171,33 +171,40 @@ LEVELS = ("day", "week", "month")
 def _aggregate_statement(scope: str, until: datetime, region: Region | None,
                          kinds: tuple[str, ...] = LEVELS) -> Any:
     """One scan of the responses per scope: day rows in a CTE, rolled up to weeks and months
-    (week and month depend on the day, so grouping by them does not split a day)."""
+    (week and month depend on the day, so grouping by them does not split a day).
+
+    The day rows are two groupings, summed by the roll-up: the unflagged responses (every
+    figure) and the flagged ones (their count only, zeros elsewhere). Filtering the flags in
+    WHERE keeps them out of each of the fifty-odd conditional sums, a fifth of a full
+    rebuild's time on SQLite."""
     scope_col = SCOPE_COLUMNS[scope]
-    ok = _unflagged()
+    keys = (scope_col.label("scope_id"), Response.local_day.label("day"),
+            Response.local_week.label("week"), Response.local_month.label("month"),
+            Response.survey_version_id.label("survey_version_id"),
+            func.min(Response.unit_id).label("unit_id"))
+    group = (scope_col, Response.local_day, Response.local_week, Response.local_month,
+             Response.survey_version_id)
     total = sum(SCORES[1:], SCORES[0])
-    day = select(
-        scope_col.label("scope_id"), Response.local_day.label("day"),
-        Response.local_week.label("week"), Response.local_month.label("month"),
-        Response.survey_version_id.label("survey_version_id"),
-        func.min(Response.unit_id).label("unit_id"),
-        _sum_if(ok).label("n"),
-        *(_sum_if(ok, score).label(f"sum_u{i}") for i, score in enumerate(SCORES, start=1)),
-        _sum_if(ok, total * total).label("sum_total_sq"),
-        *(_sum_if(and_(ok, Response.wait_band == code)).label(column)
-          for code, column in WAIT_COLUMNS.items()),
-        _sum_if(and_(ok, Response.measured_wait_min.is_not(None))).label("measured_n"),
-        _sum_if(and_(ok, Response.measured_wait_min <= WITHIN_MINUTES)).label(
-            "measured_within_60"),
-        _sum_if(not_(Response.unflagged())).label(
-            "flagged"),
-        _sum_if(and_(ok, Response.comment.is_not(None))).label("comments"),
-        *(_sum_if(and_(ok, score == answer)).label(f"count_u{i}_{answer}")
-          for i, score in enumerate(SCORES, start=1) for answer in ANSWERS),
-        _sum_if(and_(ok, _paid_for_free())).label("paid_free"),
-    ).where(*_response_filter(scope_col, until, region)).group_by(
-        scope_col, Response.local_day, Response.local_week, Response.local_month,
-        Response.survey_version_id,
-    ).cte("day_rows")
+    figures = {
+        "n": func.count(),
+        **{f"sum_u{i}": func.sum(score) for i, score in enumerate(SCORES, start=1)},
+        "sum_total_sq": func.sum(total * total),
+        **{column: _sum_if(Response.wait_band == code) for code, column in WAIT_COLUMNS.items()},
+        "measured_n": func.count(Response.measured_wait_min),
+        "measured_within_60": _sum_if(Response.measured_wait_min <= WITHIN_MINUTES),
+        "flagged": literal(0),
+        "comments": func.count(Response.comment),
+        **{f"count_u{i}_{answer}": _sum_if(score == answer)
+           for i, score in enumerate(SCORES, start=1) for answer in ANSWERS},
+        "paid_free": _sum_if(_paid_for_free()),
+    }
+    assert tuple(figures) == METRICS  # noqa: S101 (the union's columns line up)
+    counted = select(*keys, *(value.label(name) for name, value in figures.items())).where(
+        *_response_filter(scope_col, until, region), _unflagged()).group_by(*group)
+    flagged = select(*keys, *((func.count() if name == "flagged" else literal(0)).label(name)
+                              for name in METRICS)).where(
+        *_response_filter(scope_col, until, region), not_(_unflagged())).group_by(*group)
+    day = union_all(counted, flagged).cte("day_rows")
 
     def level(kind: str, period: Any) -> Any:
         return select(
