@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -131,11 +132,17 @@ def end_sessions(session: Session, user_id: int) -> None:
 def can_view_officer(session: Session, user: User, officer: Officer) -> bool:
     """Per-officer feedback is the officer's personal data: only that officer, their unit
     head and administrators see it (viewers do not)."""
+    return officer.id in viewable_officers(session, user, {officer.id: officer.unit_id})
+
+
+def viewable_officers(session: Session, user: User, units_of: Mapping[int, int]) -> set[int]:
+    """Which of some officers (officer id -> their unit id) ``user`` may read the feedback
+    of, by ``can_view_officer``'s rule, with the user's unit scope read once."""
     if user.role == "admin":
-        return True
+        return set(units_of)
     if user.role == "officer":
-        return user.officer_id == officer.id
+        return {oid for oid in units_of if oid == user.officer_id}
     if user.role == "unit_head":
         scope = unit_scope(session, user)
-        return scope is not None and officer.unit_id in scope
-    return False
+        return {oid for oid, unit_id in units_of.items() if scope is not None and unit_id in scope}
+    return set()

@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from markupsafe import Markup
+from sqlalchemy import select
 
 from app import charts
-from app.auth import can_view_officer, scores_shown_from, sees_officer_detail
+from app.auth import scores_shown_from, sees_officer_detail, viewable_officers
 from app.extensions import db_session, settings
 from app.head_summary import HeadSummary, head_summary
 from app.kiosks import alerts as kiosk_alerts_of
@@ -86,8 +87,9 @@ def render_unit_summary(unit: Unit, period: SummaryPeriod, *, by: str, this_week
                            officer_detail=officer_detail, today=today, show_due=back_office)
     if by == "officer" and not officer_detail:
         by = "element"
-    linked = {row.officer_id for row in summary.officers
-              if (o := session.get(Officer, row.officer_id)) and can_view_officer(session, user, o)}
+    linked = viewable_officers(session, user, dict(session.execute(
+        select(Officer.id, Officer.unit_id).where(
+            Officer.id.in_(sorted(row.officer_id for row in summary.officers)))).all()))
     comments = comments_between(session, settings().tz, unit_id=unit.id, first=period.first,
                                 last=period.last, limit=COMMENT_PREVIEW,
                                 with_scores=officer_detail, with_place=officer_detail)
