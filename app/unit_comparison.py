@@ -1,9 +1,8 @@
 """Units side by side over a summary period: each unit's IKM with its 95 % interval and n,
 ordered by name, and the regency's (all units together) for administrators.
 
-The change from the period before is left to each unit's summary: named up or down only
-beyond its Welch interval, it needs a t quantile per unit (``scoring.t_quantile``, several
-milliseconds each), nine tenths of this page's time with 20 units."""
+The change from the period before is left to each unit's summary, where it is named up or
+down only beyond its Welch interval; this page compares units, not periods."""
 
 from __future__ import annotations
 
