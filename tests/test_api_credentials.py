@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from factories import (
+    Clock,
     SeededUnit,
     integration_token,
     make_other_unit,
@@ -39,16 +40,6 @@ from app.models import ApiToken, AuditEntry, Counter, Unit
 URL = "/api/v1/responses"
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)  # Monday 09.30 WIB
 ANSWERS = {f"U{i}": 1 + i % 4 for i in range(1, 10)}
-
-
-class Clock:
-    """The API's clock, moved by the test."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
@@ -248,9 +239,9 @@ def test_an_integration_token_expires(
     client: FlaskClient, session: Session, clock: Clock, home: SeededUnit
 ) -> None:
     token = integration_token(session, now=NOW - timedelta(days=1), days=1)
-    clock.at = NOW - timedelta(seconds=1)
+    clock.now = NOW - timedelta(seconds=1)
     assert post(client, answer(token=home.token), token).status_code == 201
-    clock.at = NOW
+    clock.now = NOW
     refused = post(client, answer(token=home.token), token)
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
@@ -281,10 +272,10 @@ def test_last_use_is_recorded_at_most_once_a_minute(
     assert token_row(app, token).last_used_at is None
     assert post(client, answer(token=home.token), token).status_code == 201
     assert token_row(app, token).last_used_at == NOW
-    clock.at = NOW + TOKEN_USE_RESOLUTION - timedelta(seconds=1)
+    clock.now = NOW + TOKEN_USE_RESOLUTION - timedelta(seconds=1)
     assert post(client, answer(token=home.token), token).status_code == 201
     assert token_row(app, token).last_used_at == NOW  # not written again
-    clock.at = NOW + TOKEN_USE_RESOLUTION
+    clock.now = NOW + TOKEN_USE_RESOLUTION
     refused = post(client, answer(token="TokenYangTidakAda"), token)
     assert refused.status_code == 404  # a refused request is a use of the token all the same
     assert token_row(app, token).last_used_at == NOW + TOKEN_USE_RESOLUTION

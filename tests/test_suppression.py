@@ -4,7 +4,7 @@ as a difference of nested figures, describes fewer than OFFICER_MIN_N responses.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -312,6 +312,19 @@ def test_brute_force_over_every_row_a_viewer_reads_through_the_api(
 # The unit head's summary, as viewers read it ----------------------------------------------------
 
 
+def viewer_and_head(app: Flask, session: Session, seeded: SeededUnit
+                    ) -> Iterator[tuple[str, FlaskClient, bool]]:
+    """A viewer and the unit's head, each signed in on a client of their own: (email,
+    client, whether they see what the rule withholds from viewers)."""
+    make_user(session, "viewer@suara.example.id", "viewer")
+    make_user(session, "kepala@suara.example.id", "unit_head", unit=seeded.unit)
+    release(session)
+    for email, head in (("viewer@suara.example.id", False), ("kepala@suara.example.id", True)):
+        client = app.test_client()
+        assert sign_in(client, email).status_code == 303
+        yield email, client, head
+
+
 def seed_march(app: Flask, session: Session, seeded: SeededUnit) -> list[date]:
     """March 2026's four weeks with 6, 6, 6 and 2 responses, all 4s, 3s, 2s and 1s in turn,
     aggregated; the weeks' Mondays."""
@@ -357,12 +370,7 @@ def test_the_viewers_summary_shows_no_withheld_week_in_its_change_or_trend(
     assert summary("month", date(2026, 3, 15), officer_detail=False).ikm is not None
     assert summary("quarter", date(2026, 2, 15), officer_detail=False).ikm is not None
     # The page: the viewer reads no score of the first week (all 4s: 100), the head does.
-    make_user(session, "viewer@suara.example.id", "viewer")
-    make_user(session, "kepala@suara.example.id", "unit_head", unit=seeded.unit)
-    release(session)
-    for email, shown in (("viewer@suara.example.id", False), ("kepala@suara.example.id", True)):
-        client = app.test_client()
-        assert sign_in(client, email).status_code == 303
+    for _email, client, shown in viewer_and_head(app, session, seeded):
         page = client.get("/dashboard/units/DUKCAPIL?period=2026-W10")
         assert page.status_code == 200
         text = visible_text(page.get_data(as_text=True))
@@ -374,12 +382,7 @@ def test_the_viewers_unit_list_withholds_the_same_week(app: Flask, session: Sess
     its weeks gives nothing back shows no score to a viewer; the head still sees it."""
     seeded = make_unit(session)
     seed_march(app, session, seeded)
-    make_user(session, "viewer@suara.example.id", "viewer")
-    make_user(session, "kepala@suara.example.id", "unit_head", unit=seeded.unit)
-    release(session)
-    for email, shown in (("viewer@suara.example.id", False), ("kepala@suara.example.id", True)):
-        client = app.test_client()
-        assert sign_in(client, email).status_code == 303
+    for email, client, shown in viewer_and_head(app, session, seeded):
         page = client.get("/dashboard/units?period=2026-W10")
         assert page.status_code == 200
         text = visible_text(page.get_data(as_text=True))
